@@ -1,0 +1,75 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buffer.h"
+
+/* Takes memory on first use and moves the data to the front when the tail is full. */
+static bool buf_prepare(struct buf *b, size_t want)
+{
+	if (!b->data) {
+		b->data = malloc(BUF_CAP);
+		if (!b->data)
+			return false;
+		b->start = b->end = 0;
+	}
+	if (BUF_CAP - b->end < want && b->start > 0) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
+	return true;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	b->start += n;
+	if (b->start == b->end)
+		buf_free(b);
+}
+
+bool buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return true;
+	if (n > buf_room(b) || !buf_prepare(b, n))
+		return false;
+	memcpy(b->data + b->end, p, n);
+	b->end += n;
+	return true;
+}
+
+ssize_t buf_read_fd(struct buf *b, int fd)
+{
+	if (!buf_prepare(b, BUF_CAP / 4)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ssize_t n = read(fd, b->data + b->end, BUF_CAP - b->end);
+	if (n > 0)
+		b->end += (size_t)n;
+	else if (b->start == b->end)
+		buf_free(b);
+	return n;
+}
+
+ssize_t buf_write_fd(struct buf *b, int fd)
+{
+	if (buf_len(b) == 0)
+		return 0;
+	ssize_t n = send(fd, b->data + b->start, buf_len(b), MSG_NOSIGNAL);
+	if (n > 0)
+		buf_consume(b, (size_t)n);
+	return n;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->start = b->end = 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * A byte buffer for one direction of a connection. Its memory is taken only
+ * when the first byte arrives and given back as soon as it drains, so an idle
+ * connection holds no buffer at all. It knows nothing of the event loop: the
+ * caller derives read/write interest from buf_room() and buf_len().
+ */
+#ifndef NACRE_BUFFER_H
+#define NACRE_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BUF_CAP (64 * 1024)
+
+struct buf {
+	uint8_t *data;	/* NULL while empty */
+	size_t start;	/* first unconsumed byte */
+	size_t end;	/* one past the last byte */
+};
+
+static inline size_t buf_len(const struct buf *b)
+{
+	return b->end - b->start;
+}
+
+static inline size_t buf_room(const struct buf *b)
+{
+	return BUF_CAP - buf_len(b);
+}
+
+static inline const uint8_t *buf_head(const struct buf *b)
+{
+	return b->data + b->start;
+}
+
+/* Drops n bytes from the front; releases the memory when nothing is left. */
+void buf_consume(struct buf *b, size_t n);
+/* Appends n bytes; false (nothing appended) if they do not fit. */
+bool buf_append(struct buf *b, const void *p, size_t n);
+/* read(2)s into the free space: the read's result, with errno set on -1. */
+ssize_t buf_read_fd(struct buf *b, int fd);
+/* write(2)s from the front and consumes what was written. */
+ssize_t buf_write_fd(struct buf *b, int fd);
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,563 @@
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "rules.h"
+#include "server.h"
+#include "util.h"
+
+/* How long a closing client may keep sending before we stop listening. */
+#define LINGER_SECONDS 2.0
+
+static void on_client_io(struct ev_loop *loop, ev_io *w, int revents);
+static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents);
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+static void dial_next(struct client *c);
+
+static void client_free(struct client *c)
+{
+	buf_free(&c->cin);
+	buf_free(&c->cout);
+	buf_free(&c->uin);
+	buf_free(&c->uout);
+	conf_unref(c->conf);
+	free(c);
+}
+
+/* Callbacks bracket their work with enter/leave so a close inside them is safe. */
+static void enter(struct client *c)
+{
+	c->busy++;
+}
+
+static void leave(struct client *c)
+{
+	if (--c->busy == 0 && c->closed)
+		client_free(c);
+}
+
+static void set_timer(struct client *c, double seconds)
+{
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, seconds, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
+}
+
+struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
+			  struct conf *conf, const struct listen_conf *lc)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	c->conf = conf_ref(conf);
+	c->lc = lc;
+	c->fd = fd;
+	c->ufd = -1;
+	c->peer = *peer;
+	c->phase = PHASE_HANDSHAKE;
+	c->last_active = ev_now(srv->loop);
+	ev_io_init(&c->io, on_client_io, fd, EV_READ);
+	ev_io_init(&c->uio, on_upstream_io, -1, 0);
+	ev_timer_init(&c->timer, on_timer, 0., 0.);
+	server_client_added(srv, c);
+	set_timer(c, conf->handshake_timeout);
+	client_update(c);
+	return c;
+}
+
+static void close_upstream_fd(struct client *c)
+{
+	if (c->ufd < 0)
+		return;
+	ev_io_stop(c->srv->loop, &c->uio);
+	close(c->ufd);
+	c->ufd = -1;
+}
+
+void client_close(struct client *c, const char *reason)
+{
+	if (c->closed)
+		return;
+	log_debug("client %d closed: %s", c->fd, reason);
+	c->closed = true;
+	resolver_cancel(c->rreq);
+	c->rreq = NULL;
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_io_stop(c->srv->loop, &c->io);
+	close(c->fd);
+	close_upstream_fd(c);
+	server_client_gone(c->srv, c);
+	if (c->busy == 0)
+		client_free(c);
+}
+
+void client_abort(struct client *c, const char *reason)
+{
+	if (c->closed)
+		return;
+	fd_set_reset_on_close(c->fd);
+	if (c->ufd >= 0)
+		fd_set_reset_on_close(c->ufd);
+	client_close(c, reason);
+}
+
+void client_upstream_close(struct client *c)
+{
+	close_upstream_fd(c);
+	buf_free(&c->uin);
+	buf_free(&c->uout);
+	c->u_eof = c->u_shut = false;
+}
+
+bool client_reply(struct client *c, const void *p, size_t n)
+{
+	return buf_append(&c->cout, p, n);
+}
+
+const char *client_dest_for_log(const struct client *c, char *buf, size_t len)
+{
+	if (!log_debug_enabled()) {
+		snprintf(buf, len, "(destination hidden)");
+	} else if (c->dst_name[0]) {
+		snprintf(buf, len, "%s:%u", c->dst_name, c->dst_port);
+	} else if (c->naddrs) {
+		char a[ADDR_STR_MAX];
+		snprintf(buf, len, "%s", addr_format((const struct sockaddr *)&c->addrs[0], a));
+	} else {
+		snprintf(buf, len, "(none)");
+	}
+	return buf;
+}
+
+/* ---------------------------------------------------------------- watchers */
+
+static void set_io(struct client *c, ev_io *w, int fd, int events)
+{
+	if (fd < 0)
+		return;
+	if (w->fd == fd && (w->events & (EV_READ | EV_WRITE)) == events && (ev_is_active(w) || !events))
+		return;
+	ev_io_stop(c->srv->loop, w);
+	ev_io_set(w, fd, events);
+	if (events)
+		ev_io_start(c->srv->loop, w);
+}
+
+/* What the client's side should write next: our own replies first. */
+static struct buf *client_out(struct client *c)
+{
+	if (buf_len(&c->cout) || c->phase != PHASE_TUNNEL)
+		return &c->cout;
+	return &c->uin;
+}
+
+static struct buf *upstream_out(struct client *c)
+{
+	if (buf_len(&c->uout) || c->phase != PHASE_TUNNEL)
+		return &c->uout;
+	return &c->cin;
+}
+
+void client_update(struct client *c)
+{
+	if (c->closed)
+		return;
+
+	if (c->phase == PHASE_TUNNEL) {
+		/* Carry each FIN across once everything before it has been written. */
+		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0) {
+			shutdown(c->ufd, SHUT_WR);
+			c->u_shut = true;
+		}
+		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0) {
+			shutdown(c->fd, SHUT_WR);
+			c->c_shut = true;
+		}
+		if (c->c_shut && c->u_shut) {
+			client_close(c, "both sides finished");
+			return;
+		}
+	}
+	if (c->phase == PHASE_CLOSING && !c->lingering && buf_len(&c->cout) == 0) {
+		/*
+		 * The reply is out. Closing now with unread input would make the
+		 * kernel send a reset that can destroy the reply before the client
+		 * reads it, so send FIN and discard input until EOF or a deadline.
+		 */
+		shutdown(c->fd, SHUT_WR);
+		c->lingering = true;
+		buf_free(&c->cin);
+		if (c->c_eof) {
+			client_close(c, "reply sent");
+			return;
+		}
+		set_timer(c, LINGER_SECONDS);
+	}
+
+	int cev = 0, uev = 0;
+	bool reading = c->phase != PHASE_CLOSING || c->lingering;
+	if (reading && !c->c_eof && buf_room(&c->cin) > 0)
+		cev |= EV_READ;
+	if (!c->lingering && buf_len(client_out(c)) > 0 && !c->c_shut)
+		cev |= EV_WRITE;
+	if (c->phase == PHASE_CONNECTING) {
+		uev = EV_WRITE;
+	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
+		if (!c->u_eof && buf_room(&c->uin) > 0)
+			uev |= EV_READ;
+		if (buf_len(upstream_out(c)) > 0 && !c->u_shut)
+			uev |= EV_WRITE;
+	}
+	set_io(c, &c->io, c->fd, cev);
+	set_io(c, &c->uio, c->ufd, uev);
+}
+
+void client_finish(struct client *c)
+{
+	close_upstream_fd(c);
+	resolver_cancel(c->rreq);
+	c->rreq = NULL;
+	c->phase = PHASE_CLOSING;
+	client_update(c);
+}
+
+void client_start_forward(struct client *c)
+{
+	c->phase = PHASE_FORWARD;
+	c->last_active = ev_now(c->srv->loop);
+	set_timer(c, c->conf->idle_timeout);
+}
+
+void client_start_tunnel(struct client *c)
+{
+	c->phase = PHASE_TUNNEL;
+	c->last_active = ev_now(c->srv->loop);
+	set_timer(c, c->conf->idle_timeout);
+	client_update(c);
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+static bool io_again(ssize_t n)
+{
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
+/* Reads into b from fd; returns false when the client was closed. */
+static bool read_side(struct client *c, int fd, struct buf *b, bool *eof, const char *side)
+{
+	ssize_t n = buf_read_fd(b, fd);
+	if (n > 0) {
+		c->last_active = ev_now(c->srv->loop);
+		return true;
+	}
+	if (n == 0) {
+		*eof = true;
+		return true;
+	}
+	if (io_again(n))
+		return true;
+	/* A reset (or any hard error) on one side is passed on as a reset. */
+	log_debug("client %d: %s read: %s", c->fd, side, strerror(errno));
+	client_abort(c, "connection reset");
+	return false;
+}
+
+static bool write_side(struct client *c, int fd, struct buf *b, const char *side)
+{
+	if (buf_len(b) == 0)
+		return true;
+	ssize_t n = buf_write_fd(b, fd);
+	if (n >= 0) {
+		if (n > 0)
+			c->last_active = ev_now(c->srv->loop);
+		return true;
+	}
+	if (io_again(n))
+		return true;
+	log_debug("client %d: %s write: %s", c->fd, side, strerror(errno));
+	client_abort(c, "write failed");
+	return false;
+}
+
+static void dispatch_input(struct client *c)
+{
+	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD || c->phase == PHASE_RESOLVING ||
+	    c->phase == PHASE_CONNECTING)
+		c->h->input(c);
+}
+
+/* The first byte tells the protocol: 5 SOCKS5, 4 SOCKS4, a letter HTTP. */
+static bool detect(struct client *c)
+{
+	uint8_t b = buf_head(&c->cin)[0];
+	unsigned p = c->lc->protocols;
+
+	if (b == 0x05 && (p & LISTEN_SOCKS5))
+		c->h = &socks5_handler;
+	else if (b == 0x04 && (p & LISTEN_SOCKS4))
+		c->h = &socks4_handler;
+	else if (b >= 'A' && b <= 'Z' && (p & LISTEN_HTTP))
+		c->h = &http_handler;
+	else
+		return false;
+	return true;
+}
+
+static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	struct client *c = container_of(w, struct client, io);
+
+	enter(c);
+	if (revents & EV_READ) {
+		if (c->lingering) {
+			uint8_t sink[4096];
+			ssize_t n = read(c->fd, sink, sizeof(sink));
+			if (n == 0 || (n < 0 && !io_again(n)))
+				client_close(c, "reply sent");
+			goto out;
+		}
+		if (!read_side(c, c->fd, &c->cin, &c->c_eof, "client"))
+			goto out;
+		if (!c->h && buf_len(&c->cin) > 0 && !detect(c)) {
+			client_close(c, "unknown protocol");
+			goto out;
+		}
+		if (c->h && c->phase != PHASE_TUNNEL && c->phase != PHASE_CLOSING)
+			dispatch_input(c);
+		else if (!c->h && c->c_eof)
+			client_close(c, "closed before speaking");
+		if (c->closed)
+			goto out;
+	}
+	if (revents & EV_WRITE) {
+		if (!write_side(c, c->fd, client_out(c), "client"))
+			goto out;
+		/* Room again in cout: let the HTTP relay move more of a response. */
+		if (c->phase == PHASE_FORWARD)
+			c->h->upstream_input(c);
+	}
+out:
+	client_update(c);
+	leave(c);
+}
+
+static void connect_done(struct client *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err) {
+		c->last_errno = err;
+		close_upstream_fd(c);
+		dial_next(c);
+		return;
+	}
+	int one = 1;
+	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
+	ev_timer_stop(c->srv->loop, &c->timer);
+	c->h->connected(c);
+}
+
+static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	struct client *c = container_of(w, struct client, uio);
+
+	enter(c);
+	if (c->phase == PHASE_CONNECTING) {
+		connect_done(c);
+		goto out;
+	}
+	if (revents & EV_READ) {
+		if (!read_side(c, c->ufd, &c->uin, &c->u_eof, "upstream"))
+			goto out;
+		if (c->phase == PHASE_FORWARD)
+			c->h->upstream_input(c);
+		if (c->closed)
+			goto out;
+	}
+	if (revents & EV_WRITE) {
+		if (!write_side(c, c->ufd, upstream_out(c), "upstream"))
+			goto out;
+		if (c->phase == PHASE_FORWARD)
+			c->h->input(c);
+	}
+out:
+	client_update(c);
+	leave(c);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct client *c = container_of(w, struct client, timer);
+
+	enter(c);
+	switch (c->phase) {
+	case PHASE_HANDSHAKE:
+	case PHASE_RESOLVING:
+		client_close(c, "handshake timeout");
+		break;
+	case PHASE_CONNECTING:
+		c->last_errno = ETIMEDOUT;
+		close_upstream_fd(c);
+		dial_next(c);
+		break;
+	case PHASE_TUNNEL:
+	case PHASE_FORWARD: {
+		ev_tstamp idle_until = c->last_active + c->conf->idle_timeout;
+		if (idle_until <= ev_now(loop))
+			client_close(c, "idle timeout");
+		else
+			set_timer(c, idle_until - ev_now(loop));
+		break;
+	}
+	case PHASE_CLOSING:
+		client_close(c, "linger timeout");
+		break;
+	}
+	if (!c->closed)
+		client_update(c);
+	leave(c);
+}
+
+/* ---------------------------------------------------------------- connecting */
+
+static enum client_error errno_to_cerr(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return CERR_REFUSED;
+	case ENETUNREACH:
+		return CERR_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return CERR_HOST_UNREACH;
+	case ETIMEDOUT:
+		return CERR_TIMEOUT;
+	default:
+		return CERR_GENERAL;
+	}
+}
+
+static void fail(struct client *c, enum client_error e)
+{
+	char d[300];
+	log_debug("client %d: cannot reach %s: error %d", c->fd,
+		  client_dest_for_log(c, d, sizeof(d)), (int)e);
+	c->phase = PHASE_HANDSHAKE;
+	ev_timer_stop(c->srv->loop, &c->timer);
+	c->h->failed(c, e);
+}
+
+static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
+{
+	const uint8_t *ip;
+	int family = ss->ss_family;
+	if (family == AF_INET)
+		ip = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	else
+		ip = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
+}
+
+/* Tries the next address; every address is tried before giving up. */
+static void dial_next(struct client *c)
+{
+	while (c->next_addr < c->naddrs) {
+		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
+		if (!addr_allowed(c, ss)) {
+			c->any_blocked = true;
+			continue;
+		}
+		addr_set_port((struct sockaddr *)ss, c->dst_port);
+		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			c->last_errno = errno;
+			log_warn("socket");
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)ss, addr_len((struct sockaddr *)ss)) != 0 &&
+		    errno != EINPROGRESS) {
+			c->last_errno = errno;
+			close(fd);
+			continue;
+		}
+		c->ufd = fd;
+		c->phase = PHASE_CONNECTING;
+		set_timer(c, c->conf->connect_timeout);
+		client_update(c);
+		return;
+	}
+	if (c->last_errno == 0 && c->any_blocked)
+		fail(c, CERR_NOT_ALLOWED);
+	else
+		fail(c, errno_to_cerr(c->last_errno));
+}
+
+static void on_resolved(void *arg, const struct resolve_result *res)
+{
+	struct client *c = arg;
+
+	enter(c);
+	c->rreq = NULL;
+	if (res->status != RESOLVE_OK) {
+		fail(c, res->status == RESOLVE_NOT_FOUND ? CERR_NOT_FOUND : CERR_HOST_UNREACH);
+	} else {
+		memcpy(c->addrs, res->addrs, res->naddrs * sizeof(res->addrs[0]));
+		c->naddrs = res->naddrs;
+		dial_next(c);
+	}
+	client_update(c);
+	leave(c);
+}
+
+void client_connect(struct client *c, const struct proto_addr *dst)
+{
+	c->dst_port = dst->port;
+	c->naddrs = c->next_addr = 0;
+	c->last_errno = 0;
+	c->any_blocked = false;
+	c->dst_name[0] = '\0';
+
+	if (dst->type == PROTO_ADDR_DOMAIN) {
+		memcpy(c->dst_name, dst->name, dst->name_len);
+		c->dst_name[dst->name_len] = '\0';
+		if (rules_match_name(&c->conf->rules, c->dst_name, dst->name_len, dst->port) ==
+		    RULE_BLOCK) {
+			fail(c, CERR_NOT_ALLOWED);
+			return;
+		}
+		c->phase = PHASE_RESOLVING;
+		c->rreq = resolver_lookup(c->srv->resolver, c->dst_name, on_resolved, c);
+		if (!c->rreq)
+			fail(c, CERR_GENERAL);
+		return;
+	}
+	struct sockaddr_storage *ss = &c->addrs[0];
+	memset(ss, 0, sizeof(*ss));
+	if (dst->type == PROTO_ADDR_IPV4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, dst->ip, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, dst->ip, 16);
+	}
+	c->naddrs = 1;
+	dial_next(c);
+}

@@ -1,0 +1,504 @@
+#include "config.h"
+
+#include <libconfig.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:1080"
+
+/* Parsing context: where errors are reported. */
+struct loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+__attribute__((format(printf, 3, 4))) static void fail_at(struct loader *ld,
+							    const config_setting_t *s,
+							    const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (ld->failed)
+		return; /* the first error is the one to fix */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s)
+		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->path,
+			 config_setting_source_line(s), msg);
+	else
+		snprintf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+	ld->failed = true;
+}
+
+static void set_defaults(struct conf *c)
+{
+	c->refs = 1;
+	c->log_level = LOG_LEVEL_INFO;
+	c->handshake_timeout = 10.0;
+	c->connect_timeout = 10.0;
+	c->idle_timeout = 300.0;
+	c->drain_timeout = 10.0;
+	c->max_connections = 4096;
+	c->max_per_client = 256;
+}
+
+static bool get_number(struct loader *ld, const config_setting_t *s, double *out)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		*out = (double)config_setting_get_int64(s);
+		return true;
+	case CONFIG_TYPE_FLOAT:
+		*out = config_setting_get_float(s);
+		return true;
+	default:
+		fail_at(ld, s, "%s: expected a number", config_setting_name(s));
+		return false;
+	}
+}
+
+static const char *get_string(struct loader *ld, const config_setting_t *s)
+{
+	const char *v = config_setting_get_string(s);
+	if (!v)
+		fail_at(ld, s, "%s: expected a string", config_setting_name(s) ? config_setting_name(s) : "value");
+	return v;
+}
+
+/* Every member of group s must be one of names. */
+static void check_members(struct loader *ld, const config_setting_t *s, const char *what,
+			  const char *const *names)
+{
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(m);
+		bool known = false;
+		for (const char *const *n = names; *n; n++)
+			known |= strcmp(*n, name) == 0;
+		if (!known)
+			fail_at(ld, m, "unknown setting '%s' in %s", name, what);
+	}
+}
+
+static void load_timeouts(struct loader *ld, const config_setting_t *g, struct conf *c)
+{
+	static const char *const names[] = {"handshake", "connect", "idle", "drain", NULL};
+	struct {
+		const char *name;
+		double *dst;
+	} map[] = {{"handshake", &c->handshake_timeout},
+		   {"connect", &c->connect_timeout},
+		   {"idle", &c->idle_timeout},
+		   {"drain", &c->drain_timeout}};
+
+	if (!config_setting_is_group(g)) {
+		fail_at(ld, g, "timeouts: expected a group { ... }");
+		return;
+	}
+	check_members(ld, g, "timeouts", names);
+	for (size_t i = 0; i < ARRAY_LEN(map); i++) {
+		const config_setting_t *s = config_setting_get_member(g, map[i].name);
+		double v;
+		if (!s || !get_number(ld, s, &v))
+			continue;
+		if (!(v > 0 && v <= 86400 * 7))
+			fail_at(ld, s, "timeouts.%s: must be more than 0 and at most 604800 seconds",
+				map[i].name);
+		else
+			*map[i].dst = v;
+	}
+}
+
+static void load_limits(struct loader *ld, const config_setting_t *g, struct conf *c)
+{
+	static const char *const names[] = {"connections", "per_client", NULL};
+	struct {
+		const char *name;
+		unsigned *dst;
+	} map[] = {{"connections", &c->max_connections}, {"per_client", &c->max_per_client}};
+
+	if (!config_setting_is_group(g)) {
+		fail_at(ld, g, "limits: expected a group { ... }");
+		return;
+	}
+	check_members(ld, g, "limits", names);
+	for (size_t i = 0; i < ARRAY_LEN(map); i++) {
+		const config_setting_t *s = config_setting_get_member(g, map[i].name);
+		if (!s)
+			continue;
+		int t = config_setting_type(s);
+		long long v = config_setting_get_int64(s);
+		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || v < 1 || v > 1000000)
+			fail_at(ld, s, "limits.%s: expected a whole number from 1 to 1000000",
+				map[i].name);
+		else
+			*map[i].dst = (unsigned)v;
+	}
+}
+
+static char *append_csv(char *csv, const char *item)
+{
+	size_t old = csv ? strlen(csv) : 0, add = strlen(item);
+	char *n = realloc(csv, old + add + 2);
+	if (!n) {
+		free(csv);
+		return NULL;
+	}
+	if (old)
+		n[old++] = ',';
+	memcpy(n + old, item, add + 1);
+	return n;
+}
+
+static void add_resolver(struct loader *ld, const config_setting_t *s, struct conf *c,
+			 const char *text)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char plain[ADDR_STR_MAX + 8];
+
+	/* Accept a bare address too: port 53 is implied. */
+	if (!addr_parse(text, &ss, &len)) {
+		if (strchr(text, ':') && text[0] != '[')
+			snprintf(plain, sizeof(plain), "[%s]:53", text);
+		else
+			snprintf(plain, sizeof(plain), "%s:53", text);
+		if (!addr_parse(plain, &ss, &len)) {
+			fail_at(ld, s, "resolver: '%s' is not an IP address or ADDRESS:PORT", text);
+			return;
+		}
+	}
+	char buf[ADDR_STR_MAX];
+	c->resolvers = append_csv(c->resolvers, addr_format((struct sockaddr *)&ss, buf));
+	if (!c->resolvers)
+		fail_at(ld, s, "out of memory");
+}
+
+static void load_resolver(struct loader *ld, const config_setting_t *g, struct conf *c)
+{
+	static const char *const names[] = {"servers", NULL};
+	if (!config_setting_is_group(g)) {
+		fail_at(ld, g, "resolver: expected a group { servers = [ ... ]; }");
+		return;
+	}
+	check_members(ld, g, "resolver", names);
+	const config_setting_t *servers = config_setting_get_member(g, "servers");
+	if (!servers)
+		return;
+	if (!config_setting_is_array(servers) && !config_setting_is_list(servers)) {
+		fail_at(ld, servers, "resolver.servers: expected a list of addresses");
+		return;
+	}
+	int n = config_setting_length(servers);
+	if (n > CONFIG_MAX_RESOLVERS)
+		fail_at(ld, servers, "resolver.servers: at most %d servers", CONFIG_MAX_RESOLVERS);
+	for (int i = 0; i < n && !ld->failed; i++) {
+		const config_setting_t *e = config_setting_get_elem(servers, (unsigned)i);
+		const char *v = get_string(ld, e);
+		if (v)
+			add_resolver(ld, e, c, v);
+	}
+}
+
+static struct listen_conf *new_listener(struct conf *c)
+{
+	struct listen_conf *v = realloc(c->listeners, (c->nlisteners + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	c->listeners = v;
+	memset(&v[c->nlisteners], 0, sizeof(v[0]));
+	return &v[c->nlisteners++];
+}
+
+static bool add_allow(struct listen_conf *l, const char *text)
+{
+	struct cidr cidr;
+	if (!cidr_parse(text, &cidr))
+		return false;
+	struct cidr *v = realloc(l->allow, (l->nallow + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	l->allow = v;
+	v[l->nallow++] = cidr;
+	return true;
+}
+
+/* Loopback only, unless the file says otherwise: nothing is open to others by surprise. */
+static bool default_allow(struct listen_conf *l)
+{
+	return add_allow(l, "127.0.0.0/8") && add_allow(l, "::1/128");
+}
+
+static void load_users(struct loader *ld, const config_setting_t *s, struct listen_conf *l,
+		       const char *path)
+{
+	char err[512];
+	l->users = users_load(path, err, sizeof(err));
+	if (!l->users)
+		fail_at(ld, s, "users: %s", err);
+}
+
+static void load_listener(struct loader *ld, const config_setting_t *g, struct conf *c)
+{
+	static const char *const names[] = {"address", "protocols", "allow", "users", NULL};
+	if (!config_setting_is_group(g)) {
+		fail_at(ld, g, "listen: each entry must be a group { address = \"...\"; }");
+		return;
+	}
+	check_members(ld, g, "listen", names);
+	struct listen_conf *l = new_listener(c);
+	if (!l) {
+		fail_at(ld, g, "out of memory");
+		return;
+	}
+	const config_setting_t *s = config_setting_get_member(g, "address");
+	if (!s) {
+		fail_at(ld, g, "listen: missing address");
+		return;
+	}
+	const char *addr = get_string(ld, s);
+	if (addr && !addr_parse(addr, &l->addr, &l->addrlen))
+		fail_at(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
+
+	s = config_setting_get_member(g, "protocols");
+	l->protocols = LISTEN_ALL;
+	if (s) {
+		l->protocols = 0;
+		if (!config_setting_is_array(s) && !config_setting_is_list(s))
+			fail_at(ld, s, "listen.protocols: expected a list of names");
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *v = get_string(ld, e);
+			if (!v)
+				break;
+			if (strcmp(v, "socks5") == 0)
+				l->protocols |= LISTEN_SOCKS5;
+			else if (strcmp(v, "socks4") == 0)
+				l->protocols |= LISTEN_SOCKS4;
+			else if (strcmp(v, "http") == 0)
+				l->protocols |= LISTEN_HTTP;
+			else
+				fail_at(ld, e,
+					"listen.protocols: unknown protocol '%s' (socks5, socks4, http)",
+					v);
+		}
+		if (!l->protocols)
+			fail_at(ld, s, "listen.protocols: empty");
+	}
+
+	s = config_setting_get_member(g, "allow");
+	if (s) {
+		if (!config_setting_is_array(s) && !config_setting_is_list(s))
+			fail_at(ld, s, "listen.allow: expected a list of address ranges");
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *v = get_string(ld, e);
+			if (v && !add_allow(l, v))
+				fail_at(ld, e, "listen.allow: '%s' is not an address range like 10.0.0.0/8",
+					v);
+		}
+	} else if (!default_allow(l)) {
+		fail_at(ld, g, "out of memory");
+	}
+
+	s = config_setting_get_member(g, "users");
+	if (s) {
+		const char *path = get_string(ld, s);
+		if (path)
+			load_users(ld, s, l, path);
+	}
+}
+
+static void load_rule(struct loader *ld, const config_setting_t *g, struct conf *c)
+{
+	static const char *const names[] = {"dest", "port", "action", NULL};
+	if (!config_setting_is_group(g)) {
+		fail_at(ld, g, "rules: each entry must be a group { dest = \"...\"; action = \"...\"; }");
+		return;
+	}
+	check_members(ld, g, "rules", names);
+	struct rule *v = realloc(c->rules.v, (c->rules.n + 1) * sizeof(*v));
+	if (!v) {
+		fail_at(ld, g, "out of memory");
+		return;
+	}
+	c->rules.v = v;
+	struct rule *r = &v[c->rules.n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = RULE_ANY;
+
+	const config_setting_t *dest = config_setting_get_member(g, "dest");
+	const config_setting_t *port = config_setting_get_member(g, "port");
+	const config_setting_t *action = config_setting_get_member(g, "action");
+	if (dest) {
+		const char *d = get_string(ld, dest);
+		if (d && !rule_parse_dest(d, r))
+			fail_at(ld, dest,
+				"rules.dest: '%s' is not an address range or a domain (\".example.com\")",
+				d);
+	}
+	if (port) {
+		int t = config_setting_type(port);
+		long long p = config_setting_get_int64(port);
+		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || p < 1 || p > 65535)
+			fail_at(ld, port, "rules.port: expected a port from 1 to 65535");
+		else
+			r->port = (uint16_t)p;
+	}
+	if (!dest && !port)
+		fail_at(ld, g, "rules: a rule needs dest, port, or both");
+	if (!action) {
+		fail_at(ld, g, "rules: missing action (\"direct\" or \"block\")");
+	} else {
+		const char *a = get_string(ld, action);
+		if (a && !rule_parse_action(a, &r->action))
+			fail_at(ld, action, "rules.action: unknown action '%s' (direct, block)", a);
+	}
+}
+
+static void load_list(struct loader *ld, const config_setting_t *s, const char *what,
+		      struct conf *c,
+		      void (*one)(struct loader *, const config_setting_t *, struct conf *))
+{
+	if (!config_setting_is_list(s)) {
+		fail_at(ld, s, "%s: expected a list ( { ... }, { ... } )", what);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(s) && !ld->failed; i++)
+		one(ld, config_setting_get_elem(s, (unsigned)i), c);
+}
+
+static void load_file(struct loader *ld, struct conf *c)
+{
+	static const char *const names[] = {"log_level", "log_target", "timeouts", "limits",
+					    "resolver",  "listen",     "rules",    NULL};
+	config_t cf;
+	config_init(&cf);
+	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(ld->err, ld->errlen, "%s: cannot read the file", ld->path);
+		else
+			snprintf(ld->err, ld->errlen, "%s:%d: %s",
+				 config_error_file(&cf) ? config_error_file(&cf) : ld->path,
+				 config_error_line(&cf), config_error_text(&cf));
+		ld->failed = true;
+		config_destroy(&cf);
+		return;
+	}
+	const config_setting_t *root = config_root_setting(&cf);
+	check_members(ld, root, "the file", names);
+
+	const config_setting_t *s;
+	if ((s = config_setting_get_member(root, "log_level")) != NULL) {
+		const char *v = get_string(ld, s);
+		if (v && !log_level_parse(v, &c->log_level))
+			fail_at(ld, s, "log_level: unknown level '%s' (error, warn, info, debug)", v);
+	}
+	if ((s = config_setting_get_member(root, "log_target")) != NULL) {
+		const char *v = get_string(ld, s);
+		if (v && strcmp(v, "syslog") == 0)
+			c->log_syslog = true;
+		else if (v && strcmp(v, "stderr") != 0)
+			fail_at(ld, s, "log_target: unknown target '%s' (stderr, syslog)", v);
+	}
+	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
+		load_timeouts(ld, s, c);
+	if ((s = config_setting_get_member(root, "limits")) != NULL)
+		load_limits(ld, s, c);
+	if ((s = config_setting_get_member(root, "resolver")) != NULL)
+		load_resolver(ld, s, c);
+	if ((s = config_setting_get_member(root, "listen")) != NULL)
+		load_list(ld, s, "listen", c, load_listener);
+	if ((s = config_setting_get_member(root, "rules")) != NULL)
+		load_list(ld, s, "rules", c, load_rule);
+	config_destroy(&cf);
+}
+
+static void load_cli(struct loader *ld, const struct cli_opts *o, struct conf *c)
+{
+	struct loader cli = {.path = "command line", .err = ld->err, .errlen = ld->errlen};
+
+	if (o->log_level && !log_level_parse(o->log_level, &c->log_level))
+		fail_at(&cli, NULL, "--log-level: unknown level '%s'", o->log_level);
+	if (o->nresolvers) {
+		free(c->resolvers);
+		c->resolvers = NULL;
+	}
+	for (size_t i = 0; i < o->nresolvers; i++)
+		add_resolver(&cli, NULL, c, o->resolvers[i]);
+	size_t n = o->nlisten;
+	const char *def[] = {DEFAULT_LISTEN};
+	const char *const *listen = o->listen;
+	if (n == 0 && c->nlisteners == 0) {
+		listen = def;
+		n = 1;
+	}
+	for (size_t i = 0; i < n && !cli.failed; i++) {
+		struct listen_conf *l = new_listener(c);
+		if (!l || !default_allow(l)) {
+			fail_at(&cli, NULL, "out of memory");
+			break;
+		}
+		l->protocols = LISTEN_ALL;
+		if (!addr_parse(listen[i], &l->addr, &l->addrlen))
+			fail_at(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT", listen[i]);
+		if (o->users_path) {
+			char err[512];
+			l->users = users_load(o->users_path, err, sizeof(err));
+			if (!l->users)
+				fail_at(&cli, NULL, "--users: %s", err);
+		}
+	}
+	ld->failed |= cli.failed;
+}
+
+struct conf *conf_load(const struct cli_opts *opts, char *err, size_t errlen)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	set_defaults(c);
+	struct loader ld = {.path = opts->config_path, .err = err, .errlen = errlen};
+	if (opts->config_path)
+		load_file(&ld, c);
+	if (!ld.failed)
+		load_cli(&ld, opts, c);
+	if (ld.failed) {
+		conf_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conf *conf_ref(struct conf *c)
+{
+	c->refs++;
+	return c;
+}
+
+void conf_unref(struct conf *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		free(c->listeners[i].allow);
+		users_free(c->listeners[i].users);
+	}
+	free(c->listeners);
+	free(c->resolvers);
+	rules_free(&c->rules);
+	free(c);
+}

@@ -1,0 +1,387 @@
+/*
+ * The HTTP proxy on top of the connection engine.
+ *
+ * CONNECT: parse the head, connect, answer 200, then tunnel; bytes the client
+ * sent after the head (before the 200) stay in cin and go first.
+ *
+ * Absolute-form ("GET http://host/path"): one message at a time in each
+ * direction. The request head is rewritten to origin-form without hop-by-hop
+ * headers into uout, the body is passed through as the framing scanner finds
+ * it, then the response head is rewritten into cout and its body passed
+ * through. When both sides allow it the client connection stays open for the
+ * next request, and the upstream connection is reused when the next request
+ * goes to the same host and port.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "http.h"
+#include "log.h"
+#include "secret.h"
+#include "users.h"
+
+enum req_step {
+	REQ_HEAD,	/* waiting for a request head */
+	REQ_BODY,	/* passing the request body upstream */
+	REQ_DONE,	/* whole request sent; waiting for the response */
+	REQ_TUNNEL,	/* CONNECT accepted: no more parsing */
+};
+
+enum resp_step {
+	RESP_IDLE,
+	RESP_HEAD,
+	RESP_BODY,
+};
+
+/* The head we send upstream may grow by a Host line and a Connection line. */
+#define HEAD_OUT_MAX (HTTP_HEAD_MAX + 512)
+
+static void send_status(struct client *c, int status, const char *extra)
+{
+	uint8_t out[1024];
+	size_t n = http_encode_status(out, sizeof(out), status, true, extra);
+	client_reply(c, out, n);
+	client_finish(c);
+}
+
+static int status_for_parse_error(enum proto_status st)
+{
+	return st == PROTO_ERR_VERSION ? 505 : 400;
+}
+
+/* Basic credentials from Proxy-Authorization, checked against the users file. */
+static bool authorized(struct client *c, const struct http_request *req)
+{
+	if (!c->lc->users)
+		return true;
+	const struct http_header *h = http_find_header(req->headers, req->nheaders,
+						       "Proxy-Authorization");
+	if (!h || h->value_len < 7 || strncasecmp((const char *)h->value, "Basic ", 6) != 0)
+		return false;
+	const char *b64 = (const char *)h->value + 6;
+	size_t b64len = h->value_len - 6;
+	while (b64len && *b64 == ' ') {
+		b64++;
+		b64len--;
+	}
+	uint8_t plain[520];
+	long n = secret_base64_decode(plain, sizeof(plain), b64, b64len);
+	bool ok = false;
+	if (n > 0) {
+		uint8_t *colon = memchr(plain, ':', (size_t)n);
+		if (colon)
+			ok = users_check(c->lc->users, plain, (size_t)(colon - plain), colon + 1,
+					 (size_t)n - (size_t)(colon - plain) - 1);
+	}
+	secret_wipe(plain, sizeof(plain));
+	return ok;
+}
+
+static void dest_from_request(const struct http_request *req, struct proto_addr *dst,
+			      bool *ok)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->port = req->port;
+	*ok = true;
+	/* A literal address is used as one; anything else is a name to resolve. */
+	char host[PROTO_NAME_MAX + 1];
+	if (req->host_len > PROTO_NAME_MAX) {
+		*ok = false;
+		return;
+	}
+	memcpy(host, req->host, req->host_len);
+	host[req->host_len] = '\0';
+	if (req->host_is_ipv6) {
+		dst->type = PROTO_ADDR_IPV6;
+		*ok = inet_pton(AF_INET6, host, dst->ip) == 1;
+		return;
+	}
+	if (inet_pton(AF_INET, host, dst->ip) == 1) {
+		dst->type = PROTO_ADDR_IPV4;
+		return;
+	}
+	dst->type = PROTO_ADDR_DOMAIN;
+	dst->name = req->host;
+	dst->name_len = req->host_len;
+}
+
+static void start_request(struct client *c, const struct http_request *req)
+{
+	struct http_state *hs = &c->u.http;
+	struct proto_addr dst;
+	bool ok;
+
+	dest_from_request(req, &dst, &ok);
+	if (!ok) {
+		send_status(c, 400, NULL);
+		return;
+	}
+	hs->req_was_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
+	hs->client_keep_alive = req->keep_alive;
+	http_body_init(&hs->req_body, req->body, req->content_length);
+
+	uint8_t head[HEAD_OUT_MAX];
+	size_t n = http_encode_request_head(head, sizeof(head), req);
+	if (n == 0 || !buf_append(&c->uout, head, n)) {
+		send_status(c, 400, NULL);
+		return;
+	}
+	buf_consume(&c->cin, req->head_len);
+	hs->req_step = req->body == HTTP_BODY_NONE ? REQ_DONE : REQ_BODY;
+	hs->resp_step = RESP_HEAD;
+
+	/* Reuse the upstream connection when it goes to the same place. */
+	bool same = c->ufd >= 0 && !c->u_eof && strlen(hs->host) == req->host_len &&
+		    strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
+		    hs->port == req->port;
+	if (same) {
+		c->phase = PHASE_FORWARD;
+		return;
+	}
+	/* Keep the new head: client_upstream_close() empties uout. */
+	client_upstream_close(c);
+	buf_append(&c->uout, head, n);
+	memcpy(hs->host, req->host, req->host_len);
+	hs->host[req->host_len] = '\0';
+	hs->port = req->port;
+	hs->upstream_used = false;
+	client_connect(c, &dst);
+}
+
+static void parse_head(struct client *c)
+{
+	struct http_request req;
+	enum proto_status st = http_parse_request(buf_head(&c->cin), buf_len(&c->cin), &req);
+
+	if (st == PROTO_NEED_MORE) {
+		if (c->c_eof || buf_room(&c->cin) == 0)
+			client_close(c, "client closed before a whole request");
+		return;
+	}
+	if (st != PROTO_DONE) {
+		log_debug("client %d: bad HTTP request: %s", c->fd, proto_strerror(st));
+		send_status(c, status_for_parse_error(st), NULL);
+		return;
+	}
+	if (!authorized(c, &req)) {
+		send_status(c, 407, "Proxy-Authenticate: Basic realm=\"nacre\"\r\n");
+		return;
+	}
+	if (req.is_connect) {
+		struct proto_addr dst;
+		bool ok;
+		dest_from_request(&req, &dst, &ok);
+		if (!ok) {
+			send_status(c, 400, NULL);
+			return;
+		}
+		c->u.http.req_step = REQ_TUNNEL;
+		client_connect(c, &dst);
+		if (!c->closed)
+			buf_consume(&c->cin, req.head_len);
+		return;
+	}
+	if (req.form != HTTP_FORM_ABSOLUTE) {
+		/* Not a proxy request: an origin-form request is for a web server. */
+		send_status(c, 400, NULL);
+		return;
+	}
+	start_request(c, &req);
+}
+
+/* Moves request body bytes from cin to uout as far as the framing and room allow. */
+static void pump_request_body(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+	while (hs->req_step == REQ_BODY && buf_len(&c->cin) && buf_room(&c->uout)) {
+		size_t avail = buf_len(&c->cin), room = buf_room(&c->uout), used;
+		if (avail > room)
+			avail = room;
+		enum proto_status st = http_body_scan(&hs->req_body, buf_head(&c->cin), avail, &used);
+		if (proto_failed(st)) {
+			send_status(c, 400, NULL);
+			return;
+		}
+		buf_append(&c->uout, buf_head(&c->cin), used);
+		buf_consume(&c->cin, used);
+		if (st == PROTO_DONE)
+			hs->req_step = REQ_DONE;
+		else if (used == 0)
+			break;
+	}
+	if (hs->req_step == REQ_BODY && c->c_eof && buf_len(&c->cin) == 0)
+		client_close(c, "client closed inside a request body");
+}
+
+static void http_input(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+
+	if (c->phase == PHASE_CLOSING || hs->req_step == REQ_TUNNEL)
+		return;
+	if (hs->req_step == REQ_HEAD &&
+	    (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD))
+		parse_head(c);
+	if (c->closed || c->phase == PHASE_CLOSING)
+		return;
+	if (hs->req_step == REQ_BODY)
+		pump_request_body(c);
+	if (!c->closed && hs->req_step == REQ_DONE && c->c_eof && c->phase == PHASE_FORWARD &&
+	    buf_len(&c->cin) == 0 && hs->resp_step == RESP_IDLE)
+		client_close(c, "client done");
+}
+
+/* The response is complete: wait for the next request, or close. */
+static void response_done(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+	hs->resp_step = RESP_IDLE;
+	hs->upstream_used = true;
+	if (hs->close_after || hs->req_step != REQ_DONE) {
+		client_finish(c);
+		return;
+	}
+	/* Stay in PHASE_FORWARD: the idle timeout covers the wait for the next request. */
+	hs->req_step = REQ_HEAD;
+	if (buf_len(&c->cin))
+		http_input(c);
+	else if (c->c_eof)
+		client_finish(c);
+}
+
+static void bad_gateway(struct client *c)
+{
+	if (c->u.http.resp_step == RESP_HEAD) {
+		send_status(c, 502, NULL);
+	} else {
+		client_abort(c, "upstream broke a response");
+	}
+}
+
+static void parse_response(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+	struct http_response resp;
+	enum proto_status st =
+		http_parse_response(buf_head(&c->uin), buf_len(&c->uin), hs->req_was_head, &resp);
+	if (st == PROTO_NEED_MORE) {
+		if (c->u_eof || buf_room(&c->uin) == 0)
+			bad_gateway(c);
+		return;
+	}
+	if (st != PROTO_DONE) {
+		bad_gateway(c);
+		return;
+	}
+	bool interim = resp.status >= 100 && resp.status < 200;
+	if (resp.status == 101) {
+		/* Upgrade is hop-by-hop and never forwarded, so a 101 is a broken origin. */
+		bad_gateway(c);
+		return;
+	}
+	if (!interim)
+		hs->close_after =
+			!hs->client_keep_alive || !resp.keep_alive || resp.body == HTTP_BODY_CLOSE;
+	uint8_t head[HEAD_OUT_MAX];
+	size_t n = http_encode_response_head(head, sizeof(head), &resp, !interim && hs->close_after);
+	if (n == 0 || buf_room(&c->cout) < n) {
+		if (n != 0 && buf_len(&c->cout))
+			return; /* wait for cout to drain */
+		bad_gateway(c);
+		return;
+	}
+	buf_append(&c->cout, head, n);
+	buf_consume(&c->uin, resp.head_len);
+	if (interim)
+		return;
+	http_body_init(&hs->resp_body, resp.body, resp.content_length);
+	hs->resp_step = RESP_BODY;
+}
+
+static void http_upstream_input(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+
+	while (!c->closed && c->phase == PHASE_FORWARD) {
+		if (hs->resp_step == RESP_HEAD) {
+			if (buf_len(&c->uin) == 0) {
+				if (c->u_eof)
+					bad_gateway(c);
+				return;
+			}
+			int before = hs->resp_step;
+			size_t had = buf_len(&c->uin);
+			parse_response(c);
+			if (hs->resp_step == before && buf_len(&c->uin) == had)
+				return;
+			continue;
+		}
+		if (hs->resp_step != RESP_BODY)
+			return;
+		size_t avail = buf_len(&c->uin), room = buf_room(&c->cout), used = 0;
+		if (avail > room)
+			avail = room;
+		enum proto_status st = PROTO_NEED_MORE;
+		if (avail || hs->resp_body.kind == HTTP_BODY_NONE)
+			st = http_body_scan(&hs->resp_body, buf_head(&c->uin), avail, &used);
+		if (proto_failed(st)) {
+			client_abort(c, "upstream sent a malformed body");
+			return;
+		}
+		buf_append(&c->cout, buf_head(&c->uin), used);
+		buf_consume(&c->uin, used);
+		if (st == PROTO_DONE) {
+			if (buf_len(&c->uin))
+				hs->close_after = true; /* the origin sent more than it framed */
+			response_done(c);
+			return;
+		}
+		if (c->u_eof && buf_len(&c->uin) == 0) {
+			if (hs->resp_body.kind == HTTP_BODY_CLOSE) {
+				hs->close_after = true;
+				response_done(c);
+			} else {
+				client_abort(c, "upstream closed inside a response body");
+			}
+			return;
+		}
+		if (used == 0)
+			return;
+	}
+}
+
+static void http_connected(struct client *c)
+{
+	struct http_state *hs = &c->u.http;
+	if (hs->req_step == REQ_TUNNEL) {
+		uint8_t out[128];
+		client_reply(c, out, http_encode_status(out, sizeof(out), 200, false, NULL));
+		client_start_tunnel(c);
+		return;
+	}
+	client_start_forward(c);
+	http_input(c);
+}
+
+static void http_failed(struct client *c, enum client_error e)
+{
+	int status = 502;
+	if (e == CERR_NOT_ALLOWED)
+		status = 403;
+	else if (e == CERR_TIMEOUT)
+		status = 504;
+	send_status(c, status, NULL);
+}
+
+const struct client_handler http_handler = {
+	.name = "http",
+	.input = http_input,
+	.connected = http_connected,
+	.failed = http_failed,
+	.upstream_input = http_upstream_input,
+};

@@ -1,0 +1,322 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "listener.h"
+#include "log.h"
+#include "resolver.h"
+#include "server.h"
+#include "util.h"
+
+struct peer_count {
+	int family;
+	uint8_t ip[16];
+	unsigned count;
+	struct peer_count *next;
+};
+
+static size_t peer_key(const struct sockaddr *sa, uint8_t ip[16])
+{
+	memset(ip, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	memcpy(ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	return 4;
+}
+
+static struct peer_count **peer_slot(struct server *srv, const struct sockaddr *sa, uint8_t ip[16])
+{
+	size_t n = peer_key(sa, ip);
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ip[i]) * 16777619u;
+	struct peer_count **pp = &srv->peers[h % PEER_BUCKETS];
+	while (*pp && ((*pp)->family != sa->sa_family || memcmp((*pp)->ip, ip, 16) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+bool server_admit(struct server *srv, const struct sockaddr *peer)
+{
+	if (srv->draining)
+		return false;
+	if (srv->nclients >= srv->conf->max_connections) {
+		log_debug("connection limit reached: refusing a client");
+		return false;
+	}
+	uint8_t ip[16];
+	struct peer_count **pp = peer_slot(srv, peer, ip);
+	if (*pp && (*pp)->count >= srv->conf->max_per_client) {
+		log_debug("per-client limit reached: refusing a client");
+		return false;
+	}
+	if (!*pp) {
+		struct peer_count *pc = calloc(1, sizeof(*pc));
+		if (!pc)
+			return false;
+		pc->family = peer->sa_family;
+		memcpy(pc->ip, ip, 16);
+		*pp = pc;
+	}
+	(*pp)->count++;
+	return true;
+}
+
+void server_client_added(struct server *srv, struct client *c)
+{
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	srv->nclients++;
+}
+
+void server_client_gone(struct server *srv, struct client *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nclients--;
+
+	uint8_t ip[16];
+	struct peer_count **pp = peer_slot(srv, (struct sockaddr *)&c->peer, ip);
+	if (*pp && --(*pp)->count == 0) {
+		struct peer_count *pc = *pp;
+		*pp = pc->next;
+		free(pc);
+	}
+	/* A descriptor came free: listeners that ran out may accept again. */
+	srv->fd_exhausted = false;
+	for (struct listener *l = srv->listeners; l; l = l->next) {
+		if (l->paused && !srv->draining) {
+			l->paused = false;
+			listener_resume(l);
+		}
+	}
+	if (srv->draining && srv->nclients == 0)
+		ev_break(srv->loop, EVBREAK_ALL);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	return memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
+}
+
+/*
+ * Makes the listeners match conf: keeps those whose address is unchanged (so
+ * a reload never closes a socket clients are connecting to), opens the new
+ * ones, closes the rest. False if a new one could not be opened.
+ */
+static bool apply_listeners(struct server *srv, struct conf *conf)
+{
+	struct listener *fresh = NULL;
+	bool ok = true;
+
+	for (struct listener *l = srv->listeners; l; l = l->next)
+		l->keep = false;
+	for (size_t i = 0; i < conf->nlisteners; i++) {
+		const struct listen_conf *lc = &conf->listeners[i];
+		struct listener *l;
+		for (l = srv->listeners; l; l = l->next)
+			if (!l->keep && same_addr(&l->addr, &lc->addr))
+				break;
+		if (l) {
+			l->keep = true;
+			l->lc = lc;
+			continue;
+		}
+		l = listener_open(srv, lc);
+		if (!l) {
+			ok = false;
+			continue;
+		}
+		l->keep = true;
+		l->next = fresh;
+		fresh = l;
+	}
+	if (!ok) {
+		/* Leave everything as it was. */
+		while (fresh) {
+			struct listener *next = fresh->next;
+			listener_close(fresh);
+			fresh = next;
+		}
+		return false;
+	}
+	struct listener **pp = &srv->listeners;
+	while (*pp) {
+		struct listener *l = *pp;
+		if (l->keep) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		char text[ADDR_STR_MAX];
+		log_info("no longer listening on %s", addr_format((struct sockaddr *)&l->addr, text));
+		listener_close(l);
+	}
+	*pp = fresh;
+	return true;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool apply_resolver(struct server *srv, struct conf *conf)
+{
+	if (srv->resolver && same_string(srv->resolver_servers, conf->resolvers))
+		return true;
+	struct resolver *r = resolver_new(srv->loop, conf->resolvers);
+	if (!r)
+		return false;
+	resolver_free(srv->resolver);
+	srv->resolver = r;
+	free(srv->resolver_servers);
+	srv->resolver_servers = conf->resolvers ? strdup(conf->resolvers) : NULL;
+	return true;
+}
+
+static bool server_apply(struct server *srv, struct conf *conf)
+{
+	if (!apply_resolver(srv, conf) || !apply_listeners(srv, conf))
+		return false;
+	log_init(conf->log_level, conf->log_syslog);
+	conf_unref(srv->conf);
+	srv->conf = conf;
+	return true;
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct server *srv = container_of(w, struct server, sighup);
+	char err[600];
+
+	if (srv->draining)
+		return;
+	struct conf *conf = conf_load(srv->opts, err, sizeof(err));
+	if (!conf) {
+		log_warnx("reload failed, keeping the running config: %s", err);
+		return;
+	}
+	/* Until server_apply succeeds the listeners point into the old config. */
+	struct conf *old = conf_ref(srv->conf);
+	if (!server_apply(srv, conf)) {
+		log_warnx("reload failed, keeping the running config");
+		apply_listeners(srv, old);
+		conf_unref(conf);
+		conf_unref(old);
+		return;
+	}
+	conf_unref(old);
+	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
+}
+
+static void on_drain_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct server *srv = container_of(w, struct server, drain_timer);
+	log_info("drain time is up: closing %u connections", srv->nclients);
+	while (srv->clients)
+		client_close(srv->clients, "shutting down");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	struct server *srv = container_of(w, struct server, sigterm);
+	if (w->signum == SIGINT)
+		srv = container_of(w, struct server, sigint);
+	if (srv->draining)
+		return;
+	srv->draining = true;
+	while (srv->listeners) {
+		struct listener *l = srv->listeners;
+		srv->listeners = l->next;
+		listener_close(l);
+	}
+	if (srv->nclients == 0) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("stopping: waiting up to %.0f s for %u connections", srv->conf->drain_timeout,
+		 srv->nclients);
+	ev_timer_init(&srv->drain_timer, on_drain_timeout, srv->conf->drain_timeout, 0.);
+	ev_timer_start(loop, &srv->drain_timer);
+}
+
+/* As many descriptors as the hard limit allows: every tunnel needs two. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int server_run(const struct cli_opts *opts)
+{
+	char err[600];
+	struct server srv;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.opts = opts;
+	srv.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!srv.loop)
+		fatalx("cannot start the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	struct conf *conf = conf_load(opts, err, sizeof(err));
+	if (!conf)
+		fatalx("%s", err);
+	log_init(conf->log_level, conf->log_syslog);
+	if (!server_apply(&srv, conf))
+		fatalx("cannot start: see the errors above");
+	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ev_signal_init(&srv.sighup, on_sighup, SIGHUP);
+	ev_signal_init(&srv.sigterm, on_sigterm, SIGTERM);
+	ev_signal_init(&srv.sigint, on_sigterm, SIGINT);
+	ev_signal_start(srv.loop, &srv.sighup);
+	ev_signal_start(srv.loop, &srv.sigterm);
+	ev_signal_start(srv.loop, &srv.sigint);
+
+	log_info("nacre %s started", PACKAGE_VERSION);
+	ev_run(srv.loop, 0);
+
+	while (srv.clients)
+		client_close(srv.clients, "shutting down");
+	while (srv.listeners) {
+		struct listener *l = srv.listeners;
+		srv.listeners = l->next;
+		listener_close(l);
+	}
+	resolver_free(srv.resolver);
+	free(srv.resolver_servers);
+	conf_unref(srv.conf);
+	if (srv.reserve_fd >= 0)
+		close(srv.reserve_fd);
+	ev_loop_destroy(srv.loop);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * The daemon's global state: the loop, the live config, the listeners, the
+ * list of clients, per-address counts, and the signals that reload or stop it.
+ */
+#ifndef NACRE_SERVER_H
+#define NACRE_SERVER_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "conf.h"
+
+struct client;
+struct listener;
+struct peer_count;
+
+#define PEER_BUCKETS 1024
+
+struct server {
+	struct ev_loop *loop;
+	const struct cli_opts *opts;
+	struct conf *conf;
+	struct resolver *resolver;
+	char *resolver_servers;		/* what the resolver was made with */
+	struct listener *listeners;
+	struct client *clients;
+	unsigned nclients;
+	struct peer_count *peers[PEER_BUCKETS];
+	int reserve_fd;			/* given up to accept-and-close when out of descriptors */
+	bool fd_exhausted;		/* logged once until a client closes */
+	bool draining;
+	ev_timer drain_timer;
+	ev_signal sighup, sigterm, sigint;
+};
+
+/* Runs the daemon until it is stopped; returns the exit status. */
+int server_run(const struct cli_opts *opts);
+
+/*
+ * Counts a new client from peer; false (nothing counted) when a limit says no.
+ * server_client_gone() undoes it.
+ */
+bool server_admit(struct server *srv, const struct sockaddr *peer);
+void server_client_added(struct server *srv, struct client *c);
+void server_client_gone(struct server *srv, struct client *c);
+
+#endif

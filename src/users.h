@@ -1,0 +1,20 @@
+/*
+ * The credentials file: one "user:password" per line, '#' comments and blank
+ * lines allowed. Passwords are compared in constant time and wiped on free.
+ */
+#ifndef NACRE_USERS_H
+#define NACRE_USERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct users;
+
+/* Loads path; on failure returns NULL and writes "path:line: what" to err. */
+struct users *users_load(const char *path, char *err, size_t errlen);
+void users_free(struct users *u);
+bool users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
+		 size_t plen);
+
+#endif

@@ -1,0 +1,146 @@
+# Shared helpers for the integration tests: sourced, never run.
+# Each test gets its own temporary directory, removed on exit, and its daemons
+# are killed on exit. Exit codes follow automake: 0 pass, 77 skip, 99 hard error.
+set -u
+
+: "${NACRE:?NACRE must name the nacre binary (make check sets it)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+TESTS_DIR="$top_srcdir/tests/integration"
+T=$(mktemp -d "${TMPDIR:-/tmp}/nacre-test.XXXXXX")
+PIDS=""
+FAILS=0
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	if [ "$FAILS" -ne 0 ] || [ "${KEEP_LOGS:-}" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 40 lines)"
+			tail -n 40 "$f"
+		done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+skip() { echo "SKIP: $*"; exit 77; }
+hard_error() { echo "ERROR: $*"; exit 99; }
+pass() { echo "ok - $*"; }
+fail() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+# check DESCRIPTION COMMAND...: passes when the command exits 0.
+check() {
+	local what=$1; shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+finish() {
+	if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
+	exit 0
+}
+
+# A TCP port nobody listens on right now (for servers that cannot take port 0).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for_line FILE REGEX [SECONDS]: waits until a line matching REGEX appears.
+wait_for_line() {
+	local file=$1 re=$2 secs=${3:-10} i=0
+	while [ "$i" -lt $((secs * 20)) ]; do
+		grep -qE "$re" "$file" 2>/dev/null && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# start_nacre NAME ARGS...: starts the daemon in the background with its log in
+# $T/NAME.log; sets NACRE_PID and NACRE_PORT (the first "listening on" port).
+# Pass --listen 127.0.0.1:0 to let the kernel choose the port.
+start_nacre() {
+	local name=$1; shift
+	"$NACRE" "$@" >"$T/$name.log" 2>&1 &
+	NACRE_PID=$!
+	PIDS="$PIDS $NACRE_PID"
+	if ! wait_for_line "$T/$name.log" 'listening on ' 10; then
+		cat "$T/$name.log"
+		hard_error "nacre did not start: $*"
+	fi
+	NACRE_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
+# start_nginx: serves $T/www on 127.0.0.1; sets NGINX_PORT. Skips if nginx is absent.
+start_nginx() {
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx not installed"
+	NGINX_PORT=$(free_port)
+	mkdir -p "$T/www" "$T/nginx"
+	cat >"$T/nginx/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+error_log $T/nginx.log warn;
+pid $T/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		listen [::1]:$NGINX_PORT;
+		root $T/www;
+	}
+}
+NGX
+	/usr/sbin/nginx -c "$T/nginx/nginx.conf" -e "$T/nginx.log" &
+	PIDS="$PIDS $!"
+	local i=0
+	while ! (exec 3<>/dev/tcp/127.0.0.1/$NGINX_PORT) 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt 100 ] && hard_error "nginx did not start"
+		sleep 0.05
+	done
+}
+
+command -v python3 >/dev/null || skip "python3 not installed"
+ORIGIN_PY="$TESTS_DIR/origin.py"
+
+# start_origin NAME MODE [ARGS...]: starts tests/integration/origin.py in MODE
+# (http, echo, halfclose, sendclose, dns) with its log in $T/NAME.log; sets
+# ORIGIN_PID and ORIGIN_PORT. Listens on 127.0.0.1 unless ARGS give --host.
+start_origin() {
+	local name=$1 mode=$2; shift 2
+	python3 -u "$ORIGIN_PY" --mode "$mode" "$@" >"$T/$name.log" 2>&1 &
+	ORIGIN_PID=$!
+	PIDS="$PIDS $ORIGIN_PID"
+	if ! wait_for_line "$T/$name.log" 'listening on ' 10; then
+		cat "$T/$name.log"
+		hard_error "origin $name ($mode) did not start"
+	fi
+	ORIGIN_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
+# origin_sha256 N: the SHA-256 of the first N bytes the origin's /bytes/N sends.
+origin_sha256() { python3 "$ORIGIN_PY" --print-sha256 "$1"; }
+
+# sha256_of FILE: the hex SHA-256 of FILE's contents.
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# run_py SECONDS ARGS...: python3 with origin.py importable (as "origin"),
+# killed after SECONDS. Use "run_py 20 - ARG... <<'PY'" for inline clients.
+run_py() {
+	local secs=$1; shift
+	PYTHONPATH="$TESTS_DIR${PYTHONPATH:+:$PYTHONPATH}" timeout "$secs" python3 "$@"
+}
+
+# nacre_port_for NAME ADDR: the port nacre's log NAME.log says it listens on
+# for ADDR (e.g. "\[::1\]"), for daemons given several --listen options.
+nacre_port_for() {
+	sed -nE "s/.*listening on $2:([0-9]+).*/\\1/p" "$T/$1.log" | head -n 1
+}
