@@ -525,6 +525,25 @@ static void on_resolved(void *arg, const struct resolve_result *res)
 	leave(c);
 }
 
+/*
+ * A name must look like a host name before it goes to the resolver: SOCKS5
+ * lets a client send any byte, and a NUL or a control byte must never make
+ * the lookup (or a log line) differ from what was asked.
+ */
+bool client_name_ok(const uint8_t *p, size_t len)
+{
+	if (len == 0 || len > PROTO_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = p[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 void client_connect(struct client *c, const struct proto_addr *dst)
 {
 	c->dst_port = dst->port;
@@ -534,6 +553,10 @@ void client_connect(struct client *c, const struct proto_addr *dst)
 	c->dst_name[0] = '\0';
 
 	if (dst->type == PROTO_ADDR_DOMAIN) {
+		if (!client_name_ok(dst->name, dst->name_len)) {
+			fail(c, CERR_NOT_FOUND);
+			return;
+		}
 		memcpy(c->dst_name, dst->name, dst->name_len);
 		c->dst_name[dst->name_len] = '\0';
 		if (rules_match_name(&c->conf->rules, c->dst_name, dst->name_len, dst->port) ==

@@ -155,6 +155,10 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 			client_finish(c);
 			return;
 		}
+		if (!client_name_ok(r->dst.name, r->dst.name_len)) {
+			s5_fail(c, SOCKS5_REP_HOST_UNREACHABLE);
+			return;
+		}
 		char name[PROTO_NAME_MAX + 1];
 		memcpy(name, r->dst.name, r->dst.name_len);
 		name[r->dst.name_len] = '\0';
