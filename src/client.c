@@ -64,6 +64,8 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
 	c->ufd = -1;
 	c->peer = *peer;
 	c->phase = PHASE_HANDSHAKE;
+	spipe_init(&c->c2u);
+	spipe_init(&c->u2c);
 	c->last_active = ev_now(srv->loop);
 	ev_io_init(&c->io, on_client_io, fd, EV_READ);
 	ev_io_init(&c->uio, on_upstream_io, -1, 0);
@@ -95,6 +97,8 @@ void client_close(struct client *c, const char *reason)
 	ev_io_stop(c->srv->loop, &c->io);
 	close(c->fd);
 	close_upstream_fd(c);
+	spipe_release(&c->c2u);
+	spipe_release(&c->u2c);
 	server_client_gone(c->srv, c);
 	if (c->busy == 0)
 		client_free(c);
@@ -167,6 +171,14 @@ static struct buf *upstream_out(struct client *c)
 	return &c->cin;
 }
 
+/* Whether a side may be read: into its pipe once splicing, else into its buffer. */
+static bool can_take(const struct buf *b, const struct spipe *p)
+{
+	if (spipe_active(p) && buf_len(b) == 0)
+		return spipe_room(p);
+	return buf_room(b) > 0;
+}
+
 void client_update(struct client *c)
 {
 	if (c->closed)
@@ -174,11 +186,13 @@ void client_update(struct client *c)
 
 	if (c->phase == PHASE_TUNNEL) {
 		/* Carry each FIN across once everything before it has been written. */
-		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0) {
+		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0 &&
+		    c->c2u.len == 0) {
 			shutdown(c->ufd, SHUT_WR);
 			c->u_shut = true;
 		}
-		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0) {
+		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0 &&
+		    c->u2c.len == 0) {
 			shutdown(c->fd, SHUT_WR);
 			c->c_shut = true;
 		}
@@ -205,16 +219,16 @@ void client_update(struct client *c)
 
 	int cev = 0, uev = 0;
 	bool reading = c->phase != PHASE_CLOSING || c->lingering;
-	if (reading && !c->c_eof && buf_room(&c->cin) > 0)
+	if (reading && !c->c_eof && can_take(&c->cin, &c->c2u))
 		cev |= EV_READ;
-	if (!c->lingering && buf_len(client_out(c)) > 0 && !c->c_shut)
+	if (!c->lingering && (buf_len(client_out(c)) > 0 || c->u2c.len > 0) && !c->c_shut)
 		cev |= EV_WRITE;
 	if (c->phase == PHASE_CONNECTING) {
 		uev = EV_WRITE;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
-		if (!c->u_eof && buf_room(&c->uin) > 0)
+		if (!c->u_eof && can_take(&c->uin, &c->u2c))
 			uev |= EV_READ;
-		if (buf_len(upstream_out(c)) > 0 && !c->u_shut)
+		if ((buf_len(upstream_out(c)) > 0 || c->c2u.len > 0) && !c->u_shut)
 			uev |= EV_WRITE;
 	}
 	set_io(c, &c->io, c->fd, cev);
@@ -252,10 +266,20 @@ static bool io_again(ssize_t n)
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
-/* Reads into b from fd; returns false when the client was closed. */
-static bool read_side(struct client *c, int fd, struct buf *b, bool *eof, const char *side)
+/*
+ * Reads from fd into b, or in a tunnel into the direction's pipe once it has
+ * one and the buffer is empty (bytes keep their order: buffer first). Returns
+ * false when the client was closed.
+ */
+static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
+		      const char *side)
 {
-	ssize_t n = buf_read_fd(b, fd);
+	ssize_t n;
+	bool tunnel = c->phase == PHASE_TUNNEL;
+	if (tunnel && spipe_active(p) && buf_len(b) == 0)
+		n = spipe_fill(p, fd);
+	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel)
+		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);
 		return true;
@@ -272,11 +296,16 @@ static bool read_side(struct client *c, int fd, struct buf *b, bool *eof, const 
 	return false;
 }
 
-static bool write_side(struct client *c, int fd, struct buf *b, const char *side)
+static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
+		       const char *side)
 {
-	if (buf_len(b) == 0)
+	ssize_t n;
+	if (buf_len(b) > 0)
+		n = buf_write_fd(b, fd);
+	else if (c->phase == PHASE_TUNNEL && p->len > 0)
+		n = spipe_drain(p, fd);
+	else
 		return true;
-	ssize_t n = buf_write_fd(b, fd);
 	if (n >= 0) {
 		if (n > 0)
 			c->last_active = ev_now(c->srv->loop);
@@ -327,7 +356,11 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 				client_close(c, "reply sent");
 			goto out;
 		}
-		if (!read_side(c, c->fd, &c->cin, &c->c_eof, "client"))
+		if (!read_side(c, c->fd, &c->cin, &c->c2u, &c->c_eof, "client"))
+			goto out;
+		/* Most of the time the other side can take the bytes at once. */
+		if (c->phase == PHASE_TUNNEL &&
+		    !write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 			goto out;
 		if (!c->h && buf_len(&c->cin) > 0 && !detect(c)) {
 			client_close(c, "unknown protocol");
@@ -341,7 +374,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 			goto out;
 	}
 	if (revents & EV_WRITE) {
-		if (!write_side(c, c->fd, client_out(c), "client"))
+		if (!write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
 		/* Room again in cout: let the HTTP relay move more of a response. */
 		if (c->phase == PHASE_FORWARD)
@@ -382,7 +415,10 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 		goto out;
 	}
 	if (revents & EV_READ) {
-		if (!read_side(c, c->ufd, &c->uin, &c->u_eof, "upstream"))
+		if (!read_side(c, c->ufd, &c->uin, &c->u2c, &c->u_eof, "upstream"))
+			goto out;
+		if (c->phase == PHASE_TUNNEL &&
+		    !write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
 		if (c->phase == PHASE_FORWARD)
 			c->h->upstream_input(c);
@@ -390,7 +426,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 			goto out;
 	}
 	if (revents & EV_WRITE) {
-		if (!write_side(c, c->ufd, upstream_out(c), "upstream"))
+		if (!write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 			goto out;
 		if (c->phase == PHASE_FORWARD)
 			c->h->input(c);

@@ -1,0 +1,45 @@
+/*
+ * Zero-copy relaying for tunnels: bytes move socket -> pipe -> socket with
+ * splice(2) and never enter user space. A direction starts with ordinary
+ * buffers and takes a pipe only once it has carried SPIPE_AFTER bytes, so a
+ * short request never pays for the pipe's descriptors; pipes are kept in a
+ * small pool for reuse.
+ */
+#ifndef NACRE_SPIPE_H
+#define NACRE_SPIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SPIPE_AFTER (64 * 1024)
+#define SPIPE_CAP (64 * 1024)	/* Linux's default pipe size */
+
+struct spipe {
+	int rd, wr;		/* -1 until the direction turns to splicing */
+	size_t len;		/* bytes sitting in the pipe */
+	bool full;		/* the pipe took no more though the socket had data */
+	uint64_t carried;	/* bytes moved through buffers so far */
+};
+
+void spipe_init(struct spipe *p);
+static inline bool spipe_active(const struct spipe *p)
+{
+	return p->rd >= 0;
+}
+/* Counts bytes moved through buffers; takes a pipe once there were enough. */
+void spipe_account(struct spipe *p, size_t n);
+/* True when the pipe can take more from the socket. */
+static inline bool spipe_room(const struct spipe *p)
+{
+	return !p->full && p->len < SPIPE_CAP;
+}
+/* splice(2) from fd into the pipe: the result of splice, errno set on -1. */
+ssize_t spipe_fill(struct spipe *p, int fd);
+/* splice(2) from the pipe into fd. */
+ssize_t spipe_drain(struct spipe *p, int fd);
+/* Gives the pipe back to the pool (or closes it if it still holds bytes). */
+void spipe_release(struct spipe *p);
+
+#endif
