@@ -515,11 +515,11 @@ static void dial_next(struct client *c)
 {
 	while (c->next_addr < c->naddrs) {
 		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
+		addr_set_port((struct sockaddr *)ss, c->dst_port);
 		if (!addr_allowed(c, ss)) {
 			c->any_blocked = true;
 			continue;
 		}
-		addr_set_port((struct sockaddr *)ss, c->dst_port);
 		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			c->last_errno = errno;

@@ -131,7 +131,6 @@ static void start_request(struct client *c, const struct http_request *req)
 		send_status(c, 400, NULL);
 		return;
 	}
-	buf_consume(&c->cin, req->head_len);
 	hs->req_step = req->body == HTTP_BODY_NONE ? REQ_DONE : REQ_BODY;
 	hs->resp_step = RESP_HEAD;
 
@@ -139,17 +138,24 @@ static void start_request(struct client *c, const struct http_request *req)
 	bool same = c->ufd >= 0 && !c->u_eof && strlen(hs->host) == req->host_len &&
 		    strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
 		    hs->port == req->port;
+	memcpy(hs->host, req->host, req->host_len);
+	hs->host[req->host_len] = '\0';
+	hs->port = req->port;
+	buf_consume(&c->cin, req->head_len);
 	if (same) {
 		c->phase = PHASE_FORWARD;
 		return;
 	}
-	/* Keep the new head: client_upstream_close() empties uout. */
+	hs->upstream_used = false;
+	/*
+	 * req and dst point into cin, which buf_consume() above has released:
+	 * work only from the copies from here on. Keep the new head too:
+	 * client_upstream_close() empties uout.
+	 */
 	client_upstream_close(c);
 	buf_append(&c->uout, head, n);
-	memcpy(hs->host, req->host, req->host_len);
-	hs->host[req->host_len] = '\0';
-	hs->port = req->port;
-	hs->upstream_used = false;
+	if (dst.type == PROTO_ADDR_DOMAIN)
+		dst.name = (const uint8_t *)hs->host;
 	client_connect(c, &dst);
 }
 

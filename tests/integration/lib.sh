@@ -78,7 +78,12 @@ start_nginx() {
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx not installed"
 	NGINX_PORT=$(free_port)
 	mkdir -p "$T/www" "$T/nginx"
+	# Run as root, nginx's workers would drop to nobody and could not read $T
+	# (mode 0700): keep them as the user running the test.
+	local user_line=""
+	[ "$(id -u)" -eq 0 ] && user_line="user $(id -un) $(id -gn);"
 	cat >"$T/nginx/nginx.conf" <<NGX
+$user_line
 daemon off;
 worker_processes 1;
 error_log $T/nginx.log warn;
@@ -108,15 +113,24 @@ NGX
 	done
 }
 
-command -v python3 >/dev/null || skip "python3 not installed"
 ORIGIN_PY="$TESTS_DIR/origin.py"
+# need_python: sets PYTHON to the interpreter python3 names (skipping version
+# manager shims, which cost a second per start), or skips the test.
+PYTHON=""
+need_python() {
+	[ -n "$PYTHON" ] && return 0
+	command -v python3 >/dev/null || skip "python3 not installed"
+	PYTHON=$(python3 -c 'import sys; print(sys.executable)') && [ -x "$PYTHON" ] ||
+		PYTHON=python3
+}
 
 # start_origin NAME MODE [ARGS...]: starts tests/integration/origin.py in MODE
 # (http, echo, halfclose, sendclose, dns) with its log in $T/NAME.log; sets
 # ORIGIN_PID and ORIGIN_PORT. Listens on 127.0.0.1 unless ARGS give --host.
 start_origin() {
 	local name=$1 mode=$2; shift 2
-	python3 -u "$ORIGIN_PY" --mode "$mode" "$@" >"$T/$name.log" 2>&1 &
+	need_python
+	"$PYTHON" -u "$ORIGIN_PY" --mode "$mode" "$@" >"$T/$name.log" 2>&1 &
 	ORIGIN_PID=$!
 	PIDS="$PIDS $ORIGIN_PID"
 	if ! wait_for_line "$T/$name.log" 'listening on ' 10; then
@@ -127,16 +141,17 @@ start_origin() {
 }
 
 # origin_sha256 N: the SHA-256 of the first N bytes the origin's /bytes/N sends.
-origin_sha256() { python3 "$ORIGIN_PY" --print-sha256 "$1"; }
+origin_sha256() { need_python; "$PYTHON" "$ORIGIN_PY" --print-sha256 "$1"; }
 
 # sha256_of FILE: the hex SHA-256 of FILE's contents.
 sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
-# run_py SECONDS ARGS...: python3 with origin.py importable (as "origin"),
+# run_py SECONDS ARGS...: python3 ($PYTHON) with origin.py importable (as "origin"),
 # killed after SECONDS. Use "run_py 20 - ARG... <<'PY'" for inline clients.
 run_py() {
 	local secs=$1; shift
-	PYTHONPATH="$TESTS_DIR${PYTHONPATH:+:$PYTHONPATH}" timeout "$secs" python3 "$@"
+	need_python
+	PYTHONPATH="$TESTS_DIR${PYTHONPATH:+:$PYTHONPATH}" timeout "$secs" "$PYTHON" "$@"
 }
 
 # nacre_port_for NAME ADDR: the port nacre's log NAME.log says it listens on

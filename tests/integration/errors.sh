@@ -1,0 +1,229 @@
+#!/bin/bash
+# Every failure answer nacre gives, produced on purpose and read byte by byte:
+# SOCKS5 replies 0x01-0x08 (then a close), SOCKS4 91, and the HTTP proxy's
+# 400/403/502/504/505 (each followed by a clean close). Network unreachable and
+# connect timeouts happen inside network namespaces this test makes, which have
+# no link to the outside; everything else stays on loopback.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+ERRLIB="$TESTS_DIR/errlib.py"
+# need_python sets $PYTHON; -S skips site-packages start-up hooks, which cost
+# a tenth of a second per call here (errlib.py and dnsd.py use the stdlib only).
+need_python
+py() { timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
+
+# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
+# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
+start_helper() {
+	local name=$1 script=$2; shift 2
+	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for_line "$T/$name.log" 'listening on ' 10 || hard_error "$name did not start"
+	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
+# ---- network namespaces, deleted at exit (after lib.sh's cleanup kills the
+# daemons running in them).
+NETNS=""
+errors_cleanup() {
+	cleanup
+	for ns in $NETNS; do ip netns del "$ns" 2>/dev/null; done
+}
+trap errors_cleanup EXIT
+
+# ns_nacre NS: a wrapper that runs nacre inside NS, for start_nacre.
+ns_nacre() {
+	printf '#!/bin/sh\nexec ip netns exec %s "%s" "$@"\n' "$1" "$NACRE" >"$T/nacre-in-$1"
+	chmod +x "$T/nacre-in-$1"
+	echo "$T/nacre-in-$1"
+}
+
+# ================================================================ loopback
+ECHO_BODY="nacre-errors-$$-marker"
+start_nginx
+echo "$ECHO_BODY" >"$T/www/hello.txt"
+NG=$NGINX_PORT
+start_helper echo errlib.py echo-server --bind 127.0.0.1
+ECHO=$HELPER_PORT
+# A second echo server on 127.0.0.2, which the rules block: if the block rule
+# failed, the tunnel would succeed.
+start_helper echo2 errlib.py echo-server --bind 127.0.0.2
+ECHO2=$HELPER_PORT
+start_helper dns dnsd.py good.test=127.0.0.1 blocked.test=127.0.0.1 \
+	www.blocked.test=127.0.0.1 notblocked.test=127.0.0.1
+DNS=$HELPER_PORT
+CLOSED=$(free_port)
+
+cat >"$T/err.conf" <<EOF
+log_level = "debug";
+timeouts = { handshake = 10.0; connect = 5.0; idle = 60.0; drain = 1.0; };
+resolver = { servers = [ "127.0.0.1:$DNS" ]; };
+listen = ( { address = "127.0.0.1:0"; protocols = [ "socks5", "socks4", "http" ]; } );
+rules = (
+	{ dest = "127.0.0.2/32"; action = "block"; },
+	{ dest = ".blocked.test"; action = "block"; },
+	{ port = 25; action = "block"; }
+);
+EOF
+start_nacre nacre -c "$T/err.conf"
+P=127.0.0.1:$NACRE_PORT
+
+# ---- SOCKS5: the allowed paths work (so the failures below mean something)
+expect_eq "socks5 to an unblocked IPv4 address succeeds and echoes" "rep=00 echo=ok" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO --echo)"
+expect_eq "socks5 to good.test (resolved through dnsd) succeeds" "rep=00 echo=ok" \
+	"$(py socks5 --proxy $P --dest good.test:$ECHO --echo)"
+expect_eq "socks5 to notblocked.test (not under .blocked.test) succeeds" "rep=00 echo=ok" \
+	"$(py socks5 --proxy $P --dest notblocked.test:$ECHO --echo)"
+
+# ---- 0x02 not allowed by ruleset
+expect_eq "socks5 0x02: CIDR rule blocks 127.0.0.2" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.2:$ECHO2)"
+expect_eq "socks5 0x02: suffix rule blocks blocked.test itself" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest blocked.test:$ECHO)"
+expect_eq "socks5 0x02: suffix rule blocks www.blocked.test" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest www.blocked.test:$ECHO)"
+expect_eq "socks5 0x02: port rule blocks 127.0.0.1:25" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:25)"
+expect_eq "socks4 91: CIDR rule blocks 127.0.0.2" "rep=5b close=eof" \
+	"$(py socks4 --proxy $P --dest 127.0.0.2:$ECHO2)"
+expect_eq "socks4a 91: suffix rule blocks www.blocked.test" "rep=5b close=eof" \
+	"$(py socks4 --proxy $P --dest www.blocked.test:$ECHO)"
+
+# ---- 0x04 host unreachable: the name does not exist
+expect_eq "socks5 0x04: nonexistent.test gets NXDOMAIN" "rep=04 close=eof" \
+	"$(py socks5 --proxy $P --dest nonexistent.test:80)"
+check "nacre asked dnsd for nonexistent.test" grep -q '^query nonexistent\.test ' "$T/dns.log"
+
+# ---- 0x05 connection refused
+expect_eq "socks5 0x05: closed port on 127.0.0.1" "rep=05 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$CLOSED)"
+
+# ---- 0x07 command not supported, 0x08 address type not supported, 0x01
+expect_eq "socks5 0x07: BIND" "rep=07 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO --cmd 2)"
+expect_eq "socks5 0x07: UDP ASSOCIATE" "rep=07 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:0 --cmd 3)"
+expect_eq "socks5 0x08: ATYP 0x05" "rep=08 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO --atyp 5)"
+expect_eq "socks5 0x01: non-zero RSV byte" "rep=01 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO --rsv 1)"
+
+# ---- HTTP: 400s. The target 127.0.0.1:9 has no listener: a request wrongly
+# forwarded would get 502, not 400.
+B=127.0.0.1:9
+http() { py http --proxy $P "$@"; }
+expect_eq "http 400: bad request line (garbage)" "status=400 close=eof" \
+	"$(http --request 'GARBAGE\r\n\r\n')"
+expect_eq "http 400: request line without a version" "status=400 close=eof" \
+	"$(http --request "GET http://$B/\\r\\n\\r\\n")"
+# RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without
+# Host, whatever the form of its target; HTTP/1.0 may omit it.
+expect_eq "http 400: HTTP/1.1 absolute-form without Host" "status=400 close=eof body=no" \
+	"$(http --request "GET http://127.0.0.1:$NG/hello.txt HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n" \
+		--expect-body "$ECHO_BODY")"
+expect_eq "http: HTTP/1.0 absolute-form without Host is served" "status=200 close=eof body=yes" \
+	"$(http --request "GET http://127.0.0.1:$NG/hello.txt HTTP/1.0\\r\\n\\r\\n" \
+		--expect-body "$ECHO_BODY")"
+expect_eq "http 400: origin-form request to the proxy (not forwarded to nginx)" "status=400 close=eof body=no" \
+	"$(http --request "GET /hello.txt HTTP/1.1\\r\\nHost: 127.0.0.1:$NG\\r\\n\\r\\n" \
+		--expect-body "$ECHO_BODY")"
+expect_eq "http 400: conflicting Content-Length" "status=400 close=eof" \
+	"$(http --request "POST http://$B/ HTTP/1.1\\r\\nHost: $B\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello")"
+expect_eq "http 400: Content-Length with Transfer-Encoding: chunked" "status=400 close=eof" \
+	"$(http --request "POST http://$B/ HTTP/1.1\\r\\nHost: $B\\r\\nContent-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n0\\r\\n\\r\\n")"
+expect_eq "http 400: whitespace before a header colon" "status=400 close=eof" \
+	"$(http --request "GET http://$B/ HTTP/1.1\\r\\nHost: $B\\r\\nX-Test : yes\\r\\n\\r\\n")"
+expect_eq "http 400: obs-fold header continuation" "status=400 close=eof" \
+	"$(http --request "GET http://$B/ HTTP/1.1\\r\\nHost: $B\\r\\nX-Test: one\\r\\n two\\r\\n\\r\\n")"
+expect_eq "http 400: header block over 16 KiB (17 headers of 1000 bytes)" "status=400 close=eof" \
+	"$(http --big-header 17500 --target $B)"
+expect_eq "http: a 15 KiB header block (15 headers of 1000 bytes) is served" "status=200 close=eof body=yes" \
+	"$(http --big-header 15000 --target 127.0.0.1:$NG --expect-body "$ECHO_BODY")"
+
+# ---- HTTP: 403 blocked, 502 refused / NXDOMAIN, 505
+expect_eq "http 403: GET to a blocked address" "status=403 close=eof" \
+	"$(http --request "GET http://127.0.0.2:$ECHO2/ HTTP/1.1\\r\\nHost: 127.0.0.2:$ECHO2\\r\\n\\r\\n")"
+expect_eq "http 403: CONNECT to a blocked domain" "status=403 close=eof" \
+	"$(http --request "CONNECT www.blocked.test:443 HTTP/1.1\\r\\nHost: www.blocked.test:443\\r\\n\\r\\n")"
+expect_eq "http 403: CONNECT to a blocked port" "status=403 close=eof" \
+	"$(http --request "CONNECT 127.0.0.1:25 HTTP/1.1\\r\\nHost: 127.0.0.1:25\\r\\n\\r\\n")"
+expect_eq "curl -x sees 403 for a blocked destination" "403" \
+	"$(timeout 20 curl -s -o /dev/null --max-time 15 -w '%{http_code}' -x "http://$P" "http://www.blocked.test:$ECHO/")"
+expect_eq "http 502: GET to a refused port" "status=502 close=eof" \
+	"$(http --request "GET http://127.0.0.1:$CLOSED/ HTTP/1.1\\r\\nHost: 127.0.0.1:$CLOSED\\r\\n\\r\\n")"
+expect_eq "http 502: CONNECT to a refused port" "status=502 close=eof" \
+	"$(http --request "CONNECT 127.0.0.1:$CLOSED HTTP/1.1\\r\\nHost: 127.0.0.1:$CLOSED\\r\\n\\r\\n")"
+expect_eq "curl -x: GET http://good.test/ (a name, resolved by nacre) is served" "$ECHO_BODY" \
+	"$(timeout 20 curl -sS --max-time 15 -x "http://$P" "http://good.test:$NG/hello.txt")"
+expect_eq "http 502: GET to a name with NXDOMAIN" "status=502 close=eof" \
+	"$(http --request "GET http://nx-http.test/ HTTP/1.1\\r\\nHost: nx-http.test\\r\\n\\r\\n")"
+check "nacre asked dnsd for nx-http.test (the 502 came from NXDOMAIN)" \
+	grep -q '^query nx-http\.test ' "$T/dns.log"
+expect_eq "curl -x sees 502 for a refused port" "502" \
+	"$(timeout 20 curl -s -o /dev/null --max-time 15 -w '%{http_code}' -x "http://$P" "http://127.0.0.1:$CLOSED/")"
+expect_eq "http 505: GET http://x/ HTTP/2.0" "status=505 close=eof" \
+	"$(http --request 'GET http://x/ HTTP/2.0\r\n\r\n')"
+
+check "the blocked echo server on 127.0.0.2 was never contacted" \
+	bash -c "! grep -q '^connection from' '$T/echo2.log'"
+check "nacre is still serving after all of the above" \
+	test "$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO --echo)" = "rep=00 echo=ok"
+
+# ================================================================ namespaces
+NS1=nacre-unreach-$$
+NS2=nacre-blackhole-$$
+if ! ip netns add "$NS1" 2>"$T/netns.err"; then
+	why="cannot create a network namespace: $(head -n 1 "$T/netns.err")"
+	for what in "socks5 0x03" "socks5 0x06" "http 504 (GET)" "http 504 (CONNECT)"; do
+		echo "ok - $what # SKIP $why"
+	done
+	finish
+fi
+NETNS="$NS1"
+ip netns add "$NS2" || hard_error "ip netns add $NS2 failed"
+NETNS="$NS1 $NS2"
+ip -n "$NS1" link set lo up || hard_error "lo up in $NS1"
+ip -n "$NS2" link set lo up || hard_error "lo up in $NS2"
+
+# NS2 has a route to 198.51.100.0/24 where nothing answers: SYNs vanish. A
+# dummy interface if the kernel has it, else a veth pair (both ends in NS2)
+# with a static neighbour entry whose MAC nobody owns.
+if ip -n "$NS2" link add d0 type dummy 2>/dev/null; then
+	ip -n "$NS2" addr add 198.51.100.1/24 dev d0 && ip -n "$NS2" link set d0 up ||
+		hard_error "dummy setup in $NS2"
+else
+	{ ip -n "$NS2" link add v0 type veth peer name v1 &&
+		ip -n "$NS2" addr add 198.51.100.1/24 dev v0 &&
+		ip -n "$NS2" link set v0 up && ip -n "$NS2" link set v1 up &&
+		ip -n "$NS2" neigh replace 198.51.100.7 lladdr 02:00:00:00:00:07 dev v0 nud permanent; } ||
+		hard_error "veth setup in $NS2"
+fi
+
+# ---- 0x03 network unreachable: NS1 has only lo, so 192.0.2.1 has no route.
+cat >"$T/unreach.conf" <<EOF
+timeouts = { connect = 5.0; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+NACRE=$(ns_nacre "$NS1") start_nacre nacre-ns1 -v -c "$T/unreach.conf"
+expect_eq "socks5 0x03: 192.0.2.1 from a namespace with only lo" "rep=03 close=eof" \
+	"$(ip netns exec "$NS1" timeout 60 "$PYTHON" -S -u "$ERRLIB" socks5 \
+		--proxy 127.0.0.1:$NACRE_PORT --dest 192.0.2.1:80)"
+
+# ---- 0x06 TTL expired / timeout, and HTTP 504
+cat >"$T/timeout.conf" <<EOF
+timeouts = { connect = 1.0; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+NACRE=$(ns_nacre "$NS2") start_nacre nacre-ns2 -v -c "$T/timeout.conf"
+P2=127.0.0.1:$NACRE_PORT
+nspy() { ip netns exec "$NS2" timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
+expect_eq "socks5 0x06: connect to 198.51.100.7 times out" "rep=06 close=eof" \
+	"$(nspy socks5 --proxy $P2 --dest 198.51.100.7:80)"
+expect_eq "http 504: GET to 198.51.100.7 times out" "status=504 close=eof" \
+	"$(nspy http --proxy $P2 --request 'GET http://198.51.100.7/ HTTP/1.1\r\nHost: 198.51.100.7\r\n\r\n')"
+expect_eq "http 504: CONNECT to 198.51.100.7 times out" "status=504 close=eof" \
+	"$(nspy http --proxy $P2 --request 'CONNECT 198.51.100.7:80 HTTP/1.1\r\nHost: 198.51.100.7:80\r\n\r\n')"
+
+finish

@@ -1,0 +1,184 @@
+#!/bin/bash
+# Signals. SIGHUP reloads the config: a listener is added (then removed), the
+# users file is re-read, a live tunnel keeps echoing through every reload, the
+# reload is logged, and a config with an error is rejected (logged, old config
+# kept). SIGTERM: the listeners close at once, a live tunnel keeps working
+# while draining, and the daemon exits 0 when the tunnel closes or when
+# timeouts.drain runs out.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+ERRLIB="$TESTS_DIR/errlib.py"
+# need_python sets $PYTHON; -S skips site-packages start-up hooks, which cost
+# a tenth of a second per call here (errlib.py and dnsd.py use the stdlib only).
+need_python
+py() { timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
+
+# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
+# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
+start_helper() {
+	local name=$1 script=$2; shift 2
+	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for_line "$T/$name.log" 'listening on ' 10 || hard_error "$name did not start"
+	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
+# start_hold NAME ARGS...: a long-lived SOCKS5 tunnel (errlib.py hold) that
+# reads commands (echo, "eof SECONDS", close) from the fifo $T/NAME.in, open
+# here on descriptor HOLD_FD, and answers in $T/NAME.log.
+start_hold() {
+	local name=$1; shift
+	mkfifo "$T/$name.in"
+	"$PYTHON" -S -u "$ERRLIB" hold "$@" <"$T/$name.in" >"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	exec {HOLD_FD}>"$T/$name.in"
+	wait_for_line "$T/$name.log" '^tunnel (up|fail)' 10 || hard_error "hold $name did not start"
+}
+# hold_cmd FD CMD: sends CMD to a holder; a subshell, so that if the holder
+# has died the SIGPIPE ends only the subshell.
+hold_cmd() { (echo "$2" >&"$1") 2>/dev/null; }
+# hold_echo NAME FD N: asks for the N-th echo; true if it came back intact.
+hold_echo() {
+	hold_cmd "$2" echo
+	wait_for_line "$T/$1.log" "^echo-[a-z]+ $3( |\$)" 10 && grep -qx "echo-ok $3" "$T/$1.log"
+}
+
+# log_after NAME LINE REGEX [SECONDS]: waits for REGEX in $T/NAME.log past line LINE.
+log_after() {
+	local i=0
+	while [ "$i" -lt $((${4:-10} * 20)) ]; do
+		tail -n +$(($2 + 1)) "$T/$1.log" | grep -qE "$3" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# exited_within PID SECONDS: true once PID has gone (bounded poll).
+exited_within() {
+	local i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+start_helper echo errlib.py echo-server
+ECHO=127.0.0.1:$HELPER_PORT
+
+P1=$(free_port)
+P2=$(free_port)
+while [ "$P2" = "$P1" ]; do P2=$(free_port); done
+CONF="$T/nacre.conf"
+printf 'alice:apples\n' >"$T/users"
+chmod 600 "$T/users"
+
+# write_conf PORT... : a config with one listener per port, all using $T/users.
+write_conf() {
+	{
+		echo 'log_level = "info";'
+		echo 'timeouts = { handshake = 10.0; connect = 5.0; idle = 300.0; drain = 20.0; };'
+		echo 'listen = ('
+		local sep=""
+		for p in "$@"; do
+			printf '%s\t{ address = "127.0.0.1:%s"; users = "%s"; }\n' "$sep" "$p" "$T/users"
+			sep=","
+		done
+		echo ');'
+	} >"$CONF.new"
+	mv "$CONF.new" "$CONF"
+}
+
+# ================================================================ SIGHUP
+write_conf "$P1"
+start_nacre nacre -c "$CONF"
+NPID=$NACRE_PID
+expect_eq "started on the configured port" "$P1" "$NACRE_PORT"
+
+start_hold tun --proxy 127.0.0.1:$P1 --dest $ECHO --auth alice:apples
+TUN=$HOLD_FD
+check "long-lived tunnel (alice) is up" grep -qx "tunnel up" "$T/tun.log"
+check "long-lived tunnel echoes before any reload" hold_echo tun $TUN 1
+expect_eq "second port is not listening yet" "new=refused" "$(py refused --port "$P2" --wait 1)"
+
+# Reload 1: add a listener on P2, and alice is replaced by bob in the users file.
+printf 'bob:bananas\n' >"$T/users"
+write_conf "$P1" "$P2"
+before=$(wc -l <"$T/nacre.log")
+kill -HUP "$NPID"
+check "reload is logged" log_after nacre "$before" '[Rr]eload' 10
+check "the new listener is logged" log_after nacre "$before" "listening on 127\\.0\\.0\\.1:$P2" 10
+expect_eq "new listener on P2 serves bob" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$P2 --dest $ECHO --auth bob:bananas --echo)"
+expect_eq "old listener on P1 serves bob (users file re-read)" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
+res=$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth alice:apples --echo)
+check "alice, no longer in the users file, is refused at authentication on P1 ($res)" \
+	test "${res#greeting=}" != "$res"
+check "the tunnel opened before the reload still echoes" hold_echo tun $TUN 2
+check "nacre still runs after the reload" kill -0 "$NPID"
+
+# Reload 2: a config with a syntax error on line 3 is rejected; all stays as it was.
+printf 'log_level = "info";\nlisten = (\n\t{ address = "127.0.0.1:%s" users = ; }\n);\n' "$P1" >"$CONF"
+before=$(wc -l <"$T/nacre.log")
+kill -HUP "$NPID"
+check "the bad config's error is logged with file and line" \
+	log_after nacre "$before" "$(printf '%s' "$CONF" | sed 's/[.]/\\./g'):3:" 10
+check "nacre still runs after the rejected reload" kill -0 "$NPID"
+expect_eq "after the rejected reload, P2 still serves bob" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$P2 --dest $ECHO --auth bob:bananas --echo)"
+expect_eq "after the rejected reload, P1 still serves bob" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
+check "the tunnel still echoes after the rejected reload" hold_echo tun $TUN 3
+
+# Reload 3: P2 is removed again.
+write_conf "$P1"
+before=$(wc -l <"$T/nacre.log")
+kill -HUP "$NPID"
+check "third reload is logged" log_after nacre "$before" '[Rr]eload' 10
+expect_eq "a listener removed from the config stops listening" "new=refused" \
+	"$(py refused --port "$P2" --wait 5)"
+expect_eq "P1 still serves bob" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
+check "the tunnel still echoes after the listener was removed" hold_echo tun $TUN 4
+
+# ================================================================ SIGTERM
+# Drain ends when the last tunnel closes (timeouts.drain is 20 s here).
+kill -TERM "$NPID"
+expect_eq "after SIGTERM new connections are refused" "new=refused" \
+	"$(py refused --port "$P1" --wait 5)"
+check "during the drain the live tunnel still echoes" hold_echo tun $TUN 5
+check "nacre is still draining while the tunnel is open" kill -0 "$NPID"
+hold_cmd $TUN close
+check "nacre exits once the last tunnel has closed" exited_within "$NPID" 10
+wait "$NPID"
+expect_eq "exit status after a drained SIGTERM" 0 "$?"
+
+# Drain ends at timeouts.drain = 3 s with the tunnel still open.
+cat >"$T/drain.conf" <<EOF
+timeouts = { drain = 3.0; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre nacre2 -c "$T/drain.conf"
+NPID=$NACRE_PID
+PD=$NACRE_PORT
+start_hold tun2 --proxy 127.0.0.1:$PD --dest $ECHO
+TUN2=$HOLD_FD
+check "second daemon: tunnel echoes" hold_echo tun2 $TUN2 1
+kill -TERM "$NPID"
+expect_eq "second daemon: after SIGTERM new connections are refused" "new=refused" \
+	"$(py refused --port "$PD" --wait 5)"
+check "second daemon: the tunnel echoes during the drain" hold_echo tun2 $TUN2 2
+check "second daemon: exits after the drain timeout with the tunnel still open" \
+	exited_within "$NPID" 15
+wait "$NPID"
+expect_eq "second daemon: exit status after the drain timeout" 0 "$?"
+hold_cmd $TUN2 "eof 5"
+wait_for_line "$T/tun2.log" '^close-' 10
+expect_eq "second daemon: the tunnel was closed when the drain ended" "close-eof" \
+	"$(grep '^close-' "$T/tun2.log")"
+
+finish
