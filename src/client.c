@@ -399,6 +399,10 @@ static void connect_done(struct client *c)
 	}
 	int one = 1;
 	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (log_debug_enabled()) {
+		char d[300];
+		log_debug("client %d: connected to %s", c->fd, client_dest_for_log(c, d, sizeof(d)));
+	}
 	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
 	ev_timer_stop(c->srv->loop, &c->timer);
 	c->h->connected(c);

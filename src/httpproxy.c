@@ -165,8 +165,10 @@ static void parse_head(struct client *c)
 	enum proto_status st = http_parse_request(buf_head(&c->cin), buf_len(&c->cin), &req);
 
 	if (st == PROTO_NEED_MORE) {
-		if (c->c_eof || buf_room(&c->cin) == 0)
-			client_close(c, "client closed before a whole request");
+		if (c->c_eof && buf_len(&c->cin) == 0)
+			client_close(c, "client done");
+		else if (c->c_eof)
+			client_close(c, "client closed inside a request head");
 		return;
 	}
 	if (st != PROTO_DONE) {

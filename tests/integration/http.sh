@@ -1,0 +1,235 @@
+#!/bin/bash
+# HTTP proxy through nacre: absolute-form requests with keep-alive on both
+# sides, request bodies (Content-Length and chunked), HEAD, chunked and
+# close-delimited responses, hop-by-hop header removal with nothing added,
+# CONNECT (curl --proxytunnel and a raw client with early data), and Basic
+# proxy authentication (407).
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+start_origin origin http --host 127.0.0.1 --host ::1
+O=$ORIGIN_PORT
+start_origin origin-b http --label B
+OB=$ORIGIN_PORT
+start_origin echo echo
+E=$ORIGIN_PORT
+
+start_nacre nacre --listen 127.0.0.1:0
+P=$NACRE_PORT
+printf 'alice:s3cret\nbob:hunter2\n' >"$T/users"
+chmod 600 "$T/users"
+start_nacre nacre-auth --listen 127.0.0.1:0 --users "$T/users"
+PA=$NACRE_PORT
+
+U="http://127.0.0.1:$O"
+N=300000
+SHA=$(origin_sha256 $N)
+mycurl() { timeout 20 curl -sS --max-time 15 "$@"; }
+fetch() { mycurl "$@" | sha256sum | cut -d' ' -f1; }
+
+# ---- absolute-form GET, keep-alive
+expect_eq "absolute-form GET through -x" "$SHA" "$(fetch -x "127.0.0.1:$P" "$U/bytes/$N")"
+expect_eq "absolute-form GET, localhost destination resolved by nacre" "$SHA" \
+	"$(fetch -x "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+expect_eq "absolute-form GET, IPv6 literal [::1] destination" "$SHA" \
+	"$(fetch -x "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
+
+mycurl -v -x "127.0.0.1:$P" "$U/conn-id" "$U/bytes/1000" "$U/conn-id" "$U/conn-id" \
+	-o "$T/id1" -o /dev/null -o "$T/id2" -o "$T/id3" 2>"$T/reuse.err"
+expect_eq "curl re-used its connection to nacre for 4 URLs" 3 \
+	"$(grep -c 'Re-using existing connection' "$T/reuse.err")"
+ids=$(cat "$T/id1" "$T/id2" "$T/id3" 2>/dev/null | tr '\n' ' ')
+id1=${ids%% *}
+check "origin reported a connection id" test -n "$id1"
+expect_eq "origin saw one upstream connection for the 4 requests (conn-ids 1st, 3rd, 4th)" \
+	"${id1:-ID} ${id1:-ID} ${id1:-ID} " "$ids"
+
+# Raw client: two requests pipelined in one send, then requests that switch
+# between two origins on one client connection; then an HTTP/1.0 request.
+expect_eq "raw: pipelined requests answered in order; switching origins reaches each" \
+	"origin 2000 B origin | close" \
+	"$(run_py 20 - "$P" "$O" "$OB" <<'PY'
+import socket, sys
+from origin import Reader, http_response, recv_to_eof
+p, a, b = map(int, sys.argv[1:])
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+r = Reader(s)
+def get(port, path):
+    return b"GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (port, path, port)
+out = []
+s.sendall(get(a, b"/label") + get(a, b"/bytes/2000"))
+out.append(http_response(r)[2].decode().strip())
+out.append(str(len(http_response(r)[2])))
+s.sendall(get(b, b"/label"))
+out.append(http_response(r)[2].decode().strip())
+s.sendall(get(a, b"/label"))
+out.append(http_response(r)[2].decode().strip())
+s2 = socket.create_connection(("127.0.0.1", p), timeout=10)
+s2.sendall(b"GET http://127.0.0.1:%d/label HTTP/1.0\r\n\r\n" % a)
+reply = recv_to_eof(s2)  # HTTP/1.0 without keep-alive: the proxy closes
+out.append("|")
+out.append("close" if reply.endswith(b"\r\n\r\norigin\n") else repr(reply))
+print(" ".join(out))
+PY
+)"
+
+# ---- request bodies
+head -c 1000003 /dev/urandom >"$T/body"
+BSHA=$(sha256_of "$T/body")
+expect_eq "POST with Content-Length" "$BSHA" \
+	"$(mycurl -x "127.0.0.1:$P" --data-binary @"$T/body" "$U/sha256")"
+expect_eq "POST with Transfer-Encoding: chunked" "$BSHA" \
+	"$(mycurl -x "127.0.0.1:$P" -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/sha256")"
+expect_eq "empty POST" "$(printf '' | sha256sum | cut -d' ' -f1)" \
+	"$(mycurl -x "127.0.0.1:$P" --data-binary '' "$U/sha256")"
+
+# Raw client: a chunked POST with chunk extensions and trailer fields, then a
+# HEAD, then a GET, all on one connection to nacre. Each answer must be framed
+# right for the next one to parse.
+expect_eq "raw: chunked POST with trailers, HEAD, GET on one connection" \
+	"post=200:$(printf 'hello, chunked world' | sha256sum | cut -d' ' -f1) head=200:12345:0 get=200:$(origin_sha256 777) ids=same" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import hashlib, socket, sys
+from origin import Reader, header, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+r = Reader(s)
+u = "http://127.0.0.1:%d" % o
+def req(method, path, extra=b"", body=b""):
+    s.sendall(b"%s %s%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, u.encode(), path, o) + extra + b"\r\n" + body)
+    return http_response(r, head_only=(method == b"HEAD"))
+st, h, id1 = req(b"GET", b"/conn-id")
+st1, h1, b1 = req(b"POST", b"/sha256", b"Transfer-Encoding: chunked\r\nTrailer: X-Sum\r\n",
+                  b"5;ext=1\r\nhello\r\nf\r\n, chunked world\r\n0\r\nX-Sum: whatever\r\nX-Other: 1\r\n\r\n")
+st2, h2, b2 = req(b"HEAD", b"/bytes/12345")
+st3, h3, b3 = req(b"GET", b"/bytes/777")
+st4, h4, id2 = req(b"GET", b"/conn-id")
+print("post=%d:%s head=%d:%s:%d get=%d:%s ids=%s" % (
+    st1, b1.decode(), st2, header(h2, "content-length"), len(b2),
+    st3, hashlib.sha256(b3).hexdigest(), "same" if id1 == id2 else "%s/%s" % (id1.decode().strip(), id2.decode().strip())))
+PY
+)"
+
+# ---- HEAD, chunked and close-delimited responses
+mycurl -I -x "127.0.0.1:$P" "$U/bytes/12345" >"$T/head.out"
+check "HEAD: 200" grep -qE '^HTTP/1\.[01] 200' "$T/head.out"
+check "HEAD: Content-Length of the GET" grep -qi '^Content-Length: 12345' "$T/head.out"
+expect_eq "chunked response received whole" "$(origin_sha256 100000)" \
+	"$(fetch -x "127.0.0.1:$P" "$U/chunked")"
+mycurl --raw -x "127.0.0.1:$P" "$U/chunked/5000" >"$T/chunked.raw"
+check "chunked response's trailer forwarded" grep -q "X-Origin-Trailer: sha256=$(origin_sha256 5000)" "$T/chunked.raw"
+expect_eq "close-delimited response received whole" "$(origin_sha256 200000)" \
+	"$(fetch -x "127.0.0.1:$P" "$U/close/200000")"
+expect_eq "chunked then close-delimited then Content-Length responses in one curl run" \
+	"$(origin_sha256 70000) $(origin_sha256 70001) $(origin_sha256 70002)" \
+	"$(mycurl -x "127.0.0.1:$P" "$U/chunked/70000" "$U/close/70001" "$U/bytes/70002" \
+		-o "$T/r1" -o "$T/r2" -o "$T/r3" && echo "$(sha256_of "$T/r1") $(sha256_of "$T/r2") $(sha256_of "$T/r3")")"
+
+# ---- the request head the origin receives
+# Prints the problems found in the head the origin echoed, or "clean".
+headers_check() {
+	run_py 20 - "$@" <<'PY'
+import socket, sys
+from origin import Reader, http_response, parse_head
+p, o, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+extra = b""
+if mode == "hop":
+    extra = (b"Proxy-Connection: keep-alive\r\n"
+             b"Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"
+             b"Keep-Alive: timeout=5\r\n"
+             b"TE: trailers\r\n"
+             b"Upgrade: websocket\r\n"
+             b"Connection: keep-alive, X-Hop-One, x-hop-two\r\n"
+             b"Connection: Upgrade, TE\r\n"
+             b"X-Hop-One: 1\r\n"
+             b"X-Hop-Two: 2\r\n"
+             b"X-End-To-End: kept\r\n")
+s.sendall(b"GET http://127.0.0.1:%d/headers?q=1 HTTP/1.1\r\n"
+          b"Host: wrong.invalid:81\r\nUser-Agent: nacre-test\r\n%s\r\n" % (o, extra))
+st, h, body = http_response(Reader(s))
+first, hdrs = parse_head(body)
+names = [k for k, v in hdrs]
+bad = []
+if st != 200:
+    bad.append("status %d" % st)
+if first != "GET /headers?q=1 HTTP/1.1":
+    bad.append("request line %r" % first)
+hosts = [v for k, v in hdrs if k == "host"]
+if hosts != ["127.0.0.1:%d" % o]:
+    bad.append("Host %r" % hosts)
+if ("user-agent", "nacre-test") not in hdrs:
+    bad.append("User-Agent lost")
+gone = ["x-forwarded-for", "forwarded", "via", "x-real-ip", "x-forwarded-host",
+        "x-forwarded-proto", "client-ip"]
+if mode == "hop":
+    gone += ["proxy-connection", "proxy-authorization", "keep-alive", "te", "upgrade",
+             "x-hop-one", "x-hop-two"]
+    if ("x-end-to-end", "kept") not in hdrs:
+        bad.append("X-End-To-End lost")
+for k in gone:
+    if k in names:
+        bad.append("has " + k)
+for k, v in hdrs:
+    if k == "connection" and any(t.strip().lower() not in ("close", "keep-alive") for t in v.split(",")):
+        bad.append("Connection: " + v)
+print(", ".join(bad) or "clean")
+PY
+}
+expect_eq "origin-form request line, Host from the URI, nothing added" clean \
+	"$(headers_check "$P" "$O" plain)"
+expect_eq "hop-by-hop headers removed, end-to-end kept" clean \
+	"$(headers_check "$P" "$O" hop)"
+mycurl -x "127.0.0.1:$P" -U alice:s3cret "$U/headers" >"$T/headers.curl"
+check "curl: origin-form request line" grep -q '^GET /headers HTTP/1.1' "$T/headers.curl"
+check "curl: no Proxy-Connection or Proxy-Authorization reaches the origin" \
+	bash -c "grep -q '^GET /headers' '$T/headers.curl' && ! grep -qiE '^(Proxy-Connection|Proxy-Authorization):' '$T/headers.curl'"
+
+# ---- CONNECT
+expect_eq "curl --proxytunnel (CONNECT)" "$SHA" \
+	"$(fetch -p -x "127.0.0.1:$P" "$U/bytes/$N")"
+expect_eq "curl --proxytunnel to localhost (CONNECT, resolved by nacre)" "$SHA" \
+	"$(fetch -p -x "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+expect_eq "curl --proxytunnel to [::1] (CONNECT)" "$SHA" \
+	"$(fetch -p -x "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
+expect_eq "raw CONNECT with early data in the same write reaches the echo origin" \
+	"200 early=ok more=ok eof" \
+	"$(run_py 20 - "$P" "$E" <<'PY'
+import socket, sys
+from origin import http_connect, recv_exact, recv_to_eof
+early = b"EARLY-DATA-" + bytes(range(256)) * 40
+s, line, rest = http_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]), early)
+got = rest + recv_exact(s, len(early) - len(rest)) if len(rest) < len(early) else rest
+more = b"after the 200" * 1000
+s.sendall(more)
+back = recv_exact(s, len(more))
+s.shutdown(socket.SHUT_WR)
+tail = recv_to_eof(s)
+print(line.split(" ")[1], "early=" + ("ok" if got == early else "bad"),
+      "more=" + ("ok" if back == more else "bad"), "eof" if tail == b"" else "extra")
+PY
+)"
+
+# ---- proxy authentication
+mycurl -D "$T/407.head" -o /dev/null -x "127.0.0.1:$PA" "$U/bytes/10"
+check "no credentials: 407" grep -qE '^HTTP/1\.[01] 407' "$T/407.head"
+check "no credentials: Proxy-Authenticate: Basic" grep -qiE '^Proxy-Authenticate: *Basic' "$T/407.head"
+expect_eq "right credentials (alice): 200 and the body" "200 $(origin_sha256 1000)" \
+	"$(mycurl -x "127.0.0.1:$PA" -U alice:s3cret -o "$T/auth.out" -w '%{http_code}' "$U/bytes/1000") $(sha256_of "$T/auth.out")"
+expect_eq "right credentials (bob, second line of --users)" 200 \
+	"$(mycurl -x "127.0.0.1:$PA" -U bob:hunter2 -o /dev/null -w '%{http_code}' "$U/bytes/1000")"
+expect_eq "wrong password: 407" 407 \
+	"$(mycurl -x "127.0.0.1:$PA" -U alice:wrong -o /dev/null -w '%{http_code}' "$U/bytes/1000")"
+expect_eq "unknown user: 407" 407 \
+	"$(mycurl -x "127.0.0.1:$PA" -U mallory:s3cret -o /dev/null -w '%{http_code}' "$U/bytes/1000")"
+expect_eq "CONNECT with the right credentials" "$SHA" \
+	"$(fetch -p -x "127.0.0.1:$PA" -U alice:s3cret "$U/bytes/$N")"
+expect_eq "CONNECT without credentials: 407" 407 \
+	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
+expect_eq "CONNECT with a wrong password: 407" 407 \
+	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -U alice:wrong -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
+mycurl -x "127.0.0.1:$PA" -U alice:s3cret "$U/headers" >"$T/headers.auth"
+check "Proxy-Authorization does not reach the origin" \
+	bash -c "grep -q '^GET /headers' '$T/headers.auth' && ! grep -qi '^Proxy-Authorization:' '$T/headers.auth'"
+
+finish
