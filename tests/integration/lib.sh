@@ -11,9 +11,11 @@ PIDS=""
 FAILS=0
 
 cleanup() {
+	local rc=$?
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	if [ "$FAILS" -ne 0 ] || [ "${KEEP_LOGS:-}" ]; then
+	# Logs are shown for failures and hard errors alike (not for skips).
+	if [ "$FAILS" -ne 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; } || [ "${KEEP_LOGS:-}" ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
 			echo "---- $f (last 40 lines)"
@@ -66,7 +68,7 @@ start_nacre() {
 	"$NACRE" "$@" >"$T/$name.log" 2>&1 &
 	NACRE_PID=$!
 	PIDS="$PIDS $NACRE_PID"
-	if ! wait_for_line "$T/$name.log" 'listening on ' 10; then
+	if ! wait_for_line "$T/$name.log" 'listening on ' 30; then
 		cat "$T/$name.log"
 		hard_error "nacre did not start: $*"
 	fi
@@ -133,7 +135,7 @@ start_origin() {
 	"$PYTHON" -u "$ORIGIN_PY" --mode "$mode" "$@" >"$T/$name.log" 2>&1 &
 	ORIGIN_PID=$!
 	PIDS="$PIDS $ORIGIN_PID"
-	if ! wait_for_line "$T/$name.log" 'listening on ' 10; then
+	if ! wait_for_line "$T/$name.log" 'listening on ' 30; then
 		cat "$T/$name.log"
 		hard_error "origin $name ($mode) did not start"
 	fi

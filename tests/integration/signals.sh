@@ -20,7 +20,7 @@ start_helper() {
 	local name=$1 script=$2; shift 2
 	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
-	wait_for_line "$T/$name.log" 'listening on ' 10 || hard_error "$name did not start"
+	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
 	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
 }
 
