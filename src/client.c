@@ -21,6 +21,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static void dial_next(struct client *c);
+static void fail(struct client *c, enum client_error e);
 
 static void client_free(struct client *c)
 {
@@ -241,6 +242,8 @@ void client_finish(struct client *c)
 	resolver_cancel(c->rreq);
 	c->rreq = NULL;
 	c->phase = PHASE_CLOSING;
+	/* A client that never reads its last reply is not kept for ever either. */
+	set_timer(c, c->conf->idle_timeout);
 	client_update(c);
 }
 
@@ -448,8 +451,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	enter(c);
 	switch (c->phase) {
 	case PHASE_HANDSHAKE:
-	case PHASE_RESOLVING:
 		client_close(c, "handshake timeout");
+		break;
+	case PHASE_RESOLVING:
+		/* The lookup outlived the handshake's time: answer, do not just close. */
+		resolver_cancel(c->rreq);
+		c->rreq = NULL;
+		fail(c, CERR_HOST_UNREACH);
 		break;
 	case PHASE_CONNECTING:
 		c->last_errno = ETIMEDOUT;

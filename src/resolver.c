@@ -124,8 +124,13 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers)
 		.sock_state_cb = on_sock_state,
 		.sock_state_cb_data = r,
 		.lookups = (char *)"fb", /* /etc/hosts, then DNS */
+		/* Give up on a silent server in seconds, well inside the handshake timeout. */
+		.timeout = 2000,
+		.tries = 2,
 	};
-	int status = ares_init_options(&r->channel, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS);
+	int status = ares_init_options(&r->channel, &opts,
+				       ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS |
+					       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (status != ARES_SUCCESS) {
 		log_warnx("resolver: %s", ares_strerror(status));
 		free(r->cache);

@@ -96,6 +96,29 @@ expect_eq "socks5 0x04: nonexistent.test gets NXDOMAIN" "rep=04 close=eof" \
 	"$(py socks5 --proxy $P --dest nonexistent.test:80)"
 check "nacre asked dnsd for nonexistent.test" grep -q '^query nonexistent\.test ' "$T/dns.log"
 
+# ---- A DNS server that never answers: the client still gets 0x04 (from
+# c-ares's own timeout or the handshake timeout), never a bare close.
+"$PYTHON" -S -u -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+time.sleep(120)
+' >"$T/silent-dns.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for_line "$T/silent-dns.log" 'listening on ' 30 || hard_error "silent DNS did not start"
+SILENT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/silent-dns.log" | head -n 1)
+cat >"$T/silent.conf" <<EOF
+timeouts = { handshake = 3.0; };
+resolver = { servers = [ "127.0.0.1:$SILENT" ]; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+SAVED_PORT=$NACRE_PORT
+start_nacre nacre-silent -c "$T/silent.conf"
+expect_eq "socks5 0x04: the DNS server never answers" "rep=04 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest quiet.test:80 --reply-wait 20)"
+NACRE_PORT=$SAVED_PORT
+
 # ---- 0x05 connection refused
 expect_eq "socks5 0x05: closed port on 127.0.0.1" "rep=05 close=eof" \
 	"$(py socks5 --proxy $P --dest 127.0.0.1:$CLOSED)"
