@@ -31,7 +31,7 @@ long secret_base64_decode(uint8_t *dst, size_t cap, const char *src, size_t srcl
 	const char *end = NULL;
 
 	if (sodium_base642bin(dst, cap, src, srclen, NULL, &out, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0)
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	if (end != src + srclen)
 		return -1;

@@ -18,16 +18,16 @@
 #include <stdint.h>
 
 enum proto_status {
-	PROTO_DONE,		/* one whole message parsed */
-	PROTO_NEED_MORE,	/* a valid prefix: call again with more bytes */
-	PROTO_ERR_VERSION,	/* a protocol version this parser does not speak */
-	PROTO_ERR_MALFORMED,	/* bytes that can never become a valid message */
-	PROTO_ERR_TOO_LONG,	/* over the message's fixed maximum size */
-	PROTO_ERR_ADDRTYPE,	/* an address type this parser does not know */
-	PROTO_ERR_NO_HOST,	/* HTTP/1.1 request without a usable Host */
-	PROTO_ERR_LENGTH,	/* conflicting or invalid Content-Length */
-	PROTO_ERR_FRAMING,	/* Content-Length with Transfer-Encoding, or unknown coding */
-	PROTO_ERR_HEADER,	/* a header line that breaks the grammar (space before colon, obs-fold) */
+	PROTO_DONE,          /* one whole message parsed */
+	PROTO_NEED_MORE,     /* a valid prefix: call again with more bytes */
+	PROTO_ERR_VERSION,   /* a protocol version this parser does not speak */
+	PROTO_ERR_MALFORMED, /* bytes that can never become a valid message */
+	PROTO_ERR_TOO_LONG,  /* over the message's fixed maximum size */
+	PROTO_ERR_ADDRTYPE,  /* an address type this parser does not know */
+	PROTO_ERR_NO_HOST,   /* HTTP/1.1 request without a usable Host */
+	PROTO_ERR_LENGTH,    /* conflicting or invalid Content-Length */
+	PROTO_ERR_FRAMING,   /* Content-Length with Transfer-Encoding, or unknown coding */
+	PROTO_ERR_HEADER, /* a header line that breaks the grammar (space before colon, obs-fold) */
 };
 
 static inline int proto_failed(enum proto_status s)
@@ -49,10 +49,10 @@ enum proto_addr_type {
 
 struct proto_addr {
 	enum proto_addr_type type;
-	uint8_t ip[16];		/* IPV4: ip[0..3]; IPV6: ip[0..15]; network order */
-	const uint8_t *name;	/* DOMAIN: view into the input, 1..255 bytes */
+	uint8_t ip[16];      /* IPV4: ip[0..3]; IPV6: ip[0..15]; network order */
+	const uint8_t *name; /* DOMAIN: view into the input, 1..255 bytes */
 	size_t name_len;
-	uint16_t port;		/* host byte order */
+	uint16_t port; /* host byte order */
 };
 
 /* Big-endian loads and stores: wire fields are never read through casts. */

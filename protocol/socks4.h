@@ -30,13 +30,13 @@ enum socks4_reply {
 #define SOCKS4_USERID_MAX 255
 /* 8 fixed bytes, USERID and NUL, DOMAIN and NUL. */
 #define SOCKS4_REQUEST_MAX (8 + SOCKS4_USERID_MAX + 1 + PROTO_NAME_MAX + 1)
-#define SOCKS4_REPLY_LEN 8
+#define SOCKS4_REPLY_LEN   8
 
 struct socks4_request {
 	uint8_t cmd;
 	bool is_4a;
-	struct proto_addr dst;		/* IPV4, or DOMAIN for SOCKS4a */
-	const uint8_t *userid;		/* view, may be empty */
+	struct proto_addr dst; /* IPV4, or DOMAIN for SOCKS4a */
+	const uint8_t *userid; /* view, may be empty */
 	size_t userid_len;
 };
 
@@ -45,10 +45,10 @@ struct socks4_request {
  * PROTO_ERR_TOO_LONG; an empty SOCKS4a domain is PROTO_ERR_MALFORMED.
  */
 enum proto_status socks4_parse_request(const uint8_t *p, size_t len, size_t *used,
-				       struct socks4_request *out);
+                                       struct socks4_request *out);
 
 /* VN(0) CD DSTPORT DSTIP; ip may be NULL for 0.0.0.0. */
 size_t socks4_encode_reply(uint8_t *dst, size_t cap, uint8_t code, const uint8_t ip[4],
-			   uint16_t port);
+                           uint16_t port);
 
 #endif

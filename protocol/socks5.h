@@ -12,7 +12,7 @@
 
 #include "proto.h"
 
-#define SOCKS5_VERSION 0x05
+#define SOCKS5_VERSION      0x05
 #define SOCKS5_AUTH_VERSION 0x01
 
 enum socks5_method {
@@ -43,18 +43,18 @@ enum socks5_reply {
 
 /* Largest messages: greeting 2+255, auth 3+255+255, request/reply 6+1+255. */
 #define SOCKS5_GREETING_MAX 257
-#define SOCKS5_AUTH_MAX 513
-#define SOCKS5_REQUEST_MAX 262
-#define SOCKS5_REPLY_MAX 262
+#define SOCKS5_AUTH_MAX     513
+#define SOCKS5_REQUEST_MAX  262
+#define SOCKS5_REPLY_MAX    262
 
 /* VER NMETHODS METHODS... ; NMETHODS must be at least 1. */
 struct socks5_greeting {
-	const uint8_t *methods;	/* view, nmethods bytes */
+	const uint8_t *methods; /* view, nmethods bytes */
 	size_t nmethods;
 };
 
 enum proto_status socks5_parse_greeting(const uint8_t *p, size_t len, size_t *used,
-					struct socks5_greeting *out);
+                                        struct socks5_greeting *out);
 bool socks5_greeting_offers(const struct socks5_greeting *g, uint8_t method);
 /* VER METHOD */
 size_t socks5_encode_method(uint8_t *dst, size_t cap, uint8_t method);
@@ -68,7 +68,7 @@ struct socks5_auth {
 };
 
 enum proto_status socks5_parse_auth(const uint8_t *p, size_t len, size_t *used,
-				    struct socks5_auth *out);
+                                    struct socks5_auth *out);
 /* VER(1) STATUS: 0 is success, anything else failure. */
 size_t socks5_encode_auth_reply(uint8_t *dst, size_t cap, uint8_t status);
 
@@ -83,7 +83,7 @@ struct socks5_request {
 };
 
 enum proto_status socks5_parse_request(const uint8_t *p, size_t len, size_t *used,
-				       struct socks5_request *out);
+                                       struct socks5_request *out);
 
 /*
  * VER REP RSV ATYP BND.ADDR BND.PORT. bnd may be NULL (then 0.0.0.0:0); a DOMAIN

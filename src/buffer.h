@@ -15,9 +15,9 @@
 #define BUF_CAP (64 * 1024)
 
 struct buf {
-	uint8_t *data;	/* NULL while empty */
-	size_t start;	/* first unconsumed byte */
-	size_t end;	/* one past the last byte */
+	uint8_t *data; /* NULL while empty */
+	size_t start;  /* first unconsumed byte */
+	size_t end;    /* one past the last byte */
 };
 
 static inline size_t buf_len(const struct buf *b)

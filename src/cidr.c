@@ -66,9 +66,9 @@ bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return cidr_match_ip(c, AF_INET,
-				     (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
+		                     (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
 	if (sa->sa_family == AF_INET6)
-		return cidr_match_ip(c, AF_INET6,
-				     (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr);
+		return cidr_match_ip(
+		    c, AF_INET6, (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return false;
 }

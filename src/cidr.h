@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 struct cidr {
-	int family;	/* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
 	unsigned prefix;
 };

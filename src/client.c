@@ -53,7 +53,7 @@ static void set_timer(struct client *c, double seconds)
 }
 
 struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
-			  struct conf *conf, const struct listen_conf *lc)
+                          struct conf *conf, const struct listen_conf *lc)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -149,7 +149,8 @@ static void set_io(struct client *c, ev_io *w, int fd, int events)
 {
 	if (fd < 0)
 		return;
-	if (w->fd == fd && (w->events & (EV_READ | EV_WRITE)) == events && (ev_is_active(w) || !events))
+	if (w->fd == fd && (w->events & (EV_READ | EV_WRITE)) == events &&
+	    (ev_is_active(w) || !events))
 		return;
 	ev_io_stop(c->srv->loop, w);
 	ev_io_set(w, fd, events);
@@ -275,7 +276,7 @@ static bool io_again(ssize_t n)
  * false when the client was closed.
  */
 static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
-		      const char *side)
+                      const char *side)
 {
 	ssize_t n;
 	bool tunnel = c->phase == PHASE_TUNNEL;
@@ -299,8 +300,7 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	return false;
 }
 
-static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
-		       const char *side)
+static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side)
 {
 	ssize_t n;
 	if (buf_len(b) > 0)
@@ -323,8 +323,8 @@ static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 
 static void dispatch_input(struct client *c)
 {
-	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD || c->phase == PHASE_RESOLVING ||
-	    c->phase == PHASE_CONNECTING)
+	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD ||
+	    c->phase == PHASE_RESOLVING || c->phase == PHASE_CONNECTING)
 		c->h->input(c);
 }
 
@@ -404,7 +404,8 @@ static void connect_done(struct client *c)
 	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (log_debug_enabled()) {
 		char d[300];
-		log_debug("client %d: connected to %s", c->fd, client_dest_for_log(c, d, sizeof(d)));
+		log_debug("client %d: connected to %s", c->fd,
+		          client_dest_for_log(c, d, sizeof(d)));
 	}
 	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
 	ev_timer_stop(c->srv->loop, &c->timer);
@@ -505,7 +506,7 @@ static void fail(struct client *c, enum client_error e)
 {
 	char d[300];
 	log_debug("client %d: cannot reach %s: error %d", c->fd,
-		  client_dest_for_log(c, d, sizeof(d)), (int)e);
+	          client_dest_for_log(c, d, sizeof(d)), (int)e);
 	c->phase = PHASE_HANDSHAKE;
 	ev_timer_stop(c->srv->loop, &c->timer);
 	c->h->failed(c, e);
@@ -585,7 +586,7 @@ bool client_name_ok(const uint8_t *p, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		uint8_t ch = p[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+		          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
 		if (!ok)
 			return false;
 	}

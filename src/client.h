@@ -31,21 +31,21 @@
 struct server;
 
 enum client_phase {
-	PHASE_HANDSHAKE,	/* a handler parses what the client sends */
-	PHASE_RESOLVING,	/* looking up the destination's name */
-	PHASE_CONNECTING,	/* connecting to one of its addresses */
-	PHASE_TUNNEL,		/* bytes relayed both ways as they are */
-	PHASE_FORWARD,		/* HTTP messages relayed one by one (absolute-form) */
-	PHASE_CLOSING,		/* a last reply is being flushed, then the client is let go */
+	PHASE_HANDSHAKE,  /* a handler parses what the client sends */
+	PHASE_RESOLVING,  /* looking up the destination's name */
+	PHASE_CONNECTING, /* connecting to one of its addresses */
+	PHASE_TUNNEL,     /* bytes relayed both ways as they are */
+	PHASE_FORWARD,    /* HTTP messages relayed one by one (absolute-form) */
+	PHASE_CLOSING,    /* a last reply is being flushed, then the client is let go */
 };
 
 /* Why a destination could not be reached; each handler maps it to its own code. */
 enum client_error {
 	CERR_GENERAL,
-	CERR_NOT_ALLOWED,	/* the rules block it */
+	CERR_NOT_ALLOWED, /* the rules block it */
 	CERR_NET_UNREACH,
 	CERR_HOST_UNREACH,
-	CERR_NOT_FOUND,		/* its name does not resolve */
+	CERR_NOT_FOUND, /* its name does not resolve */
 	CERR_REFUSED,
 	CERR_TIMEOUT,
 };
@@ -65,29 +65,29 @@ struct client_handler {
 };
 
 struct socks_state {
-	int version;		/* 4 or 5 */
-	int step;		/* socks.c's own */
+	int version; /* 4 or 5 */
+	int step;    /* socks.c's own */
 	uint8_t cmd;
 };
 
 struct http_state {
-	int req_step;		/* httpproxy.c's own */
+	int req_step; /* httpproxy.c's own */
 	int resp_step;
 	struct http_body req_body;
 	struct http_body resp_body;
 	bool req_was_head;
 	bool client_keep_alive;
 	bool close_after;
-	bool upstream_used;	/* a response has come back on this upstream connection */
-	char host[PROTO_NAME_MAX + 1];	/* the upstream connection's destination */
+	bool upstream_used;            /* a response has come back on this upstream connection */
+	char host[PROTO_NAME_MAX + 1]; /* the upstream connection's destination */
 	uint16_t port;
 };
 
 struct client {
 	struct server *srv;
-	struct conf *conf;		/* the config this client was accepted under */
+	struct conf *conf; /* the config this client was accepted under */
 	const struct listen_conf *lc;
-	struct client *prev, *next;	/* the server's list of live clients */
+	struct client *prev, *next; /* the server's list of live clients */
 
 	int fd;
 	ev_io io;
@@ -100,19 +100,19 @@ struct client {
 	enum client_phase phase;
 	const struct client_handler *h;
 	bool closed;
-	int busy;		/* callbacks on the stack; free only at 0 */
+	int busy; /* callbacks on the stack; free only at 0 */
 
-	struct buf cin;		/* read from the client */
-	struct buf cout;	/* to write to the client (replies, HTTP responses) */
-	struct buf uin;		/* read from upstream */
-	struct buf uout;	/* to write upstream (HTTP request heads and bodies) */
-	struct spipe c2u, u2c;	/* tunnels: the splice path, once a direction is busy */
-	bool c_eof, u_eof;	/* a side sent FIN */
-	bool c_shut, u_shut;	/* we sent FIN to a side */
-	bool lingering;		/* CLOSING: the reply is out; discarding until EOF */
+	struct buf cin;        /* read from the client */
+	struct buf cout;       /* to write to the client (replies, HTTP responses) */
+	struct buf uin;        /* read from upstream */
+	struct buf uout;       /* to write upstream (HTTP request heads and bodies) */
+	struct spipe c2u, u2c; /* tunnels: the splice path, once a direction is busy */
+	bool c_eof, u_eof;     /* a side sent FIN */
+	bool c_shut, u_shut;   /* we sent FIN to a side */
+	bool lingering;        /* CLOSING: the reply is out; discarding until EOF */
 
 	/* The destination being connected to. */
-	char dst_name[PROTO_NAME_MAX + 1];	/* empty for an IP destination */
+	char dst_name[PROTO_NAME_MAX + 1]; /* empty for an IP destination */
 	uint16_t dst_port;
 	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
 	size_t naddrs, next_addr;
@@ -128,7 +128,7 @@ struct client {
 
 /* Takes over an accepted descriptor. */
 struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
-			  struct conf *conf, const struct listen_conf *lc);
+                          struct conf *conf, const struct listen_conf *lc);
 /* The one teardown. reason is logged at debug level; it must not name a destination. */
 void client_close(struct client *c, const char *reason);
 /* As client_close, but both sides see a reset rather than a FIN. */

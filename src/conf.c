@@ -20,9 +20,8 @@ struct loader {
 	bool failed;
 };
 
-__attribute__((format(printf, 3, 4))) static void fail_at(struct loader *ld,
-							    const config_setting_t *s,
-							    const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -33,8 +32,8 @@ __attribute__((format(printf, 3, 4))) static void fail_at(struct loader *ld,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (s)
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->path,
-			 config_setting_source_line(s), msg);
+		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->path, config_setting_source_line(s),
+		         msg);
 	else
 		snprintf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
 	ld->failed = true;
@@ -72,13 +71,14 @@ static const char *get_string(struct loader *ld, const config_setting_t *s)
 {
 	const char *v = config_setting_get_string(s);
 	if (!v)
-		fail_at(ld, s, "%s: expected a string", config_setting_name(s) ? config_setting_name(s) : "value");
+		fail_at(ld, s, "%s: expected a string",
+		        config_setting_name(s) ? config_setting_name(s) : "value");
 	return v;
 }
 
 /* Every member of group s must be one of names. */
 static void check_members(struct loader *ld, const config_setting_t *s, const char *what,
-			  const char *const *names)
+                          const char *const *names)
 {
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
@@ -98,9 +98,9 @@ static void load_timeouts(struct loader *ld, const config_setting_t *g, struct c
 		const char *name;
 		double *dst;
 	} map[] = {{"handshake", &c->handshake_timeout},
-		   {"connect", &c->connect_timeout},
-		   {"idle", &c->idle_timeout},
-		   {"drain", &c->drain_timeout}};
+	           {"connect", &c->connect_timeout},
+	           {"idle", &c->idle_timeout},
+	           {"drain", &c->drain_timeout}};
 
 	if (!config_setting_is_group(g)) {
 		fail_at(ld, g, "timeouts: expected a group { ... }");
@@ -113,8 +113,9 @@ static void load_timeouts(struct loader *ld, const config_setting_t *g, struct c
 		if (!s || !get_number(ld, s, &v))
 			continue;
 		if (!(v > 0 && v <= 86400 * 7))
-			fail_at(ld, s, "timeouts.%s: must be more than 0 and at most 604800 seconds",
-				map[i].name);
+			fail_at(ld, s,
+			        "timeouts.%s: must be more than 0 and at most 604800 seconds",
+			        map[i].name);
 		else
 			*map[i].dst = v;
 	}
@@ -141,7 +142,7 @@ static void load_limits(struct loader *ld, const config_setting_t *g, struct con
 		long long v = config_setting_get_int64(s);
 		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || v < 1 || v > 1000000)
 			fail_at(ld, s, "limits.%s: expected a whole number from 1 to 1000000",
-				map[i].name);
+			        map[i].name);
 		else
 			*map[i].dst = (unsigned)v;
 	}
@@ -162,7 +163,7 @@ static char *append_csv(char *csv, const char *item)
 }
 
 static void add_resolver(struct loader *ld, const config_setting_t *s, struct conf *c,
-			 const char *text)
+                         const char *text)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -241,7 +242,7 @@ static bool default_allow(struct listen_conf *l)
 }
 
 static void load_users(struct loader *ld, const config_setting_t *s, struct listen_conf *l,
-		       const char *path)
+                       const char *path)
 {
 	char err[512];
 	l->users = users_load(path, err, sizeof(err));
@@ -290,8 +291,9 @@ static void load_listener(struct loader *ld, const config_setting_t *g, struct c
 				l->protocols |= LISTEN_HTTP;
 			else
 				fail_at(ld, e,
-					"listen.protocols: unknown protocol '%s' (socks5, socks4, http)",
-					v);
+				        "listen.protocols: unknown protocol '%s' (socks5, socks4, "
+				        "http)",
+				        v);
 		}
 		if (!l->protocols)
 			fail_at(ld, s, "listen.protocols: empty");
@@ -305,8 +307,10 @@ static void load_listener(struct loader *ld, const config_setting_t *g, struct c
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			const char *v = get_string(ld, e);
 			if (v && !add_allow(l, v))
-				fail_at(ld, e, "listen.allow: '%s' is not an address range like 10.0.0.0/8",
-					v);
+				fail_at(
+				    ld, e,
+				    "listen.allow: '%s' is not an address range like 10.0.0.0/8",
+				    v);
 		}
 	} else if (!default_allow(l)) {
 		fail_at(ld, g, "out of memory");
@@ -324,7 +328,8 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct conf 
 {
 	static const char *const names[] = {"dest", "port", "action", NULL};
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g, "rules: each entry must be a group { dest = \"...\"; action = \"...\"; }");
+		fail_at(ld, g,
+		        "rules: each entry must be a group { dest = \"...\"; action = \"...\"; }");
 		return;
 	}
 	check_members(ld, g, "rules", names);
@@ -345,8 +350,9 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct conf 
 		const char *d = get_string(ld, dest);
 		if (d && !rule_parse_dest(d, r))
 			fail_at(ld, dest,
-				"rules.dest: '%s' is not an address range or a domain (\".example.com\")",
-				d);
+			        "rules.dest: '%s' is not an address range or a domain "
+			        "(\".example.com\")",
+			        d);
 	}
 	if (port) {
 		int t = config_setting_type(port);
@@ -368,8 +374,8 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct conf 
 }
 
 static void load_list(struct loader *ld, const config_setting_t *s, const char *what,
-		      struct conf *c,
-		      void (*one)(struct loader *, const config_setting_t *, struct conf *))
+                      struct conf *c,
+                      void (*one)(struct loader *, const config_setting_t *, struct conf *))
 {
 	if (!config_setting_is_list(s)) {
 		fail_at(ld, s, "%s: expected a list ( { ... }, { ... } )", what);
@@ -382,7 +388,7 @@ static void load_list(struct loader *ld, const config_setting_t *s, const char *
 static void load_file(struct loader *ld, struct conf *c)
 {
 	static const char *const names[] = {"log_level", "log_target", "timeouts", "limits",
-					    "resolver",  "listen",     "rules",    NULL};
+	                                    "resolver",  "listen",     "rules",    NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -390,8 +396,8 @@ static void load_file(struct loader *ld, struct conf *c)
 			snprintf(ld->err, ld->errlen, "%s: cannot read the file", ld->path);
 		else
 			snprintf(ld->err, ld->errlen, "%s:%d: %s",
-				 config_error_file(&cf) ? config_error_file(&cf) : ld->path,
-				 config_error_line(&cf), config_error_text(&cf));
+			         config_error_file(&cf) ? config_error_file(&cf) : ld->path,
+			         config_error_line(&cf), config_error_text(&cf));
 		ld->failed = true;
 		config_destroy(&cf);
 		return;
@@ -403,7 +409,8 @@ static void load_file(struct loader *ld, struct conf *c)
 	if ((s = config_setting_get_member(root, "log_level")) != NULL) {
 		const char *v = get_string(ld, s);
 		if (v && !log_level_parse(v, &c->log_level))
-			fail_at(ld, s, "log_level: unknown level '%s' (error, warn, info, debug)", v);
+			fail_at(ld, s, "log_level: unknown level '%s' (error, warn, info, debug)",
+			        v);
 	}
 	if ((s = config_setting_get_member(root, "log_target")) != NULL) {
 		const char *v = get_string(ld, s);
@@ -452,7 +459,8 @@ static void load_cli(struct loader *ld, const struct cli_opts *o, struct conf *c
 		}
 		l->protocols = LISTEN_ALL;
 		if (!addr_parse(listen[i], &l->addr, &l->addrlen))
-			fail_at(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT", listen[i]);
+			fail_at(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT",
+			        listen[i]);
 		if (o->users_path) {
 			char err[512];
 			l->users = users_load(o->users_path, err, sizeof(err));

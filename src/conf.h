@@ -31,7 +31,7 @@ struct listen_conf {
 	unsigned protocols;
 	struct cidr *allow;
 	size_t nallow;
-	struct users *users;	/* NULL: no authentication */
+	struct users *users; /* NULL: no authentication */
 };
 
 struct conf {
@@ -44,7 +44,7 @@ struct conf {
 	double drain_timeout;
 	unsigned max_connections;
 	unsigned max_per_client;
-	char *resolvers;	/* "ip:port,ip:port" for c-ares, or NULL for the system's */
+	char *resolvers; /* "ip:port,ip:port" for c-ares, or NULL for the system's */
 	struct listen_conf *listeners;
 	size_t nlisteners;
 	struct ruleset rules;

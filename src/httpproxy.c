@@ -26,10 +26,10 @@
 #include "users.h"
 
 enum req_step {
-	REQ_HEAD,	/* waiting for a request head */
-	REQ_BODY,	/* passing the request body upstream */
-	REQ_DONE,	/* whole request sent; waiting for the response */
-	REQ_TUNNEL,	/* CONNECT accepted: no more parsing */
+	REQ_HEAD,   /* waiting for a request head */
+	REQ_BODY,   /* passing the request body upstream */
+	REQ_DONE,   /* whole request sent; waiting for the response */
+	REQ_TUNNEL, /* CONNECT accepted: no more parsing */
 };
 
 enum resp_step {
@@ -59,8 +59,8 @@ static bool authorized(struct client *c, const struct http_request *req)
 {
 	if (!c->lc->users)
 		return true;
-	const struct http_header *h = http_find_header(req->headers, req->nheaders,
-						       "Proxy-Authorization");
+	const struct http_header *h =
+	    http_find_header(req->headers, req->nheaders, "Proxy-Authorization");
 	if (!h || h->value_len < 7 || strncasecmp((const char *)h->value, "Basic ", 6) != 0)
 		return false;
 	const char *b64 = (const char *)h->value + 6;
@@ -76,14 +76,13 @@ static bool authorized(struct client *c, const struct http_request *req)
 		uint8_t *colon = memchr(plain, ':', (size_t)n);
 		if (colon)
 			ok = users_check(c->lc->users, plain, (size_t)(colon - plain), colon + 1,
-					 (size_t)n - (size_t)(colon - plain) - 1);
+			                 (size_t)n - (size_t)(colon - plain) - 1);
 	}
 	secret_wipe(plain, sizeof(plain));
 	return ok;
 }
 
-static void dest_from_request(const struct http_request *req, struct proto_addr *dst,
-			      bool *ok)
+static void dest_from_request(const struct http_request *req, struct proto_addr *dst, bool *ok)
 {
 	memset(dst, 0, sizeof(*dst));
 	dst->port = req->port;
@@ -136,8 +135,8 @@ static void start_request(struct client *c, const struct http_request *req)
 
 	/* Reuse the upstream connection when it goes to the same place. */
 	bool same = c->ufd >= 0 && !c->u_eof && strlen(hs->host) == req->host_len &&
-		    strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
-		    hs->port == req->port;
+	            strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
+	            hs->port == req->port;
 	memcpy(hs->host, req->host, req->host_len);
 	hs->host[req->host_len] = '\0';
 	hs->port = req->port;
@@ -210,7 +209,8 @@ static void pump_request_body(struct client *c)
 		size_t avail = buf_len(&c->cin), room = buf_room(&c->uout), used;
 		if (avail > room)
 			avail = room;
-		enum proto_status st = http_body_scan(&hs->req_body, buf_head(&c->cin), avail, &used);
+		enum proto_status st =
+		    http_body_scan(&hs->req_body, buf_head(&c->cin), avail, &used);
 		if (proto_failed(st)) {
 			send_status(c, 400, NULL);
 			return;
@@ -232,8 +232,7 @@ static void http_input(struct client *c)
 
 	if (c->phase == PHASE_CLOSING || hs->req_step == REQ_TUNNEL)
 		return;
-	if (hs->req_step == REQ_HEAD &&
-	    (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD))
+	if (hs->req_step == REQ_HEAD && (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD))
 		parse_head(c);
 	if (c->closed || c->phase == PHASE_CLOSING)
 		return;
@@ -276,7 +275,7 @@ static void parse_response(struct client *c)
 	struct http_state *hs = &c->u.http;
 	struct http_response resp;
 	enum proto_status st =
-		http_parse_response(buf_head(&c->uin), buf_len(&c->uin), hs->req_was_head, &resp);
+	    http_parse_response(buf_head(&c->uin), buf_len(&c->uin), hs->req_was_head, &resp);
 	if (st == PROTO_NEED_MORE) {
 		if (c->u_eof || buf_room(&c->uin) == 0)
 			bad_gateway(c);
@@ -294,9 +293,10 @@ static void parse_response(struct client *c)
 	}
 	if (!interim)
 		hs->close_after =
-			!hs->client_keep_alive || !resp.keep_alive || resp.body == HTTP_BODY_CLOSE;
+		    !hs->client_keep_alive || !resp.keep_alive || resp.body == HTTP_BODY_CLOSE;
 	uint8_t head[HEAD_OUT_MAX];
-	size_t n = http_encode_response_head(head, sizeof(head), &resp, !interim && hs->close_after);
+	size_t n =
+	    http_encode_response_head(head, sizeof(head), &resp, !interim && hs->close_after);
 	if (n == 0 || buf_room(&c->cout) < n) {
 		if (n != 0 && buf_len(&c->cout))
 			return; /* wait for cout to drain */
@@ -387,9 +387,9 @@ static void http_failed(struct client *c, enum client_error e)
 }
 
 const struct client_handler http_handler = {
-	.name = "http",
-	.input = http_input,
-	.connected = http_connected,
-	.failed = http_failed,
-	.upstream_input = http_upstream_input,
+    .name = "http",
+    .input = http_input,
+    .connected = http_connected,
+    .failed = http_failed,
+    .upstream_input = http_upstream_input,
 };

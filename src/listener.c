@@ -53,7 +53,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				if (!srv->fd_exhausted)
@@ -123,10 +124,10 @@ struct listener *listener_open(struct server *srv, const struct listen_conf *lc)
 	socklen_t blen = sizeof(bound);
 	getsockname(fd, (struct sockaddr *)&bound, &blen);
 	log_info("listening on %s (%s%s%s)%s", addr_format((struct sockaddr *)&bound, text),
-		 (lc->protocols & LISTEN_SOCKS5) ? "socks5 " : "",
-		 (lc->protocols & LISTEN_SOCKS4) ? "socks4 " : "",
-		 (lc->protocols & LISTEN_HTTP) ? "http" : "",
-		 lc->users ? " with authentication" : "");
+	         (lc->protocols & LISTEN_SOCKS5) ? "socks5 " : "",
+	         (lc->protocols & LISTEN_SOCKS4) ? "socks4 " : "",
+	         (lc->protocols & LISTEN_HTTP) ? "http" : "",
+	         lc->users ? " with authentication" : "");
 	return l;
 }
 

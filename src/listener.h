@@ -13,12 +13,12 @@ struct listener {
 	struct server *srv;
 	int fd;
 	ev_io io;
-	struct sockaddr_storage addr;	/* as configured (port may be 0) */
+	struct sockaddr_storage addr; /* as configured (port may be 0) */
 	socklen_t addrlen;
-	const struct listen_conf *lc;	/* in srv->conf */
+	const struct listen_conf *lc; /* in srv->conf */
 	struct listener *next;
-	bool keep;			/* reload bookkeeping */
-	bool paused;			/* out of descriptors */
+	bool keep;   /* reload bookkeeping */
+	bool paused; /* out of descriptors */
 };
 
 /* Binds and listens; NULL on failure (logged). */

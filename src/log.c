@@ -69,7 +69,7 @@ static void log_emit(enum log_level level, const char *errstr, const char *fmt, 
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ nacre[%d] %s: %s%s%s\n", when, ts.tv_nsec / 1000000L,
-		(int)getpid(), tag[level], msg, errstr ? ": " : "", errstr ? errstr : "");
+	        (int)getpid(), tag[level], msg, errstr ? ": " : "", errstr ? errstr : "");
 }
 
 #define LOG_BODY(level, errstr)                                                                    \

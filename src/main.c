@@ -21,30 +21,30 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nacre [run] [-c FILE] [-l ADDR:PORT]... [--users FILE]\n"
-		   "             [--resolver ADDR[:PORT]]... [--log-level LEVEL] [-v]\n"
-		   "       nacre check -c FILE\n"
-		   "       nacre version\n"
-		   "\n"
-		   "  -c, --config FILE      read settings from FILE (see nacre.conf(5))\n"
-		   "  -l, --listen ADDR:PORT serve SOCKS5, SOCKS4 and HTTP here (repeatable;\n"
-		   "                         [::1]:1080 for IPv6); default 127.0.0.1:1080\n"
-		   "  -u, --users FILE       require the user:password pairs in FILE\n"
-		   "  -r, --resolver ADDR    DNS server to use instead of /etc/resolv.conf\n"
-		   "      --log-level LEVEL  error, warn, info (default) or debug\n"
-		   "  -v, --verbose          debug logging, destinations included\n");
+	           "             [--resolver ADDR[:PORT]]... [--log-level LEVEL] [-v]\n"
+	           "       nacre check -c FILE\n"
+	           "       nacre version\n"
+	           "\n"
+	           "  -c, --config FILE      read settings from FILE (see nacre.conf(5))\n"
+	           "  -l, --listen ADDR:PORT serve SOCKS5, SOCKS4 and HTTP here (repeatable;\n"
+	           "                         [::1]:1080 for IPv6); default 127.0.0.1:1080\n"
+	           "  -u, --users FILE       require the user:password pairs in FILE\n"
+	           "  -r, --resolver ADDR    DNS server to use instead of /etc/resolv.conf\n"
+	           "      --log-level LEVEL  error, warn, info (default) or debug\n"
+	           "  -v, --verbose          debug logging, destinations included\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"users", required_argument, NULL, 'u'},
-		{"resolver", required_argument, NULL, 'r'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"users", required_argument, NULL, 'u'},
+	    {"resolver", required_argument, NULL, 'r'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct cli_opts opts;
 	const char *cmd = "run";

@@ -13,8 +13,8 @@
 #include "resolver.h"
 #include "util.h"
 
-#define CACHE_SLOTS 1024	/* a power of two */
-#define CACHE_TTL_MAX 300	/* seconds: even a long TTL is checked again this often */
+#define CACHE_SLOTS   1024 /* a power of two */
+#define CACHE_TTL_MAX 300  /* seconds: even a long TTL is checked again this often */
 
 struct cache_entry {
 	char name[256];
@@ -42,8 +42,8 @@ struct resolve_req {
 	resolve_cb cb;
 	void *arg;
 	bool cancelled;
-	bool in_flight;		/* c-ares still owns a callback for this request */
-	ev_timer deliver;	/* hands the result to the caller from the loop */
+	bool in_flight;   /* c-ares still owns a callback for this request */
+	ev_timer deliver; /* hands the result to the caller from the loop */
 	struct resolve_result res;
 	char name[256];
 };
@@ -73,7 +73,7 @@ static void on_sock(struct ev_loop *loop, ev_io *w, int revents)
 	struct sock_watch *sw = container_of(w, struct sock_watch, io);
 	struct resolver *r = sw->r;
 	ares_process_fd(r->channel, (revents & EV_READ) ? w->fd : ARES_SOCKET_BAD,
-			(revents & EV_WRITE) ? w->fd : ARES_SOCKET_BAD);
+	                (revents & EV_WRITE) ? w->fd : ARES_SOCKET_BAD);
 	resolver_rearm(r);
 }
 
@@ -121,16 +121,16 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers)
 		return NULL;
 	}
 	struct ares_options opts = {
-		.sock_state_cb = on_sock_state,
-		.sock_state_cb_data = r,
-		.lookups = (char *)"fb", /* /etc/hosts, then DNS */
-		/* Give up on a silent server in seconds, well inside the handshake timeout. */
-		.timeout = 2000,
-		.tries = 2,
+	    .sock_state_cb = on_sock_state,
+	    .sock_state_cb_data = r,
+	    .lookups = (char *)"fb", /* /etc/hosts, then DNS */
+	    /* Give up on a silent server in seconds, well inside the handshake timeout. */
+	    .timeout = 2000,
+	    .tries = 2,
 	};
 	int status = ares_init_options(&r->channel, &opts,
-				       ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS |
-					       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	                               ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS |
+	                                   ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (status != ARES_SUCCESS) {
 		log_warnx("resolver: %s", ares_strerror(status));
 		free(r->cache);
@@ -222,7 +222,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 	if (req->res.naddrs)
 		req->res.status = RESOLVE_OK;
 	else if (status == ARES_SUCCESS || status == ARES_ENOTFOUND || status == ARES_ENODATA ||
-		 status == ARES_ENONAME)
+	         status == ARES_ENONAME)
 		req->res.status = RESOLVE_NOT_FOUND;
 	else
 		req->res.status = RESOLVE_FAILED;
@@ -248,8 +248,7 @@ static struct resolve_req *req_new(struct resolver *r, resolve_cb cb, void *arg)
 	return req;
 }
 
-struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb,
-				    void *arg)
+struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb, void *arg)
 {
 	size_t len = strlen(name);
 	if (len == 0 || len >= sizeof(((struct resolve_req *)0)->name))
@@ -290,8 +289,8 @@ static void on_hostent(void *arg, int status, int timeouts, struct hostent *h)
 	req_finish(req);
 }
 
-struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *sa,
-				     resolve_cb cb, void *arg)
+struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *sa, resolve_cb cb,
+                                     void *arg)
 {
 	struct resolve_req *req = req_new(r, cb, arg);
 	if (!req)
@@ -299,10 +298,10 @@ struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *
 	req->in_flight = true;
 	if (sa->sa_family == AF_INET6)
 		ares_gethostbyaddr(r->channel, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16,
-				   AF_INET6, on_hostent, req);
+		                   AF_INET6, on_hostent, req);
 	else
 		ares_gethostbyaddr(r->channel, &((const struct sockaddr_in *)sa)->sin_addr, 4,
-				   AF_INET, on_hostent, req);
+		                   AF_INET, on_hostent, req);
 	resolver_rearm(r);
 	return req;
 }

@@ -15,15 +15,15 @@
 
 enum resolve_status {
 	RESOLVE_OK,
-	RESOLVE_NOT_FOUND,	/* the name (or an address of its kind) does not exist */
-	RESOLVE_FAILED,		/* servers failed or timed out */
+	RESOLVE_NOT_FOUND, /* the name (or an address of its kind) does not exist */
+	RESOLVE_FAILED,    /* servers failed or timed out */
 };
 
 struct resolve_result {
 	enum resolve_status status;
 	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS];
 	size_t naddrs;
-	const char *name;	/* reverse lookups: the name found */
+	const char *name; /* reverse lookups: the name found */
 };
 
 typedef void (*resolve_cb)(void *arg, const struct resolve_result *res);
@@ -40,11 +40,10 @@ void resolver_free(struct resolver *r);
  * later from the loop, never inside this call, and never after
  * resolver_cancel(). Returns NULL only when out of memory.
  */
-struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb,
-				    void *arg);
+struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb, void *arg);
 /* Looks up the name of an address (PTR); the answer is in res->name. */
-struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *sa,
-				     resolve_cb cb, void *arg);
+struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *sa, resolve_cb cb,
+                                     void *arg);
 void resolver_cancel(struct resolve_req *req);
 
 #endif

@@ -28,7 +28,7 @@ bool rule_parse_dest(const char *s, struct rule *r)
 	for (size_t i = 0; i < len; i++) {
 		char ch = name[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
+		          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
 		if (!ok)
 			return false;
 	}
@@ -59,7 +59,7 @@ static bool name_matches(const struct rule *r, const char *name, size_t len)
 }
 
 enum rule_action rules_match_name(const struct ruleset *rs, const char *name, size_t len,
-				  uint16_t port)
+                                  uint16_t port)
 {
 	if (len && name[len - 1] == '.')
 		len--; /* "example.com." is "example.com" */
@@ -67,21 +67,22 @@ enum rule_action rules_match_name(const struct ruleset *rs, const char *name, si
 		const struct rule *r = &rs->v[i];
 		if (r->port && r->port != port)
 			continue;
-		if (r->kind == RULE_ANY ||
-		    ((r->kind == RULE_SUFFIX || r->kind == RULE_EXACT) && name_matches(r, name, len)))
+		if (r->kind == RULE_ANY || ((r->kind == RULE_SUFFIX || r->kind == RULE_EXACT) &&
+		                            name_matches(r, name, len)))
 			return r->action;
 	}
 	return RULE_DIRECT;
 }
 
 enum rule_action rules_match_ip(const struct ruleset *rs, int family, const uint8_t *ip,
-				uint16_t port)
+                                uint16_t port)
 {
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rule *r = &rs->v[i];
 		if (r->port && r->port != port)
 			continue;
-		if (r->kind == RULE_ANY || (r->kind == RULE_CIDR && cidr_match_ip(&r->cidr, family, ip)))
+		if (r->kind == RULE_ANY ||
+		    (r->kind == RULE_CIDR && cidr_match_ip(&r->cidr, family, ip)))
 			return r->action;
 	}
 	return RULE_DIRECT;

@@ -24,9 +24,9 @@ enum rule_action {
 };
 
 enum rule_kind {
-	RULE_ANY,	/* port-only rule */
+	RULE_ANY, /* port-only rule */
 	RULE_CIDR,
-	RULE_SUFFIX,	/* stored without the leading dot */
+	RULE_SUFFIX, /* stored without the leading dot */
 	RULE_EXACT,
 };
 
@@ -35,7 +35,7 @@ struct rule {
 	struct cidr cidr;
 	char *name;
 	size_t name_len;
-	uint16_t port;	/* 0: any port */
+	uint16_t port; /* 0: any port */
 	enum rule_action action;
 };
 
@@ -52,10 +52,10 @@ bool rule_parse_action(const char *s, enum rule_action *out);
  * For a name destination: the first name or port-only rule that matches.
  */
 enum rule_action rules_match_name(const struct ruleset *rs, const char *name, size_t len,
-				  uint16_t port);
+                                  uint16_t port);
 /* For an address (given or resolved): the first address or port-only rule. */
 enum rule_action rules_match_ip(const struct ruleset *rs, int family, const uint8_t *ip,
-				uint16_t port);
+                                uint16_t port);
 void rules_free(struct ruleset *rs);
 
 #endif

@@ -166,7 +166,8 @@ static bool apply_listeners(struct server *srv, struct conf *conf)
 		}
 		*pp = l->next;
 		char text[ADDR_STR_MAX];
-		log_info("no longer listening on %s", addr_format((struct sockaddr *)&l->addr, text));
+		log_info("no longer listening on %s",
+		         addr_format((struct sockaddr *)&l->addr, text));
 		listener_close(l);
 	}
 	*pp = fresh;
@@ -258,7 +259,7 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_info("stopping: waiting up to %.0f s for %u connections", srv->conf->drain_timeout,
-		 srv->nclients);
+	         srv->nclients);
 	ev_timer_init(&srv->drain_timer, on_drain_timeout, srv->conf->drain_timeout, 0.);
 	ev_timer_start(loop, &srv->drain_timer);
 }

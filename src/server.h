@@ -21,13 +21,13 @@ struct server {
 	const struct cli_opts *opts;
 	struct conf *conf;
 	struct resolver *resolver;
-	char *resolver_servers;		/* what the resolver was made with */
+	char *resolver_servers; /* what the resolver was made with */
 	struct listener *listeners;
 	struct client *clients;
 	unsigned nclients;
 	struct peer_count *peers[PEER_BUCKETS];
-	int reserve_fd;			/* given up to accept-and-close when out of descriptors */
-	bool fd_exhausted;		/* logged once until a client closes */
+	int reserve_fd;    /* given up to accept-and-close when out of descriptors */
+	bool fd_exhausted; /* logged once until a client closes */
 	bool draining;
 	ev_timer drain_timer;
 	ev_signal sighup, sigterm, sigint;

@@ -22,7 +22,7 @@ enum socks_step {
 	STEP_GREETING,
 	STEP_AUTH,
 	STEP_REQUEST,
-	STEP_WAITING,	/* resolving or connecting; input is kept for later */
+	STEP_WAITING, /* resolving or connecting; input is kept for later */
 };
 
 /* ---------------------------------------------------------------- SOCKS5 */
@@ -65,7 +65,7 @@ static void s5_greeting(struct client *c)
 	struct socks5_greeting g;
 	size_t used;
 	enum proto_status st =
-		socks5_parse_greeting(buf_head(&c->cin), buf_len(&c->cin), &used, &g);
+	    socks5_parse_greeting(buf_head(&c->cin), buf_len(&c->cin), &used, &g);
 	if (st == PROTO_NEED_MORE)
 		return;
 	if (st != PROTO_DONE) {
@@ -77,7 +77,7 @@ static void s5_greeting(struct client *c)
 	buf_consume(&c->cin, used);
 	uint8_t out[2];
 	client_reply(c, out,
-		     socks5_encode_method(out, sizeof(out), offered ? want : SOCKS5_METHOD_REJECT));
+	             socks5_encode_method(out, sizeof(out), offered ? want : SOCKS5_METHOD_REJECT));
 	if (!offered) {
 		client_finish(c);
 		return;
@@ -177,8 +177,8 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 			ss.ss_family = AF_INET6;
 			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, r->dst.ip, 16);
 		}
-		c->rreq = resolver_reverse(c->srv->resolver, (struct sockaddr *)&ss,
-					   on_resolve_reply, c);
+		c->rreq =
+		    resolver_reverse(c->srv->resolver, (struct sockaddr *)&ss, on_resolve_reply, c);
 	}
 	if (!c->rreq)
 		s5_fail(c, SOCKS5_REP_GENERAL_FAILURE);
@@ -190,8 +190,7 @@ static void s5_request(struct client *c)
 {
 	struct socks5_request r;
 	size_t used;
-	enum proto_status st =
-		socks5_parse_request(buf_head(&c->cin), buf_len(&c->cin), &used, &r);
+	enum proto_status st = socks5_parse_request(buf_head(&c->cin), buf_len(&c->cin), &used, &r);
 	if (st == PROTO_NEED_MORE)
 		return;
 	if (st == PROTO_ERR_ADDRTYPE) {
@@ -292,11 +291,11 @@ static void no_upstream_input(struct client *c)
 }
 
 const struct client_handler socks5_handler = {
-	.name = "socks5",
-	.input = s5_input,
-	.connected = s5_connected,
-	.failed = s5_failed,
-	.upstream_input = no_upstream_input,
+    .name = "socks5",
+    .input = s5_input,
+    .connected = s5_connected,
+    .failed = s5_failed,
+    .upstream_input = no_upstream_input,
 };
 
 /* ---------------------------------------------------------------- SOCKS4 */
@@ -314,8 +313,7 @@ static void s4_input(struct client *c)
 		return;
 	struct socks4_request r;
 	size_t used;
-	enum proto_status st =
-		socks4_parse_request(buf_head(&c->cin), buf_len(&c->cin), &used, &r);
+	enum proto_status st = socks4_parse_request(buf_head(&c->cin), buf_len(&c->cin), &used, &r);
 	if (st == PROTO_NEED_MORE) {
 		if (c->c_eof)
 			client_close(c, "client closed during handshake");
@@ -357,9 +355,9 @@ static void s4_failed(struct client *c, enum client_error e)
 }
 
 const struct client_handler socks4_handler = {
-	.name = "socks4",
-	.input = s4_input,
-	.connected = s4_connected,
-	.failed = s4_failed,
-	.upstream_input = no_upstream_input,
+    .name = "socks4",
+    .input = s4_input,
+    .connected = s4_connected,
+    .failed = s4_failed,
+    .upstream_input = no_upstream_input,
 };

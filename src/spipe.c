@@ -38,8 +38,8 @@ void spipe_account(struct spipe *p, size_t n)
 
 ssize_t spipe_fill(struct spipe *p, int fd)
 {
-	ssize_t n = splice(fd, NULL, p->wr, NULL, SPIPE_CAP - p->len,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	ssize_t n =
+	    splice(fd, NULL, p->wr, NULL, SPIPE_CAP - p->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		p->len += (size_t)n;
 	} else if (n < 0 && errno == EAGAIN && p->len > 0) {

@@ -14,13 +14,13 @@
 #include <sys/types.h>
 
 #define SPIPE_AFTER (64 * 1024)
-#define SPIPE_CAP (64 * 1024)	/* Linux's default pipe size */
+#define SPIPE_CAP   (64 * 1024) /* Linux's default pipe size */
 
 struct spipe {
-	int rd, wr;		/* -1 until the direction turns to splicing */
-	size_t len;		/* bytes sitting in the pipe */
-	bool full;		/* the pipe took no more though the socket had data */
-	uint64_t carried;	/* bytes moved through buffers so far */
+	int rd, wr;       /* -1 until the direction turns to splicing */
+	size_t len;       /* bytes sitting in the pipe */
+	bool full;        /* the pipe took no more though the socket had data */
+	uint64_t carried; /* bytes moved through buffers so far */
 };
 
 void spipe_init(struct spipe *p);

@@ -80,7 +80,7 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 		size_t nlen = (size_t)(colon - line), plen = len - nlen - 1;
 		if (nlen > USERS_FIELD_MAX || plen > USERS_FIELD_MAX) {
 			snprintf(err, errlen, "%s:%u: user or password longer than 255 bytes", path,
-				 lineno);
+			         lineno);
 			ok = false;
 			break;
 		}
@@ -118,7 +118,7 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 }
 
 bool users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
-		 size_t plen)
+                 size_t plen)
 {
 	bool ok = false;
 	/* Walk every entry, so the time does not tell which user name exists. */

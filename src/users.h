@@ -15,6 +15,6 @@ struct users;
 struct users *users_load(const char *path, char *err, size_t errlen);
 void users_free(struct users *u);
 bool users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
-		 size_t plen);
+                 size_t plen);
 
 #endif

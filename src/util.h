@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
 
 /* "ADDR:PORT" text: long enough for "[v6 address]:65535". */
 #define ADDR_STR_MAX 64

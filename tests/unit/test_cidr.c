@@ -36,11 +36,13 @@ static void test_cidr_parse(void **state)
 {
 	(void)state;
 	struct cidr c;
-	static const char *const good[] = {"10.0.0.0/8", "127.0.0.1", "0.0.0.0/0", "::1/128",
-					   "fe80::/10", "::/0", "192.168.1.0/24", "100.64.0.0/10"};
-	static const char *const bad[] = {"10.0.0.1/8", "10.0.0.0/33", "::1/129", "10.0.0.0/",
-					  "/8",		"10.0.0.0/-1", "host.example", "",
-					  "10.0.0.0/8x", "10.0.0.0/0008", "1.2.3.4.5"};
+	static const char *const good[] = {"10.0.0.0/8",     "127.0.0.1",    "0.0.0.0/0",
+	                                   "::1/128",        "fe80::/10",    "::/0",
+	                                   "192.168.1.0/24", "100.64.0.0/10"};
+	static const char *const bad[] = {
+	    "10.0.0.1/8",  "10.0.0.0/33",   "::1/129",      "10.0.0.0/",
+	    "/8",          "10.0.0.0/-1",   "host.example", "",
+	    "10.0.0.0/8x", "10.0.0.0/0008", "1.2.3.4.5"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		assert_true(cidr_parse(good[i], &c));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -133,9 +135,9 @@ static void test_rules_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cidr_parse),     cmocka_unit_test(test_cidr_match),
-		cmocka_unit_test(test_rules_names),    cmocka_unit_test(test_rules_addresses),
-		cmocka_unit_test(test_rules_parse),
+	    cmocka_unit_test(test_cidr_parse),  cmocka_unit_test(test_cidr_match),
+	    cmocka_unit_test(test_rules_names), cmocka_unit_test(test_rules_addresses),
+	    cmocka_unit_test(test_rules_parse),
 	};
 	return cmocka_run_group_tests_name("cidr and rules", tests, NULL, NULL);
 }
