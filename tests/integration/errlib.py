@@ -582,12 +582,12 @@ def cmd_fdfill(a):
 
 
 def cmd_refused(a):
-    """Polls until connecting to 127.0.0.1:PORT is refused (the listener closed)."""
+    """Polls until connecting to HOST:PORT is refused (the listener closed)."""
     deadline = time.monotonic() + a.wait
     last = "accepted"
     while time.monotonic() < deadline:
         try:
-            s = connect(("127.0.0.1", a.port), timeout=2)
+            s = connect((a.host, a.port), timeout=2)
         except ConnectionRefusedError:
             print("new=refused")
             return
@@ -692,6 +692,7 @@ def main():
     p.set_defaults(fn=cmd_fdfill)
 
     p = sub.add_parser("refused")
+    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--wait", type=float, default=5.0)
     p.set_defaults(fn=cmd_refused)

@@ -7,21 +7,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
-ERRLIB="$TESTS_DIR/errlib.py"
-# need_python sets $PYTHON; -S skips site-packages start-up hooks, which cost
-# a tenth of a second per call here (errlib.py and dnsd.py use the stdlib only).
 need_python
-py() { timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
-
-# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
-# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
-start_helper() {
-	local name=$1 script=$2; shift 2
-	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
-	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
-}
 
 # ---- network namespaces, deleted at exit (after lib.sh's cleanup kills the
 # daemons running in them).
@@ -53,7 +39,9 @@ ECHO2=$HELPER_PORT
 start_helper dns dnsd.py good.test=127.0.0.1 blocked.test=127.0.0.1 \
 	www.blocked.test=127.0.0.1 notblocked.test=127.0.0.1
 DNS=$HELPER_PORT
-CLOSED=$(free_port)
+# A closed port on an address of its own (no test makes connections from it).
+CLOSED_HOST=127.0.3.1
+CLOSED=$(free_port $CLOSED_HOST)
 
 cat >"$T/err.conf" <<EOF
 log_level = "debug";
@@ -121,7 +109,7 @@ NACRE_PORT=$SAVED_PORT
 
 # ---- 0x05 connection refused
 expect_eq "socks5 0x05: closed port on 127.0.0.1" "rep=05 close=eof" \
-	"$(py socks5 --proxy $P --dest 127.0.0.1:$CLOSED)"
+	"$(py socks5 --proxy $P --dest $CLOSED_HOST:$CLOSED)"
 
 # ---- 0x07 command not supported, 0x08 address type not supported, 0x01
 expect_eq "socks5 0x07: BIND" "rep=07 close=eof" \
@@ -175,9 +163,9 @@ expect_eq "http 403: CONNECT to a blocked port" "status=403 close=eof" \
 expect_eq "curl -x sees 403 for a blocked destination" "403" \
 	"$(timeout 20 curl -s -o /dev/null --max-time 15 -w '%{http_code}' -x "http://$P" "http://www.blocked.test:$ECHO/")"
 expect_eq "http 502: GET to a refused port" "status=502 close=eof" \
-	"$(http --request "GET http://127.0.0.1:$CLOSED/ HTTP/1.1\\r\\nHost: 127.0.0.1:$CLOSED\\r\\n\\r\\n")"
+	"$(http --request "GET http://$CLOSED_HOST:$CLOSED/ HTTP/1.1\\r\\nHost: $CLOSED_HOST:$CLOSED\\r\\n\\r\\n")"
 expect_eq "http 502: CONNECT to a refused port" "status=502 close=eof" \
-	"$(http --request "CONNECT 127.0.0.1:$CLOSED HTTP/1.1\\r\\nHost: 127.0.0.1:$CLOSED\\r\\n\\r\\n")"
+	"$(http --request "CONNECT $CLOSED_HOST:$CLOSED HTTP/1.1\\r\\nHost: $CLOSED_HOST:$CLOSED\\r\\n\\r\\n")"
 expect_eq "curl -x: GET http://good.test/ (a name, resolved by nacre) is served" "$ECHO_BODY" \
 	"$(timeout 20 curl -sS --max-time 15 -x "http://$P" "http://good.test:$NG/hello.txt")"
 expect_eq "http 502: GET to a name with NXDOMAIN" "status=502 close=eof" \
@@ -185,7 +173,7 @@ expect_eq "http 502: GET to a name with NXDOMAIN" "status=502 close=eof" \
 check "nacre asked dnsd for nx-http.test (the 502 came from NXDOMAIN)" \
 	grep -q '^query nx-http\.test ' "$T/dns.log"
 expect_eq "curl -x sees 502 for a refused port" "502" \
-	"$(timeout 20 curl -s -o /dev/null --max-time 15 -w '%{http_code}' -x "http://$P" "http://127.0.0.1:$CLOSED/")"
+	"$(timeout 20 curl -s -o /dev/null --max-time 15 -w '%{http_code}' -x "http://$P" "http://$CLOSED_HOST:$CLOSED/")"
 expect_eq "http 505: GET http://x/ HTTP/2.0" "status=505 close=eof" \
 	"$(http --request 'GET http://x/ HTTP/2.0\r\n\r\n')"
 

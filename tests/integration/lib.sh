@@ -44,9 +44,13 @@ finish() {
 	exit 0
 }
 
-# A TCP port nobody listens on right now (for servers that cannot take port 0).
+# free_port [ADDR]: a TCP port nobody uses on ADDR (127.0.0.1) right now, for
+# servers that cannot take port 0. Another test may take it before it is used:
+# tests that must name ports in advance use an address of their own in
+# 127.0.0.0/8, where no test's outgoing connections take ports.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' \
+		"${1:-127.0.0.1}"
 }
 
 # wait_for_line FILE REGEX [SECONDS]: waits until a line matching REGEX appears.
@@ -160,4 +164,35 @@ run_py() {
 # for ADDR (e.g. "\[::1\]"), for daemons given several --listen options.
 nacre_port_for() {
 	sed -nE "s/.*listening on $2:([0-9]+).*/\\1/p" "$T/$1.log" | head -n 1
+}
+
+# ---- raw clients and servers (errlib.py, dnsd.py): stdlib only, so python
+# runs with -S, which skips site-packages start-up hooks (a tenth of a second
+# per call here).
+ERRLIB="$TESTS_DIR/errlib.py"
+
+# py ARGS...: errlib.py ARGS, killed after PY_TIMEOUT seconds (60 by default).
+py() {
+	need_python
+	timeout "${PY_TIMEOUT:-60}" "$PYTHON" -S -u "$ERRLIB" "$@"
+}
+
+# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
+# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
+start_helper() {
+	local name=$1 script=$2; shift 2
+	need_python
+	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
+	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
+# kv KEY "k=v k=v ...": the value for KEY ("missing" if absent).
+kv() {
+	local w
+	for w in $2; do
+		case $w in "$1="*) echo "${w#*=}"; return ;; esac
+	done
+	echo missing
 }

@@ -8,30 +8,9 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
-ERRLIB="$TESTS_DIR/errlib.py"
-# need_python sets $PYTHON; -S skips site-packages start-up hooks, which cost
-# a tenth of a second per call here (errlib.py and dnsd.py use the stdlib only).
 need_python
-py() { timeout 90 "$PYTHON" -S -u "$ERRLIB" "$@"; }
+PY_TIMEOUT=90
 
-# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
-# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
-start_helper() {
-	local name=$1 script=$2; shift 2
-	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
-	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
-}
-
-# kv KEY "k=v k=v ...": the value for KEY ("missing" if absent).
-kv() {
-	local w
-	for w in $2; do
-		case $w in "$1="*) echo "${w#*=}"; return ;; esac
-	done
-	echo missing
-}
 
 start_helper echo errlib.py echo-server
 ECHO=127.0.0.1:$HELPER_PORT

@@ -8,21 +8,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
-ERRLIB="$TESTS_DIR/errlib.py"
-# need_python sets $PYTHON; -S skips site-packages start-up hooks, which cost
-# a tenth of a second per call here (errlib.py and dnsd.py use the stdlib only).
 need_python
-py() { timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
-
-# start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
-# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
-start_helper() {
-	local name=$1 script=$2; shift 2
-	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
-	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
-}
 
 # start_hold NAME ARGS...: a long-lived SOCKS5 tunnel (errlib.py hold) that
 # reads commands (echo, "eof SECONDS", close) from the fifo $T/NAME.in, open
@@ -69,9 +55,12 @@ exited_within() {
 start_helper echo errlib.py echo-server
 ECHO=127.0.0.1:$HELPER_PORT
 
-P1=$(free_port)
-P2=$(free_port)
-while [ "$P2" = "$P1" ]; do P2=$(free_port); done
+# The reload listeners use an address of their own, where no other test's
+# outgoing connections take ports, so the ports picked here stay free.
+L=127.0.2.1
+P1=$(free_port $L)
+P2=$(free_port $L)
+while [ "$P2" = "$P1" ]; do P2=$(free_port $L); done
 CONF="$T/nacre.conf"
 printf 'alice:apples\n' >"$T/users"
 chmod 600 "$T/users"
@@ -84,7 +73,7 @@ write_conf() {
 		echo 'listen = ('
 		local sep=""
 		for p in "$@"; do
-			printf '%s\t{ address = "127.0.0.1:%s"; users = "%s"; }\n' "$sep" "$p" "$T/users"
+			printf '%s\t{ address = "%s:%s"; users = "%s"; }\n' "$sep" "$L" "$p" "$T/users"
 			sep=","
 		done
 		echo ');'
@@ -98,11 +87,11 @@ start_nacre nacre -c "$CONF"
 NPID=$NACRE_PID
 expect_eq "started on the configured port" "$P1" "$NACRE_PORT"
 
-start_hold tun --proxy 127.0.0.1:$P1 --dest $ECHO --auth alice:apples
+start_hold tun --proxy $L:$P1 --dest $ECHO --auth alice:apples
 TUN=$HOLD_FD
 check "long-lived tunnel (alice) is up" grep -qx "tunnel up" "$T/tun.log"
 check "long-lived tunnel echoes before any reload" hold_echo tun $TUN 1
-expect_eq "second port is not listening yet" "new=refused" "$(py refused --port "$P2" --wait 1)"
+expect_eq "second port is not listening yet" "new=refused" "$(py refused --host $L --port "$P2" --wait 1)"
 
 # Reload 1: add a listener on P2, and alice is replaced by bob in the users file.
 printf 'bob:bananas\n' >"$T/users"
@@ -110,28 +99,28 @@ write_conf "$P1" "$P2"
 before=$(wc -l <"$T/nacre.log")
 kill -HUP "$NPID"
 check "reload is logged" log_after nacre "$before" '[Rr]eload' 10
-check "the new listener is logged" log_after nacre "$before" "listening on 127\\.0\\.0\\.1:$P2" 10
+check "the new listener is logged" log_after nacre "$before" "listening on 127\\.0\\.2\\.1:$P2" 10
 expect_eq "new listener on P2 serves bob" "rep=00 echo=ok" \
-	"$(py socks5 --proxy 127.0.0.1:$P2 --dest $ECHO --auth bob:bananas --echo)"
+	"$(py socks5 --proxy $L:$P2 --dest $ECHO --auth bob:bananas --echo)"
 expect_eq "old listener on P1 serves bob (users file re-read)" "rep=00 echo=ok" \
-	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
-res=$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth alice:apples --echo)
+	"$(py socks5 --proxy $L:$P1 --dest $ECHO --auth bob:bananas --echo)"
+res=$(py socks5 --proxy $L:$P1 --dest $ECHO --auth alice:apples --echo)
 check "alice, no longer in the users file, is refused at authentication on P1 ($res)" \
 	test "${res#greeting=}" != "$res"
 check "the tunnel opened before the reload still echoes" hold_echo tun $TUN 2
 check "nacre still runs after the reload" kill -0 "$NPID"
 
 # Reload 2: a config with a syntax error on line 3 is rejected; all stays as it was.
-printf 'log_level = "info";\nlisten = (\n\t{ address = "127.0.0.1:%s" users = ; }\n);\n' "$P1" >"$CONF"
+printf 'log_level = "info";\nlisten = (\n\t{ address = "%s:%s" users = ; }\n);\n' "$L" "$P1" >"$CONF"
 before=$(wc -l <"$T/nacre.log")
 kill -HUP "$NPID"
 check "the bad config's error is logged with file and line" \
 	log_after nacre "$before" "$(printf '%s' "$CONF" | sed 's/[.]/\\./g'):3:" 10
 check "nacre still runs after the rejected reload" kill -0 "$NPID"
 expect_eq "after the rejected reload, P2 still serves bob" "rep=00 echo=ok" \
-	"$(py socks5 --proxy 127.0.0.1:$P2 --dest $ECHO --auth bob:bananas --echo)"
+	"$(py socks5 --proxy $L:$P2 --dest $ECHO --auth bob:bananas --echo)"
 expect_eq "after the rejected reload, P1 still serves bob" "rep=00 echo=ok" \
-	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
+	"$(py socks5 --proxy $L:$P1 --dest $ECHO --auth bob:bananas --echo)"
 check "the tunnel still echoes after the rejected reload" hold_echo tun $TUN 3
 
 # Reload 3: P2 is removed again.
@@ -140,16 +129,16 @@ before=$(wc -l <"$T/nacre.log")
 kill -HUP "$NPID"
 check "third reload is logged" log_after nacre "$before" '[Rr]eload' 10
 expect_eq "a listener removed from the config stops listening" "new=refused" \
-	"$(py refused --port "$P2" --wait 5)"
+	"$(py refused --host $L --port "$P2" --wait 5)"
 expect_eq "P1 still serves bob" "rep=00 echo=ok" \
-	"$(py socks5 --proxy 127.0.0.1:$P1 --dest $ECHO --auth bob:bananas --echo)"
+	"$(py socks5 --proxy $L:$P1 --dest $ECHO --auth bob:bananas --echo)"
 check "the tunnel still echoes after the listener was removed" hold_echo tun $TUN 4
 
 # ================================================================ SIGTERM
 # Drain ends when the last tunnel closes (timeouts.drain is 20 s here).
 kill -TERM "$NPID"
 expect_eq "after SIGTERM new connections are refused" "new=refused" \
-	"$(py refused --port "$P1" --wait 5)"
+	"$(py refused --host $L --port "$P1" --wait 5)"
 check "during the drain the live tunnel still echoes" hold_echo tun $TUN 5
 check "nacre is still draining while the tunnel is open" kill -0 "$NPID"
 hold_cmd $TUN close
