@@ -59,7 +59,8 @@ run_suite() {
 	echo "== $name: make check"
 	(cd "$dir" && make -j"$jobs" check >check.out 2>&1)
 	grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS|XFAIL):' "$dir/check.out" | grep -vE '^PASS:' || true
-	sed -n '/^=\{10,\}$/,/^=\{10,\}$/p' "$dir/check.out" | grep '^#' || true
+	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$dir/check.out" | tr '\n' ' '
+	echo
 	if grep -qE '^(FAIL|ERROR|XPASS):' "$dir/check.out"; then
 		# Show each failed test's own log.
 		for t in $(sed -nE 's/^(FAIL|ERROR|XPASS): ([^ ]+).*/\2/p' "$dir/check.out" | sort -u); do
