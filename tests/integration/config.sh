@@ -117,4 +117,9 @@ expect_eq "allow: a client from 127.0.0.2 is served" "rep=00 echo=ok" \
 res=$(py socks5 --proxy 127.0.0.1:$PA --dest 127.0.0.1:$ECHO --echo)
 check "allow: a client from 127.0.0.1 is turned away ($res)" test "$res" != "rep=00 echo=ok"
 
+# ---- the example config shipped in contrib/ stays valid
+out=$(timeout 10 "$NACRE" check -c "$top_srcdir/contrib/nacre.conf.example" 2>&1)
+expect_eq "contrib/nacre.conf.example passes nacre check" \
+	"$top_srcdir/contrib/nacre.conf.example: OK" "$out"
+
 finish
