@@ -7,8 +7,10 @@ set -eu
 build="gcc make autoconf automake libtool pkg-config libev-dev libsodium-dev libc-ares-dev libconfig-dev"
 # curl and nginx are the real client and origin of the integration tests; python3
 # runs the small test servers; iproute2 makes network namespaces; clang builds
-# the libFuzzer targets; procps gives ps/pkill to the tests.
-test="$build libcmocka-dev curl nginx-light python3 iproute2 clang procps"
+# the libFuzzer targets, with its sanitizer and fuzzer runtimes from
+# libclang-rt-14-dev (Debian's clang does not pull them in); procps gives ps to
+# the tests.
+test="$build libcmocka-dev curl nginx-light python3 iproute2 clang libclang-rt-14-dev procps"
 
 case "${1:-build}" in
 build) want=$build ;;

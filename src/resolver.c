@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -248,6 +249,45 @@ static struct resolve_req *req_new(struct resolver *r, resolve_cb cb, void *arg)
 	return req;
 }
 
+/*
+ * RFC 6761 section 6.3: "localhost" and every name under it are the loopback
+ * addresses, and are never sent to a DNS server (c-ares 1.18 would, when
+ * /etc/hosts lacks them, and that query would leave the machine).
+ */
+static bool is_localhost(const char *name, size_t len)
+{
+	static const char tld[] = "localhost";
+	const size_t n = sizeof(tld) - 1;
+
+	if (len && name[len - 1] == '.')
+		len--;
+	if (len < n || strncasecmp(name + len - n, tld, n) != 0)
+		return false;
+	return len == n || name[len - n - 1] == '.';
+}
+
+static void answer_localhost(struct resolve_result *res)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&res->addrs[0];
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&res->addrs[1];
+
+	memset(res->addrs, 0, 2 * sizeof(res->addrs[0]));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = in6addr_loopback;
+	res->naddrs = 2;
+	res->status = RESOLVE_OK;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
 struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb, void *arg)
 {
 	size_t len = strlen(name);
@@ -258,6 +298,11 @@ struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolv
 		return NULL;
 	memcpy(req->name, name, len + 1);
 
+	if (is_localhost(name, len)) {
+		answer_localhost(&req->res);
+		req_finish(req);
+		return req;
+	}
 	struct cache_entry *e = &r->cache[name_hash(name) & (CACHE_SLOTS - 1)];
 	if (e->naddrs && strcasecmp(e->name, name) == 0 && e->expires > ev_now(r->loop)) {
 		req->res.status = RESOLVE_OK;
@@ -295,6 +340,14 @@ struct resolve_req *resolver_reverse(struct resolver *r, const struct sockaddr *
 	struct resolve_req *req = req_new(r, cb, arg);
 	if (!req)
 		return NULL;
+	if (is_loopback(sa)) {
+		/* The loopback addresses are "localhost", asked of no server. */
+		strcpy(req->name, "localhost");
+		req->res.name = req->name;
+		req->res.status = RESOLVE_OK;
+		req_finish(req);
+		return req;
+	}
 	req->in_flight = true;
 	if (sa->sa_family == AF_INET6)
 		ares_gethostbyaddr(r->channel, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16,

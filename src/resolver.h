@@ -36,9 +36,11 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers);
 void resolver_free(struct resolver *r);
 
 /*
- * Looks up name (A and AAAA; /etc/hosts first). The callback always runs
- * later from the loop, never inside this call, and never after
- * resolver_cancel(). Returns NULL only when out of memory.
+ * Looks up name (A and AAAA; /etc/hosts first). "localhost" and the names
+ * under it are answered here and never asked of a server (RFC 6761), as are
+ * reverse lookups of loopback addresses. The callback always runs later from
+ * the loop, never inside this call, and never after resolver_cancel().
+ * Returns NULL only when out of memory or for an empty or overlong name.
  */
 struct resolve_req *resolver_lookup(struct resolver *r, const char *name, resolve_cb cb, void *arg);
 /* Looks up the name of an address (PTR); the answer is in res->name. */

@@ -35,4 +35,24 @@ drive
 n=$(leaks loud)
 check "debug log level: destinations are logged ($n lines)" test "$n" -gt 0
 
+# ---- RFC 6761: "localhost" and names under it are loopback and never go to a
+# DNS server, even where /etc/hosts does not list them.
+before=$(grep -c '^query' "$T/dns.log")
+got=$(curl -s --max-time 10 --socks5-hostname 127.0.0.1:$NACRE_PORT \
+	"http://app.localhost:$OP/bytes/10" | wc -c)
+expect_eq "app.localhost is served (loopback)" 10 "$got"
+out=$(run_py 20 - "$NACRE_PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"\x05\x01\x00")
+s.recv(2)
+name = b"LOCALHOST."
+s.sendall(b"\x05\xf0\x00\x03" + bytes([len(name)]) + name + b"\x00\x00")
+r = s.recv(10)
+print("rep=%d %s" % (r[1], socket.inet_ntoa(r[4:8])))
+PY
+)
+expect_eq "RESOLVE of LOCALHOST. gives 127.0.0.1" "rep=0 127.0.0.1" "$out"
+expect_eq "no DNS query was made for localhost names" "$before" "$(grep -c '^query' "$T/dns.log")"
+
 finish
