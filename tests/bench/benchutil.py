@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Helpers for tests/bench/direct.sh: process-tree CPU and memory, idle SOCKS5
+tunnels held open, and the summary table.
+
+  benchutil.py cpu PID            CPU seconds (user+sys, reaped children included)
+                                  of PID and all its descendants
+  benchutil.py mem PID            "rss_kib=N pss_kib=N procs=N" for the same tree
+  benchutil.py hold --proxy H:P --n N --ready FILE --release FILE [--max-hold S]
+                                  opens N SOCKS5 tunnels through the proxy to a sink
+                                  this process listens on, writes FILE when they are
+                                  up, and closes them when RELEASE exists (or after S)
+  benchutil.py cputime CMD...     runs CMD, then prints "child_cpu_s=N" (its user+sys)
+  benchutil.py summarize TSV JSON prints the table of medians and writes JSON
+
+Only loopback addresses are used: the sink listens on 127.0.0.1 and the proxy
+must be on 127.0.0.0/8 or ::1.
+"""
+import ipaddress
+import json
+import os
+import select
+import socket
+import statistics
+import struct
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def read_stat(pid):
+    """(ppid, utime+stime+cutime+cstime ticks) from /proc/PID/stat, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = data[data.rindex(b")") + 2:].split()
+    # fields[0] is state (field 3); ppid is field 4; utime..cstime are fields 14..17.
+    ppid = int(fields[1])
+    ticks = sum(int(x) for x in fields[11:15])
+    return ppid, ticks
+
+
+def tree(root):
+    """PIDs of root and all its descendants that exist now."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = read_stat(name)
+        if st:
+            children.setdefault(st[0], []).append(int(name))
+    out, todo = [], [root]
+    while todo and len(out) < 100000:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def tree_cpu(root):
+    total = 0
+    for p in tree(root):
+        st = read_stat(p)
+        if st:
+            total += st[1]
+    return total / CLK_TCK
+
+
+def status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_mem(root):
+    pids = tree(root)
+    rss = sum(status_kib(p, "VmRSS") for p in pids)
+    pss = sum(pss_kib(p) for p in pids)
+    return rss, pss, len(pids)
+
+
+def parse_hostport(s):
+    host, _, port = s.rpartition(":")
+    host = host.strip("[]")
+    if host == "localhost":
+        host = "127.0.0.1"
+    if not ipaddress.ip_address(host).is_loopback:
+        sys.exit(f"benchutil: {host} is not a loopback address")
+    return host, int(port)
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def socks5_open(proxy, sink_port):
+    fam = socket.AF_INET6 if ":" in proxy[0] else socket.AF_INET
+    c = socket.socket(fam, socket.SOCK_STREAM)
+    c.settimeout(10)
+    c.connect(proxy)
+    # Greeting (no auth), then CONNECT 127.0.0.1:sink_port once the method is chosen,
+    # as curl does (microsocks drops a CONNECT pipelined behind the greeting).
+    c.sendall(b"\x05\x01\x00")
+    if recv_exact(c, 2) != b"\x05\x00":
+        raise ConnectionError("no-auth method refused")
+    c.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack("!H", sink_port))
+    head = recv_exact(c, 4)
+    if head[:2] != b"\x05\x00":
+        raise ConnectionError(f"refused: {head!r}")
+    alen = {1: 4, 4: 16}.get(head[3])
+    if alen is None:
+        alen = recv_exact(c, 1)[0]
+    recv_exact(c, alen + 2)
+    return c
+
+
+def hold(args):
+    opts = dict(zip(args[::2], args[1::2]))
+    proxy = parse_hostport(opts["--proxy"])
+    n = int(opts["--n"])
+    ready, release = opts["--ready"], opts["--release"]
+    max_hold = float(opts.get("--max-hold", "60"))
+    deadline = time.monotonic() + 90  # for opening them all
+
+    sink = socket.socket()
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(4096)
+    sink.setblocking(False)
+    sink_port = sink.getsockname()[1]
+
+    clients, accepted, failed = [], [], 0
+
+    def drain_accepts():
+        while True:
+            try:
+                a, _ = sink.accept()
+            except BlockingIOError:
+                return
+            a.settimeout(10)
+            accepted.append(a)
+
+    while len(clients) < n and failed < 20 and time.monotonic() < deadline:
+        try:
+            clients.append(socks5_open(proxy, sink_port))
+        except (OSError, ConnectionError) as e:
+            failed += 1
+            print(f"benchutil hold: tunnel {len(clients)}: {e}", file=sys.stderr)
+        drain_accepts()
+    end = time.monotonic() + 10
+    while len(accepted) < len(clients) and time.monotonic() < end:
+        select.select([sink], [], [], 0.1)
+        drain_accepts()
+
+    # One byte each way through every tunnel, so each has carried traffic before it idles.
+    pinged = 0
+    try:
+        for c in clients:
+            c.sendall(b"p")
+        for a in accepted:
+            recv_exact(a, 1)
+            a.sendall(b"q")
+        for c in clients:
+            recv_exact(c, 1)
+            pinged += 1
+    except (OSError, ConnectionError) as e:
+        print(f"benchutil hold: ping: {e}", file=sys.stderr)
+
+    with open(ready + ".tmp", "w") as f:
+        f.write(f"opened={len(clients)} accepted={len(accepted)} pinged={pinged} failed={failed}\n")
+    os.rename(ready + ".tmp", ready)
+
+    end = time.monotonic() + max_hold
+    while not os.path.exists(release) and time.monotonic() < end:
+        time.sleep(0.05)
+    # Reset rather than close: no TIME_WAIT is left behind to use up the ephemeral
+    # ports that later tests (and dante, which binds before it connects) need. The
+    # origin side goes first so the proxy sees its upstream reset too.
+    linger = struct.pack("ii", 1, 0)
+    for s in accepted + clients:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        except OSError:
+            pass
+        s.close()
+    sink.close()
+
+
+# ---- summary ---------------------------------------------------------------
+
+PEER_ORDER = ["direct", "nacre", "microsocks", "dante"]
+PEER_TITLE = {"direct": "no proxy", "nacre": "nacre", "microsocks": "microsocks", "dante": "dante"}
+
+# (key, title, better): "hi" or "lo" is which way is better; None: informative only.
+FIGURES = [
+    ("bulk_mbps", "bulk download, MB/s", "hi"),
+    ("bulk_cpu_s_per_gib", "proxy CPU s per GiB", "lo"),
+    ("conn_rps", "new conn+GET 1k, c=50, req/s", "hi"),
+    ("conn_ttfb_p50_us", "  TTFB p50, us", "lo"),
+    ("conn_ttfb_p99_us", "  TTFB p99, us", "lo"),
+    ("conn_cpu_us_per_req", "  proxy CPU us per request", "lo"),
+    ("conn_errors", "  errors", "lo"),
+    ("conn_loadgen_cpu_pct", "  loadgen's own CPU, % of one core", None),
+    ("lat1_ttfb_p50_us", "new conn+GET 1k, c=1, TTFB p50 us", "lo"),
+    ("idle_kib_per_tunnel", "RSS KiB per idle tunnel", "lo"),
+    ("idle_pss_kib_per_tunnel", "PSS KiB per idle tunnel", "lo"),
+    ("idle_rss_before_kib", "  RSS before, KiB", None),
+    ("idle_rss_with_kib", "  RSS with tunnels open, KiB", None),
+    ("idle_rss_after_kib", "  RSS after they close, KiB", None),
+    ("idle_procs_with", "  processes with tunnels open", None),
+    ("idle_tunnels", "  tunnels opened", None),
+]
+
+CHECK_FIGURES = [
+    ("wrk_keepalive_rps", "wrk -t1 -c50, keep-alive: req/s"),
+    ("loadgen_keepalive_rps", "loadgen -c50 --keepalive: req/s"),
+    ("wrk_close_rps", "wrk -t1 -c50, Connection: close: req/s"),
+    ("loadgen_close_rps", "loadgen -c50 --connection-close: req/s"),
+    ("loadgen_fresh_rps", "loadgen -c50, fresh connections (client closes): req/s"),
+    ("wrk_keepalive_cpu_us_per_req", "wrk's own CPU us/request, keep-alive"),
+    ("loadgen_keepalive_cpu_us_per_req", "loadgen's own CPU us/request, keep-alive"),
+    ("wrk_close_cpu_us_per_req", "wrk's own CPU us/request, Connection: close"),
+    ("loadgen_close_cpu_us_per_req", "loadgen's own CPU us/request, Connection: close"),
+    ("loadgen_fresh_cpu_us_per_req", "loadgen's own CPU us/request, client closes"),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    a = abs(v)
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def cell(vals):
+    if not vals:
+        return "-"
+    m = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt(m)
+    return f"{fmt(m)} [{fmt(min(vals))}-{fmt(max(vals))}]"
+
+
+def summarize(tsv, out_json):
+    data = {}  # (figure, peer) -> [values]
+    by_round = {}  # (figure, peer) -> {round: value}
+    meta = {}
+    with open(tsv) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 2 and parts[0].startswith("#"):
+                meta[parts[0][1:]] = parts[1]
+                continue
+            if len(parts) != 4 or parts[0] == "round":
+                continue
+            rnd, fig, peer, val = parts
+            try:
+                data.setdefault((fig, peer), []).append(float(val))
+                by_round.setdefault((fig, peer), {})[rnd] = float(val)
+            except ValueError:
+                pass
+    peers = [p for p in PEER_ORDER if any(k[1] == p for k in data)]
+    others = [p for p in peers if p not in ("nacre", "direct")]
+
+    rows = []
+    header = ["figure (median [min-max])"] + [PEER_TITLE[p] for p in peers] + \
+        [f"nacre/{p}" for p in others]
+    summary = {"meta": meta, "figures": {}}
+    for key, title, better in FIGURES:
+        if not any((key, p) in data for p in peers):
+            continue
+        row = [title]
+        fig = {"better": better}
+        for p in peers:
+            vals = data.get((key, p), [])
+            row.append(cell(vals))
+            if vals:
+                fig[p] = {"median": statistics.median(vals), "min": min(vals),
+                          "max": max(vals), "n": len(vals), "values": vals}
+        for p in others:
+            a, b = data.get((key, "nacre")), data.get((key, p))
+            if a and b and statistics.median(b) != 0:
+                r = statistics.median(a) / statistics.median(b)
+                row.append(f"{r:.2f}")
+                fig[f"ratio_nacre_{p}"] = r
+            else:
+                row.append("-")
+        rows.append(row)
+        summary["figures"][key] = fig
+
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+
+    def line(r):
+        return "| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+    check_rows = []
+    for key, title in CHECK_FIGURES:
+        vals = data.get((key, "direct"), [])
+        if vals:
+            check_rows.append((title, cell(vals)))
+            summary["figures"][key] = {"direct": {"median": statistics.median(vals),
+                                                  "min": min(vals), "max": max(vals),
+                                                  "n": len(vals), "values": vals}}
+    if check_rows:
+        print()
+        print("Is loadgen the bottleneck? Same origin, no proxy, same run:")
+        w = max(len(t) for t, _ in check_rows)
+        for t, c in check_rows:
+            print(f"  {t.ljust(w)}  {c}")
+
+    # loadgen's CPU per request on the direct path does not depend on any proxy:
+    # when it jumps, setting up a connection cost more in that round (a busy
+    # machine or host, or TIME_WAIT sockets left by an earlier test), and the
+    # CPU and rate figures of that round are high with it.
+    canary = (by_round.get(("loadgen_fresh_cpu_us_per_req", "direct"))
+              or by_round.get(("loadgen_close_cpu_us_per_req", "direct"), {}))
+    if len(canary) > 1:
+        low = min(canary.values())
+        noisy = sorted(r for r, v in canary.items() if v > 1.5 * low)
+        summary["noisy_rounds"] = noisy
+        if noisy:
+            print()
+            print(f"note: loadgen's own CPU per new direct connection was {fmt(low)}-"
+                  f"{fmt(max(canary.values()))} us: in round(s) {', '.join(noisy)} connections "
+                  "cost more than usual, so their CPU and rate figures are high.")
+    with open(out_json, "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "cpu":
+        print(f"{tree_cpu(int(args[0])):.2f}")
+    elif cmd == "mem":
+        rss, pss, n = tree_mem(int(args[0]))
+        print(f"rss_kib={rss} pss_kib={pss} procs={n}")
+    elif cmd == "cputime":
+        import resource
+        import subprocess
+        rc = subprocess.call(args)
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        sys.stdout.flush()
+        print(f"child_cpu_s={ru.ru_utime + ru.ru_stime:.3f}")
+        sys.exit(rc)
+    elif cmd == "hold":
+        hold(args)
+    elif cmd == "summarize":
+        summarize(args[0], args[1])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
