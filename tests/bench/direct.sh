@@ -125,7 +125,7 @@ fi
 [ -x "$NACRE" ] || hard_error "NACRE=$NACRE is not executable"
 
 LOADGEN=$W/loadgen
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$LOADGEN" "$here/loadgen.c" 2>"$W/loadgen-build.log" ||
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$LOADGEN" "$here/loadgen.c" "$here/loadgen_conn.c" 2>"$W/loadgen-build.log" ||
 	hard_error "could not build loadgen"
 
 # Each idle tunnel costs the helper two descriptors and a proxy two.
