@@ -243,9 +243,7 @@ static void on_drain_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
-	struct server *srv = container_of(w, struct server, sigterm);
-	if (w->signum == SIGINT)
-		srv = container_of(w, struct server, sigint);
+	struct server *srv = w->data; /* SIGTERM and SIGINT share this callback */
 	if (srv->draining)
 		return;
 	srv->draining = true;
@@ -298,6 +296,7 @@ int server_run(const struct cli_opts *opts)
 	ev_signal_init(&srv.sighup, on_sighup, SIGHUP);
 	ev_signal_init(&srv.sigterm, on_sigterm, SIGTERM);
 	ev_signal_init(&srv.sigint, on_sigterm, SIGINT);
+	srv.sigterm.data = srv.sigint.data = &srv;
 	ev_signal_start(srv.loop, &srv.sighup);
 	ev_signal_start(srv.loop, &srv.sigterm);
 	ev_signal_start(srv.loop, &srv.sigint);
