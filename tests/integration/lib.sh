@@ -149,6 +149,9 @@ start_origin() {
 # origin_sha256 N: the SHA-256 of the first N bytes the origin's /bytes/N sends.
 origin_sha256() { need_python; "$PYTHON" "$ORIGIN_PY" --print-sha256 "$1"; }
 
+# curl_sha256 CURL-ARGS...: the hex SHA-256 of what curl received (bounded in time).
+curl_sha256() { timeout 20 curl -sS --max-time 15 "$@" | sha256sum | cut -d' ' -f1; }
+
 # sha256_of FILE: the hex SHA-256 of FILE's contents.
 sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
 

@@ -19,20 +19,19 @@ PA=$NACRE_PORT
 
 N=300000
 SHA=$(origin_sha256 $N)
-fetch() { timeout 20 curl -sS --max-time 15 "$@" | sha256sum | cut -d' ' -f1; }
 
 expect_eq "curl --socks4, IPv4 literal destination" "$SHA" \
-	"$(fetch --socks4 "127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 --socks4 "127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
 expect_eq "curl --socks4, localhost destination (resolved by curl)" "$SHA" \
-	"$(fetch --socks4 "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+	"$(curl_sha256 --socks4 "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
 expect_eq "curl --socks4a, localhost (resolved by nacre)" "$SHA" \
-	"$(fetch --socks4a "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+	"$(curl_sha256 --socks4a "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
 expect_eq "curl --socks4a, origin.nacre.test (resolved by nacre via --resolver)" "$SHA" \
-	"$(fetch --socks4a "127.0.0.1:$P" "http://origin.nacre.test:$O/bytes/$N")"
+	"$(curl_sha256 --socks4a "127.0.0.1:$P" "http://origin.nacre.test:$O/bytes/$N")"
 check "nacre asked the --resolver server for origin.nacre.test" \
 	grep -q '^origin\.nacre\.test ' "$T/dns-queries"
 expect_eq "curl --socks4 with a user id" "$SHA" \
-	"$(fetch -x "socks4://someone@127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 -x "socks4://someone@127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
 
 # socks4_raw PROXYPORT MODE CMD HOST PORT: MODE is "whole" (request and an HTTP
 # GET in one send) or "trickle" (request one byte per write). HOST is an IPv4

@@ -23,32 +23,30 @@ PA=$NACRE_PORT
 
 N=300000
 SHA=$(origin_sha256 $N)
-# fetch CURL-ARGS...: the SHA-256 of what curl received.
-fetch() { timeout 20 curl -sS --max-time 15 "$@" | sha256sum | cut -d' ' -f1; }
 
 # ---- curl
 expect_eq "curl --socks5, IPv4 literal destination" "$SHA" \
-	"$(fetch --socks5 "127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "127.0.0.1:$P" "http://127.0.0.1:$O/bytes/$N")"
 expect_eq "curl --socks5, localhost destination (resolved by curl)" "$SHA" \
-	"$(fetch --socks5 "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
 expect_eq "curl --socks5 to proxy named localhost" "$SHA" \
-	"$(fetch --socks5 "localhost:$P" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "localhost:$P" "http://127.0.0.1:$O/bytes/$N")"
 expect_eq "curl --socks5-hostname localhost (resolved by nacre from /etc/hosts)" "$SHA" \
-	"$(fetch --socks5-hostname "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
+	"$(curl_sha256 --socks5-hostname "127.0.0.1:$P" "http://localhost:$O/bytes/$N")"
 expect_eq "curl --socks5-hostname origin.nacre.test (resolved by nacre via --resolver)" "$SHA" \
-	"$(fetch --socks5-hostname "127.0.0.1:$PD" "http://origin.nacre.test:$O/bytes/$N")"
+	"$(curl_sha256 --socks5-hostname "127.0.0.1:$PD" "http://origin.nacre.test:$O/bytes/$N")"
 check "nacre asked the --resolver server for origin.nacre.test" \
 	grep -q '^origin\.nacre\.test ' "$T/dns-queries"
 expect_eq "curl --socks5, IPv6 literal [::1] destination" "$SHA" \
-	"$(fetch --socks5 "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
 expect_eq "curl --socks5-hostname, IPv6 literal [::1] destination" "$SHA" \
-	"$(fetch --socks5-hostname "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
+	"$(curl_sha256 --socks5-hostname "127.0.0.1:$P" "http://[::1]:$O/bytes/$N")"
 
 # ---- authentication
 expect_eq "curl with the right credentials (alice)" "$SHA" \
-	"$(fetch -x "socks5h://alice:s3cret@127.0.0.1:$PA" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 -x "socks5h://alice:s3cret@127.0.0.1:$PA" "http://127.0.0.1:$O/bytes/$N")"
 expect_eq "curl with the right credentials (bob, second line of --users)" "$SHA" \
-	"$(fetch --socks5 "127.0.0.1:$PA" --proxy-user bob:hunter2 "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "127.0.0.1:$PA" --proxy-user bob:hunter2 "http://127.0.0.1:$O/bytes/$N")"
 # curl_exit CURL-ARGS...: curl's exit status (97 is "proxy handshake error").
 curl_exit() { timeout 20 curl -s --max-time 15 -o /dev/null "$@"; echo $?; }
 expect_eq "curl with a wrong password fails with a proxy error" 97 \
@@ -241,6 +239,6 @@ start_nacre nacre-v6 --listen 127.0.0.1:0 --listen '[::1]:0'
 P6=$(nacre_port_for nacre-v6 '\[::1\]')
 check "nacre logs its [::1] listener" test -n "$P6"
 expect_eq "curl --socks5 to the proxy on [::1]" "$SHA" \
-	"$(fetch --socks5 "[::1]:${P6:-1}" "http://127.0.0.1:$O/bytes/$N")"
+	"$(curl_sha256 --socks5 "[::1]:${P6:-1}" "http://127.0.0.1:$O/bytes/$N")"
 
 finish
