@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "hostname.h"
 #include "log.h"
 #include "rules.h"
 #include "server.h"
@@ -574,25 +575,6 @@ static void on_resolved(void *arg, const struct resolve_result *res)
 	leave(c);
 }
 
-/*
- * A name must look like a host name before it goes to the resolver: SOCKS5
- * lets a client send any byte, and a NUL or a control byte must never make
- * the lookup (or a log line) differ from what was asked.
- */
-bool client_name_ok(const uint8_t *p, size_t len)
-{
-	if (len == 0 || len > PROTO_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		uint8_t ch = p[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
 void client_connect(struct client *c, const struct proto_addr *dst)
 {
 	c->dst_port = dst->port;
@@ -602,7 +584,7 @@ void client_connect(struct client *c, const struct proto_addr *dst)
 	c->dst_name[0] = '\0';
 
 	if (dst->type == PROTO_ADDR_DOMAIN) {
-		if (!client_name_ok(dst->name, dst->name_len)) {
+		if (!hostname_ok(dst->name, dst->name_len)) {
 			fail(c, CERR_NOT_FOUND);
 			return;
 		}

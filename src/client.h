@@ -139,8 +139,6 @@ void client_abort(struct client *c, const char *reason);
  * the rules; the handler's connected() or failed() is called later.
  */
 void client_connect(struct client *c, const struct proto_addr *dst);
-/* True when (p, len) is a plausible host name: letters, digits, '-', '.', '_'. */
-bool client_name_ok(const uint8_t *p, size_t len);
 /* Closes the upstream connection only (HTTP, before reconnecting elsewhere). */
 void client_upstream_close(struct client *c);
 /* From now on bytes flow both ways unchanged (whatever is in cin goes first). */

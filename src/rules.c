@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hostname.h"
 #include "rules.h"
 
 bool rule_parse_dest(const char *s, struct rule *r)
@@ -23,15 +24,8 @@ bool rule_parse_dest(const char *s, struct rule *r)
 		name++;
 		len--;
 	}
-	if (len == 0)
+	if (!hostname_ok((const uint8_t *)name, len))
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		          (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';
-		if (!ok)
-			return false;
-	}
 	r->name = strndup(name, len);
 	r->name_len = len;
 	return r->name != NULL;

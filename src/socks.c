@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "hostname.h"
 #include "log.h"
 #include "secret.h"
 #include "server.h"
@@ -155,7 +156,7 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 			client_finish(c);
 			return;
 		}
-		if (!client_name_ok(r->dst.name, r->dst.name_len)) {
+		if (!hostname_ok(r->dst.name, r->dst.name_len)) {
 			s5_fail(c, SOCKS5_REP_HOST_UNREACHABLE);
 			return;
 		}

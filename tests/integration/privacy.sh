@@ -55,4 +55,22 @@ PY
 expect_eq "RESOLVE of LOCALHOST. gives 127.0.0.1" "rep=0 127.0.0.1" "$out"
 expect_eq "no DNS query was made for localhost names" "$before" "$(grep -c '^query' "$T/dns.log")"
 
+# ---- A name with a NUL or a control byte is refused (0x04) and never looked
+# up: a truncated "secret-origin.test" must not reach the DNS server.
+before=$(grep -c '^query' "$T/dns.log")
+out=$(run_py 20 - "$NACRE_PORT" <<'PY'
+import socket, sys
+res = []
+for name in (b"secret-origin.test\x00.evil", b"secret-origin.test\r\nX"):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(b"\x05\x01\x00")
+    s.recv(2)
+    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + b"\x00\x50")
+    res.append("rep=%d" % s.recv(10)[1])
+print(" ".join(res))
+PY
+)
+expect_eq "names with NUL or CR LF get 0x04" "rep=4 rep=4" "$out"
+expect_eq "and no DNS query was made for them" "$before" "$(grep -c '^query' "$T/dns.log")"
+
 finish
