@@ -37,3 +37,25 @@ long secret_base64_decode(uint8_t *dst, size_t cap, const char *src, size_t srcl
 		return -1;
 	return (long)out;
 }
+
+size_t secret_base64_encode(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+	size_t need = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+
+	if (cap < need)
+		return 0;
+	sodium_bin2base64(dst, cap, src, len, sodium_base64_VARIANT_ORIGINAL);
+	return need - 1;
+}
+
+bool secret_x25519_keypair(uint8_t pk[32], uint8_t sk[32])
+{
+	randombytes_buf(sk, 32);
+	/* A clamped scalar never gives the identity; the API may still report an error. */
+	if (crypto_scalarmult_base(pk, sk) != 0) {
+		sodium_memzero(sk, 32);
+		sodium_memzero(pk, 32);
+		return false;
+	}
+	return true;
+}

@@ -1,7 +1,7 @@
 /*
- * The few libsodium services the daemon needs before the relay layer exists:
- * library start-up, constant-time comparison of secrets, wiping, and base64
- * decoding. Only crypto/ includes sodium.h.
+ * The few libsodium services the rest of the daemon needs: library start-up,
+ * constant-time comparison of secrets, wiping, base64, and making a relay's
+ * long-term key pair. Only crypto/ includes sodium.h.
  */
 #ifndef NACRE_SECRET_H
 #define NACRE_SECRET_H
@@ -27,5 +27,18 @@ void secret_wipe(void *p, size_t len);
  * the decoded length, or -1 for invalid input or a too small dst.
  */
 long secret_base64_decode(uint8_t *dst, size_t cap, const char *src, size_t srclen);
+
+/*
+ * Encodes (src, len) as standard base64 with padding into dst, NUL-terminated;
+ * returns the length without the NUL, or 0 if cap is too small.
+ */
+size_t secret_base64_encode(char *dst, size_t cap, const uint8_t *src, size_t len);
+
+/*
+ * A fresh X25519 key pair from the system's random source: sk is 32 random
+ * bytes used as is (X25519 clamps when it multiplies), pk its public key,
+ * as relay_key_from_secret() computes it. false (both wiped) on failure.
+ */
+bool secret_x25519_keypair(uint8_t pk[32], uint8_t sk[32]);
 
 #endif

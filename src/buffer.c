@@ -43,6 +43,20 @@ bool buf_append(struct buf *b, const void *p, size_t n)
 	return true;
 }
 
+uint8_t *buf_reserve(struct buf *b, size_t n)
+{
+	if (n > buf_room(b) || !buf_prepare(b, n))
+		return NULL;
+	return b->data + b->end;
+}
+
+void buf_commit(struct buf *b, size_t n)
+{
+	b->end += n;
+	if (b->start == b->end)
+		buf_free(b);
+}
+
 ssize_t buf_read_fd(struct buf *b, int fd)
 {
 	if (!buf_prepare(b, BUF_CAP / 4)) {

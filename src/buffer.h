@@ -35,6 +35,18 @@ static inline const uint8_t *buf_head(const struct buf *b)
 	return b->data + b->start;
 }
 
+/* The unconsumed bytes, writable (records are opened in place). */
+static inline uint8_t *buf_head_mut(struct buf *b)
+{
+	return b->data + b->start;
+}
+
+/*
+ * Room for n bytes at the tail, to be filled and then kept with buf_commit();
+ * NULL if they do not fit.
+ */
+uint8_t *buf_reserve(struct buf *b, size_t n);
+void buf_commit(struct buf *b, size_t n);
 /* Drops n bytes from the front; releases the memory when nothing is left. */
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; false (nothing appended) if they do not fit. */

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "circuit.h"
 #include "client.h"
 #include "hostname.h"
 #include "log.h"
+#include "policy.h"
 #include "rules.h"
 #include "server.h"
 #include "util.h"
@@ -30,6 +32,10 @@ static void client_free(struct client *c)
 	buf_free(&c->cout);
 	buf_free(&c->uin);
 	buf_free(&c->uout);
+	sealed_free(c->cs);
+	sealed_free(c->us);
+	if (c->h == &relay_handler && c->u.relay.blob)
+		free(c->u.relay.blob);
 	conf_unref(c->conf);
 	free(c);
 }
@@ -74,6 +80,8 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
 	ev_timer_init(&c->timer, on_timer, 0., 0.);
 	server_client_added(srv, c);
 	set_timer(c, conf->handshake_timeout);
+	if (lc->relay)
+		relay_accepted(c);
 	client_update(c);
 	return c;
 }
@@ -119,6 +127,9 @@ void client_abort(struct client *c, const char *reason)
 void client_upstream_close(struct client *c)
 {
 	close_upstream_fd(c);
+	sealed_free(c->us);
+	c->us = NULL;
+	c->us_fin = c->via_chain = false;
 	buf_free(&c->uin);
 	buf_free(&c->uout);
 	c->u_eof = c->u_shut = false;
@@ -142,6 +153,14 @@ const char *client_dest_for_log(const struct client *c, char *buf, size_t len)
 		snprintf(buf, len, "(none)");
 	}
 	return buf;
+}
+
+void client_discard_input(struct client *c)
+{
+	uint8_t sink[4096];
+	buf_free(&c->cin);
+	while (read(c->fd, sink, sizeof(sink)) > 0)
+		;
 }
 
 /* ---------------------------------------------------------------- watchers */
@@ -182,29 +201,91 @@ static bool can_take(const struct buf *b, const struct spipe *p)
 	return buf_room(b) > 0;
 }
 
+/*
+ * Runs a sealed side's pumps: records in to plaintext, plaintext out to
+ * records. false when the side is broken (the caller decides what the client
+ * is told). An END coming in is the side's EOF.
+ */
+static bool pump_sealed(struct sealed *s, struct buf *in, struct buf *out, bool *eof)
+{
+	if (!s)
+		return true;
+	if (!sealed_pump_in(s, in) || !sealed_pump_out(s, out))
+		return false;
+	if (sealed_in_ended(s))
+		*eof = true;
+	return true;
+}
+
+/* A FIN towards a side: for a sealed side, END records first, then the FIN. */
+static void shut_side(int fd, struct sealed *s, bool *shut)
+{
+	*shut = true;
+	if (!s) {
+		shutdown(fd, SHUT_WR);
+		return;
+	}
+	s->want_end = true;
+}
+
+static void flush_fin(int fd, struct sealed *s, bool *fin)
+{
+	if (s && !*fin && s->want_end && sealed_out_flushed(s)) {
+		shutdown(fd, SHUT_WR);
+		*fin = true;
+	}
+}
+
+static bool side_flushed(struct sealed *s, bool fin)
+{
+	return !s || fin;
+}
+
+static void opening_check(struct client *c);
+
 void client_update(struct client *c)
 {
 	if (c->closed)
 		return;
 
+	if (!pump_sealed(c->cs, &c->cin, client_out(c), &c->c_eof)) {
+		client_abort(c, "relay link broken");
+		return;
+	}
+	if (c->us && c->phase == PHASE_OPENING) {
+		opening_check(c);
+		if (c->closed || c->phase == PHASE_CLOSING)
+			return;
+	}
+	if (c->phase != PHASE_OPENING && !pump_sealed(c->us, &c->uin, upstream_out(c), &c->u_eof)) {
+		client_abort(c, "chain broken");
+		return;
+	}
+
 	if (c->phase == PHASE_TUNNEL) {
 		/* Carry each FIN across once everything before it has been written. */
 		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0 &&
 		    c->c2u.len == 0) {
-			shutdown(c->ufd, SHUT_WR);
-			c->u_shut = true;
+			shut_side(c->ufd, c->us, &c->u_shut);
+			if (c->us)
+				sealed_pump_out(c->us, upstream_out(c));
 		}
 		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0 &&
 		    c->u2c.len == 0) {
-			shutdown(c->fd, SHUT_WR);
-			c->c_shut = true;
+			shut_side(c->fd, c->cs, &c->c_shut);
+			if (c->cs)
+				sealed_pump_out(c->cs, client_out(c));
 		}
-		if (c->c_shut && c->u_shut) {
+		flush_fin(c->ufd, c->us, &c->us_fin);
+		flush_fin(c->fd, c->cs, &c->cs_fin);
+		if (c->c_shut && c->u_shut && side_flushed(c->us, c->us_fin) &&
+		    side_flushed(c->cs, c->cs_fin)) {
 			client_close(c, "both sides finished");
 			return;
 		}
 	}
-	if (c->phase == PHASE_CLOSING && !c->lingering && buf_len(&c->cout) == 0) {
+	if (c->phase == PHASE_CLOSING && !c->lingering && buf_len(&c->cout) == 0 &&
+	    (!c->cs || buf_len(&c->cs->rout) == 0)) {
 		/*
 		 * The reply is out. Closing now with unread input would make the
 		 * kernel send a reset that can destroy the reply before the client
@@ -222,17 +303,29 @@ void client_update(struct client *c)
 
 	int cev = 0, uev = 0;
 	bool reading = c->phase != PHASE_CLOSING || c->lingering;
-	if (reading && !c->c_eof && can_take(&c->cin, &c->c2u))
+	if (reading && !c->c_eof &&
+	    (c->cs ? buf_room(&c->cs->rin) > 0 : can_take(&c->cin, &c->c2u)))
 		cev |= EV_READ;
-	if (!c->lingering && (buf_len(client_out(c)) > 0 || c->u2c.len > 0) && !c->c_shut)
+	if (c->cs) {
+		if (!c->lingering && buf_len(&c->cs->rout) > 0)
+			cev |= EV_WRITE;
+	} else if (!c->lingering && (buf_len(client_out(c)) > 0 || c->u2c.len > 0) && !c->c_shut) {
 		cev |= EV_WRITE;
+	}
 	if (c->phase == PHASE_CONNECTING) {
 		uev = EV_WRITE;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
-		if (!c->u_eof && can_take(&c->uin, &c->u2c))
-			uev |= EV_READ;
-		if ((buf_len(upstream_out(c)) > 0 || c->c2u.len > 0) && !c->u_shut)
-			uev |= EV_WRITE;
+		if (c->us) {
+			if (!c->u_eof && buf_room(&c->us->rin) > 0)
+				uev |= EV_READ;
+			if (buf_len(&c->us->rout) > 0)
+				uev |= EV_WRITE;
+		} else {
+			if (!c->u_eof && can_take(&c->uin, &c->u2c))
+				uev |= EV_READ;
+			if ((buf_len(upstream_out(c)) > 0 || c->c2u.len > 0) && !c->u_shut)
+				uev |= EV_WRITE;
+		}
 	}
 	set_io(c, &c->io, c->fd, cev);
 	set_io(c, &c->uio, c->ufd, uev);
@@ -276,14 +369,43 @@ static bool io_again(ssize_t n)
  * one and the buffer is empty (bytes keep their order: buffer first). Returns
  * false when the client was closed.
  */
+static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *b, bool *eof,
+                        const char *side)
+{
+	ssize_t n = buf_read_fd(&s->rin, fd);
+	if (n > 0)
+		c->last_active = ev_now(c->srv->loop);
+	else if (n < 0 && io_again(n))
+		return true;
+	if (n > 0 && sealed_pump_in(s, b)) {
+		if (sealed_in_ended(s))
+			*eof = true;
+		return true;
+	}
+	if (n == 0 && sealed_in_ended(s)) {
+		*eof = true;
+		return true;
+	}
+	/* Cut without END, forged, or a read error: pass it on as a reset. */
+	s->broken = true;
+	if (c->phase == PHASE_OPENING)
+		return true; /* opening_check() answers the application */
+	log_debug("client %d: %s link ended badly", c->fd, side);
+	client_abort(c, "relay link broken");
+	return false;
+}
+
 static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
                       const char *side)
 {
 	ssize_t n;
+	struct sealed *s = fd == c->fd ? c->cs : c->us;
+	if (s)
+		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
-	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel)
+	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && !c->cs && !c->us)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);
@@ -304,9 +426,17 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side)
 {
 	ssize_t n;
+	struct sealed *s = fd == c->fd ? c->cs : c->us;
+	if (s) {
+		if (!sealed_pump_out(s, b)) {
+			client_abort(c, "relay link broken");
+			return false;
+		}
+		b = &s->rout;
+	}
 	if (buf_len(b) > 0)
 		n = buf_write_fd(b, fd);
-	else if (c->phase == PHASE_TUNNEL && p->len > 0)
+	else if (!s && c->phase == PHASE_TUNNEL && p->len > 0)
 		n = spipe_drain(p, fd);
 	else
 		return true;
@@ -325,7 +455,8 @@ static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 static void dispatch_input(struct client *c)
 {
 	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD ||
-	    c->phase == PHASE_RESOLVING || c->phase == PHASE_CONNECTING)
+	    c->phase == PHASE_RESOLVING || c->phase == PHASE_CONNECTING ||
+	    c->phase == PHASE_OPENING)
 		c->h->input(c);
 }
 
@@ -408,6 +539,12 @@ static void connect_done(struct client *c)
 		log_debug("client %d: connected to %s", c->fd,
 		          client_dest_for_log(c, d, sizeof(d)));
 	}
+	if (c->via_chain) {
+		/* The flight is in us->rout; the exit's status decides. */
+		c->phase = PHASE_OPENING;
+		set_timer(c, c->conf->connect_timeout);
+		return;
+	}
 	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
 	ev_timer_stop(c->srv->loop, &c->timer);
 	c->h->connected(c);
@@ -453,6 +590,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	enter(c);
 	switch (c->phase) {
 	case PHASE_HANDSHAKE:
+		if (c->lc->relay)
+			client_discard_input(c); /* a quiet FIN, not a reset */
 		client_close(c, "handshake timeout");
 		break;
 	case PHASE_RESOLVING:
@@ -465,6 +604,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		c->last_errno = ETIMEDOUT;
 		close_upstream_fd(c);
 		dial_next(c);
+		break;
+	case PHASE_OPENING:
+		client_upstream_close(c);
+		fail(c, CERR_TIMEOUT);
 		break;
 	case PHASE_TUNNEL:
 	case PHASE_FORWARD: {
@@ -515,12 +658,16 @@ static void fail(struct client *c, enum client_error e)
 
 static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
 {
+	if (c->via_chain)
+		return true; /* the user's own choice of first relay */
 	const uint8_t *ip;
 	int family = ss->ss_family;
 	if (family == AF_INET)
 		ip = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
 	else
 		ip = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (c->lc->relay)
+		return policy_allows(&c->lc->relay->policy, family, ip, c->dst_port);
 	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
 }
 
@@ -529,7 +676,8 @@ static void dial_next(struct client *c)
 {
 	while (c->next_addr < c->naddrs) {
 		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
-		addr_set_port((struct sockaddr *)ss, c->dst_port);
+		if (!c->via_chain)
+			addr_set_port((struct sockaddr *)ss, c->dst_port);
 		if (!addr_allowed(c, ss)) {
 			c->any_blocked = true;
 			continue;
@@ -552,7 +700,11 @@ static void dial_next(struct client *c)
 		client_update(c);
 		return;
 	}
-	if (c->last_errno == 0 && c->any_blocked)
+	if (c->via_chain) {
+		/* The first relay is down: the destination was never asked. */
+		client_upstream_close(c);
+		fail(c, CERR_GENERAL);
+	} else if (c->last_errno == 0 && c->any_blocked)
 		fail(c, CERR_NOT_ALLOWED);
 	else
 		fail(c, errno_to_cerr(c->last_errno));
@@ -575,8 +727,74 @@ static void on_resolved(void *arg, const struct resolve_result *res)
 	leave(c);
 }
 
+/* ---------------------------------------------------------------- chains */
+
+static enum client_error status_to_cerr(int status)
+{
+	switch (status) {
+	case RELAY_ST_NOT_ALLOWED:
+		return CERR_NOT_ALLOWED;
+	case RELAY_ST_NET_UNREACH:
+		return CERR_NET_UNREACH;
+	case RELAY_ST_HOST_UNREACH:
+		return CERR_HOST_UNREACH;
+	case RELAY_ST_REFUSED:
+		return CERR_REFUSED;
+	case RELAY_ST_TIMEOUT:
+		return CERR_TIMEOUT;
+	case RELAY_ST_NOT_FOUND:
+		return CERR_NOT_FOUND;
+	default:
+		return CERR_GENERAL;
+	}
+}
+
+/* PHASE_OPENING: waits for the exit's status; anything else ends the attempt. */
+static void opening_check(struct client *c)
+{
+	struct sealed *s = c->us;
+	if (!s->broken)
+		sealed_pump_in(s, &c->uin);
+	if (s->status == RELAY_ST_OK && !s->broken) {
+		log_debug("client %d: chain open", c->fd);
+		c->phase = PHASE_HANDSHAKE;
+		ev_timer_stop(c->srv->loop, &c->timer);
+		c->h->connected(c);
+		return;
+	}
+	if (s->status < 0 && !s->broken && !sealed_in_ended(s))
+		return;
+	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
+	enum client_error e = status_to_cerr(s->status);
+	client_upstream_close(c);
+	fail(c, e);
+}
+
+/* Sends the stream through the listener's chain: the exit resolves and connects. */
+static void chain_connect(struct client *c, const struct proto_addr *dst)
+{
+	const struct chain_conf *ch = c->lc->route;
+	size_t early = buf_len(&c->uout);
+	if (early > RELAY_EARLY_MAX)
+		early = RELAY_EARLY_MAX;
+
+	c->us = sealed_new_client(ch->nhops);
+	if (!c->us || !circuit_build(c->us, ch, dst, early ? buf_head(&c->uout) : NULL, early,
+	                             (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
+		client_upstream_close(c);
+		fail(c, CERR_GENERAL);
+		return;
+	}
+	buf_consume(&c->uout, early);
+	c->via_chain = true;
+	c->addrs[0] = ch->hops[0]->addr;
+	c->naddrs = 1;
+	dial_next(c);
+}
+
 void client_connect(struct client *c, const struct proto_addr *dst)
 {
+	bool chain = c->lc->route && !c->lc->relay;
 	c->dst_port = dst->port;
 	c->naddrs = c->next_addr = 0;
 	c->last_errno = 0;
@@ -593,6 +811,10 @@ void client_connect(struct client *c, const struct proto_addr *dst)
 		if (rules_match_name(&c->conf->rules, c->dst_name, dst->name_len, dst->port) ==
 		    RULE_BLOCK) {
 			fail(c, CERR_NOT_ALLOWED);
+			return;
+		}
+		if (chain) {
+			chain_connect(c, dst); /* the name is resolved by the exit, never here */
 			return;
 		}
 		c->phase = PHASE_RESOLVING;
@@ -613,5 +835,13 @@ void client_connect(struct client *c, const struct proto_addr *dst)
 		memcpy(&sin6->sin6_addr, dst->ip, 16);
 	}
 	c->naddrs = 1;
+	if (chain) {
+		if (!addr_allowed(c, ss)) {
+			fail(c, CERR_NOT_ALLOWED);
+			return;
+		}
+		chain_connect(c, dst);
+		return;
+	}
 	dial_next(c);
 }

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "proto.h"
 #include "resolver.h"
+#include "sealed.h"
 #include "spipe.h"
 
 struct server;
@@ -34,6 +35,7 @@ enum client_phase {
 	PHASE_HANDSHAKE,  /* a handler parses what the client sends */
 	PHASE_RESOLVING,  /* looking up the destination's name */
 	PHASE_CONNECTING, /* connecting to one of its addresses */
+	PHASE_OPENING,    /* through a chain: the flight is out, the exit's status is due */
 	PHASE_TUNNEL,     /* bytes relayed both ways as they are */
 	PHASE_FORWARD,    /* HTTP messages relayed one by one (absolute-form) */
 	PHASE_CLOSING,    /* a last reply is being flushed, then the client is let go */
@@ -62,6 +64,14 @@ struct client_handler {
 	void (*failed)(struct client *c, enum client_error err);
 	/* PHASE_FORWARD: new bytes in c->uin, or the upstream closed (c->u_eof). */
 	void (*upstream_input)(struct client *c);
+};
+
+struct relay_state {
+	bool doomed;     /* the flight failed: read, discard, close at the deadline */
+	uint8_t cmd;     /* enum relay_cmd */
+	uint8_t *blob;   /* EXTEND: the next hop's layer; CONNECT: early data first */
+	size_t blob_len; /* bytes of it to send on */
+	size_t pad_len;  /* EXTEND: random bytes to send after it */
 };
 
 struct socks_state {
@@ -110,6 +120,10 @@ struct client {
 	bool c_eof, u_eof;     /* a side sent FIN */
 	bool c_shut, u_shut;   /* we sent FIN to a side */
 	bool lingering;        /* CLOSING: the reply is out; discarding until EOF */
+	struct sealed *cs;     /* relay role: the client side speaks records */
+	struct sealed *us;     /* through a chain: the upstream side speaks records */
+	bool cs_fin, us_fin;   /* FIN sent on a sealed side (after its END records) */
+	bool via_chain;        /* the upstream connection is to a chain's first relay */
 
 	/* The destination being connected to. */
 	char dst_name[PROTO_NAME_MAX + 1]; /* empty for an IP destination */
@@ -123,6 +137,7 @@ struct client {
 	union {
 		struct socks_state socks;
 		struct http_state http;
+		struct relay_state relay;
 	} u;
 };
 
@@ -157,5 +172,11 @@ const char *client_dest_for_log(const struct client *c, char *buf, size_t len);
 extern const struct client_handler socks5_handler;
 extern const struct client_handler socks4_handler;
 extern const struct client_handler http_handler;
+extern const struct client_handler relay_handler;
+
+/* Relay role (relay.c): a new relay connection; the deadline is drawn here. */
+void relay_accepted(struct client *c);
+/* Reads and drops whatever the client side has sent (before a quiet close). */
+void client_discard_input(struct client *c);
 
 #endif

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <libconfig.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,20 +7,12 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_loader.h"
 #include "util.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:1080"
 
-/* Parsing context: where errors are reported. */
-struct loader {
-	const char *path;
-	char *err;
-	size_t errlen;
-	bool failed;
-};
-
-__attribute__((format(printf, 3, 4))) static void
-fail_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+void conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -51,7 +42,7 @@ static void set_defaults(struct conf *c)
 	c->max_per_client = 256;
 }
 
-static bool get_number(struct loader *ld, const config_setting_t *s, double *out)
+bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out)
 {
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
@@ -62,23 +53,22 @@ static bool get_number(struct loader *ld, const config_setting_t *s, double *out
 		*out = config_setting_get_float(s);
 		return true;
 	default:
-		fail_at(ld, s, "%s: expected a number", config_setting_name(s));
+		conf_fail(ld, s, "%s: expected a number", config_setting_name(s));
 		return false;
 	}
 }
 
-static const char *get_string(struct loader *ld, const config_setting_t *s)
+const char *conf_get_string(struct conf_loader *ld, const config_setting_t *s)
 {
 	const char *v = config_setting_get_string(s);
 	if (!v)
-		fail_at(ld, s, "%s: expected a string",
-		        config_setting_name(s) ? config_setting_name(s) : "value");
+		conf_fail(ld, s, "%s: expected a string",
+		          config_setting_name(s) ? config_setting_name(s) : "value");
 	return v;
 }
 
-/* Every member of group s must be one of names. */
-static void check_members(struct loader *ld, const config_setting_t *s, const char *what,
-                          const char *const *names)
+void conf_check_members(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                        const char *const *names)
 {
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
@@ -87,11 +77,11 @@ static void check_members(struct loader *ld, const config_setting_t *s, const ch
 		for (const char *const *n = names; *n; n++)
 			known |= strcmp(*n, name) == 0;
 		if (!known)
-			fail_at(ld, m, "unknown setting '%s' in %s", name, what);
+			conf_fail(ld, m, "unknown setting '%s' in %s", name, what);
 	}
 }
 
-static void load_timeouts(struct loader *ld, const config_setting_t *g, struct conf *c)
+static void load_timeouts(struct conf_loader *ld, const config_setting_t *g, struct conf *c)
 {
 	static const char *const names[] = {"handshake", "connect", "idle", "drain", NULL};
 	struct {
@@ -103,25 +93,25 @@ static void load_timeouts(struct loader *ld, const config_setting_t *g, struct c
 	           {"drain", &c->drain_timeout}};
 
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g, "timeouts: expected a group { ... }");
+		conf_fail(ld, g, "timeouts: expected a group { ... }");
 		return;
 	}
-	check_members(ld, g, "timeouts", names);
+	conf_check_members(ld, g, "timeouts", names);
 	for (size_t i = 0; i < ARRAY_LEN(map); i++) {
 		const config_setting_t *s = config_setting_get_member(g, map[i].name);
 		double v;
-		if (!s || !get_number(ld, s, &v))
+		if (!s || !conf_get_number(ld, s, &v))
 			continue;
 		if (!(v > 0 && v <= 86400 * 7))
-			fail_at(ld, s,
-			        "timeouts.%s: must be more than 0 and at most 604800 seconds",
-			        map[i].name);
+			conf_fail(ld, s,
+			          "timeouts.%s: must be more than 0 and at most 604800 seconds",
+			          map[i].name);
 		else
 			*map[i].dst = v;
 	}
 }
 
-static void load_limits(struct loader *ld, const config_setting_t *g, struct conf *c)
+static void load_limits(struct conf_loader *ld, const config_setting_t *g, struct conf *c)
 {
 	static const char *const names[] = {"connections", "per_client", NULL};
 	struct {
@@ -130,10 +120,10 @@ static void load_limits(struct loader *ld, const config_setting_t *g, struct con
 	} map[] = {{"connections", &c->max_connections}, {"per_client", &c->max_per_client}};
 
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g, "limits: expected a group { ... }");
+		conf_fail(ld, g, "limits: expected a group { ... }");
 		return;
 	}
-	check_members(ld, g, "limits", names);
+	conf_check_members(ld, g, "limits", names);
 	for (size_t i = 0; i < ARRAY_LEN(map); i++) {
 		const config_setting_t *s = config_setting_get_member(g, map[i].name);
 		if (!s)
@@ -141,8 +131,8 @@ static void load_limits(struct loader *ld, const config_setting_t *g, struct con
 		int t = config_setting_type(s);
 		long long v = config_setting_get_int64(s);
 		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || v < 1 || v > 1000000)
-			fail_at(ld, s, "limits.%s: expected a whole number from 1 to 1000000",
-			        map[i].name);
+			conf_fail(ld, s, "limits.%s: expected a whole number from 1 to 1000000",
+			          map[i].name);
 		else
 			*map[i].dst = (unsigned)v;
 	}
@@ -162,7 +152,7 @@ static char *append_csv(char *csv, const char *item)
 	return n;
 }
 
-static void add_resolver(struct loader *ld, const config_setting_t *s, struct conf *c,
+static void add_resolver(struct conf_loader *ld, const config_setting_t *s, struct conf *c,
                          const char *text)
 {
 	struct sockaddr_storage ss;
@@ -176,43 +166,45 @@ static void add_resolver(struct loader *ld, const config_setting_t *s, struct co
 		else
 			snprintf(plain, sizeof(plain), "%s:53", text);
 		if (!addr_parse(plain, &ss, &len)) {
-			fail_at(ld, s, "resolver: '%s' is not an IP address or ADDRESS:PORT", text);
+			conf_fail(ld, s, "resolver: '%s' is not an IP address or ADDRESS:PORT",
+			          text);
 			return;
 		}
 	}
 	char buf[ADDR_STR_MAX];
 	c->resolvers = append_csv(c->resolvers, addr_format((struct sockaddr *)&ss, buf));
 	if (!c->resolvers)
-		fail_at(ld, s, "out of memory");
+		conf_fail(ld, s, "out of memory");
 }
 
-static void load_resolver(struct loader *ld, const config_setting_t *g, struct conf *c)
+static void load_resolver(struct conf_loader *ld, const config_setting_t *g, struct conf *c)
 {
 	static const char *const names[] = {"servers", NULL};
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g, "resolver: expected a group { servers = [ ... ]; }");
+		conf_fail(ld, g, "resolver: expected a group { servers = [ ... ]; }");
 		return;
 	}
-	check_members(ld, g, "resolver", names);
+	conf_check_members(ld, g, "resolver", names);
 	const config_setting_t *servers = config_setting_get_member(g, "servers");
 	if (!servers)
 		return;
 	if (!config_setting_is_array(servers) && !config_setting_is_list(servers)) {
-		fail_at(ld, servers, "resolver.servers: expected a list of addresses");
+		conf_fail(ld, servers, "resolver.servers: expected a list of addresses");
 		return;
 	}
 	int n = config_setting_length(servers);
 	if (n > CONFIG_MAX_RESOLVERS)
-		fail_at(ld, servers, "resolver.servers: at most %d servers", CONFIG_MAX_RESOLVERS);
+		conf_fail(ld, servers, "resolver.servers: at most %d servers",
+		          CONFIG_MAX_RESOLVERS);
 	for (int i = 0; i < n && !ld->failed; i++) {
 		const config_setting_t *e = config_setting_get_elem(servers, (unsigned)i);
-		const char *v = get_string(ld, e);
+		const char *v = conf_get_string(ld, e);
 		if (v)
 			add_resolver(ld, e, c, v);
 	}
 }
 
-static struct listen_conf *new_listener(struct conf *c)
+struct listen_conf *conf_new_listener(struct conf *c)
 {
 	struct listen_conf *v = realloc(c->listeners, (c->nlisteners + 1) * sizeof(*v));
 	if (!v)
@@ -222,7 +214,7 @@ static struct listen_conf *new_listener(struct conf *c)
 	return &v[c->nlisteners++];
 }
 
-static bool add_allow(struct listen_conf *l, const char *text)
+bool conf_add_allow(struct listen_conf *l, const char *text)
 {
 	struct cidr cidr;
 	if (!cidr_parse(text, &cidr))
@@ -235,52 +227,67 @@ static bool add_allow(struct listen_conf *l, const char *text)
 	return true;
 }
 
+void conf_load_allow(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                     struct listen_conf *l)
+{
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		conf_fail(ld, s, "%s.allow: expected a list of address ranges", what);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = conf_get_string(ld, e);
+		if (v && !conf_add_allow(l, v))
+			conf_fail(ld, e, "%s.allow: '%s' is not an address range like 10.0.0.0/8",
+			          what, v);
+	}
+}
+
 /* Loopback only, unless the file says otherwise: nothing is open to others by surprise. */
 static bool default_allow(struct listen_conf *l)
 {
-	return add_allow(l, "127.0.0.0/8") && add_allow(l, "::1/128");
+	return conf_add_allow(l, "127.0.0.0/8") && conf_add_allow(l, "::1/128");
 }
 
-static void load_users(struct loader *ld, const config_setting_t *s, struct listen_conf *l,
+static void load_users(struct conf_loader *ld, const config_setting_t *s, struct listen_conf *l,
                        const char *path)
 {
 	char err[512];
 	l->users = users_load(path, err, sizeof(err));
 	if (!l->users)
-		fail_at(ld, s, "users: %s", err);
+		conf_fail(ld, s, "users: %s", err);
 }
 
-static void load_listener(struct loader *ld, const config_setting_t *g, struct conf *c)
+static void load_listener(struct conf_loader *ld, const config_setting_t *g, struct conf *c)
 {
-	static const char *const names[] = {"address", "protocols", "allow", "users", NULL};
+	static const char *const names[] = {"address", "protocols", "allow",
+	                                    "users",   "route",     NULL};
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g, "listen: each entry must be a group { address = \"...\"; }");
+		conf_fail(ld, g, "listen: each entry must be a group { address = \"...\"; }");
 		return;
 	}
-	check_members(ld, g, "listen", names);
-	struct listen_conf *l = new_listener(c);
+	conf_check_members(ld, g, "listen", names);
+	struct listen_conf *l = conf_new_listener(c);
 	if (!l) {
-		fail_at(ld, g, "out of memory");
+		conf_fail(ld, g, "out of memory");
 		return;
 	}
 	const config_setting_t *s = config_setting_get_member(g, "address");
 	if (!s) {
-		fail_at(ld, g, "listen: missing address");
+		conf_fail(ld, g, "listen: missing address");
 		return;
 	}
-	const char *addr = get_string(ld, s);
+	const char *addr = conf_get_string(ld, s);
 	if (addr && !addr_parse(addr, &l->addr, &l->addrlen))
-		fail_at(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
+		conf_fail(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
 
 	s = config_setting_get_member(g, "protocols");
 	l->protocols = LISTEN_ALL;
 	if (s) {
 		l->protocols = 0;
 		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			fail_at(ld, s, "listen.protocols: expected a list of names");
+			conf_fail(ld, s, "listen.protocols: expected a list of names");
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			const char *v = get_string(ld, e);
+			const char *v = conf_get_string(ld, e);
 			if (!v)
 				break;
 			if (strcmp(v, "socks5") == 0)
@@ -290,52 +297,47 @@ static void load_listener(struct loader *ld, const config_setting_t *g, struct c
 			else if (strcmp(v, "http") == 0)
 				l->protocols |= LISTEN_HTTP;
 			else
-				fail_at(ld, e,
-				        "listen.protocols: unknown protocol '%s' (socks5, socks4, "
-				        "http)",
-				        v);
+				conf_fail(
+				    ld, e,
+				    "listen.protocols: unknown protocol '%s' (socks5, socks4, "
+				    "http)",
+				    v);
 		}
 		if (!l->protocols)
-			fail_at(ld, s, "listen.protocols: empty");
+			conf_fail(ld, s, "listen.protocols: empty");
 	}
 
 	s = config_setting_get_member(g, "allow");
-	if (s) {
-		if (!config_setting_is_array(s) && !config_setting_is_list(s))
-			fail_at(ld, s, "listen.allow: expected a list of address ranges");
-		for (int i = 0; i < config_setting_length(s); i++) {
-			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			const char *v = get_string(ld, e);
-			if (v && !add_allow(l, v))
-				fail_at(
-				    ld, e,
-				    "listen.allow: '%s' is not an address range like 10.0.0.0/8",
-				    v);
-		}
-	} else if (!default_allow(l)) {
-		fail_at(ld, g, "out of memory");
-	}
+	if (s)
+		conf_load_allow(ld, s, "listen", l);
+	else if (!default_allow(l))
+		conf_fail(ld, g, "out of memory");
 
 	s = config_setting_get_member(g, "users");
 	if (s) {
-		const char *path = get_string(ld, s);
+		const char *path = conf_get_string(ld, s);
 		if (path)
 			load_users(ld, s, l, path);
 	}
+
+	l->route = c->route;
+	if ((s = config_setting_get_member(g, "route")) != NULL)
+		conf_load_route(ld, s, c, &l->route);
 }
 
-static void load_rule(struct loader *ld, const config_setting_t *g, struct conf *c)
+static void load_rule(struct conf_loader *ld, const config_setting_t *g, struct conf *c)
 {
 	static const char *const names[] = {"dest", "port", "action", NULL};
 	if (!config_setting_is_group(g)) {
-		fail_at(ld, g,
-		        "rules: each entry must be a group { dest = \"...\"; action = \"...\"; }");
+		conf_fail(
+		    ld, g,
+		    "rules: each entry must be a group { dest = \"...\"; action = \"...\"; }");
 		return;
 	}
-	check_members(ld, g, "rules", names);
+	conf_check_members(ld, g, "rules", names);
 	struct rule *v = realloc(c->rules.v, (c->rules.n + 1) * sizeof(*v));
 	if (!v) {
-		fail_at(ld, g, "out of memory");
+		conf_fail(ld, g, "out of memory");
 		return;
 	}
 	c->rules.v = v;
@@ -347,48 +349,50 @@ static void load_rule(struct loader *ld, const config_setting_t *g, struct conf 
 	const config_setting_t *port = config_setting_get_member(g, "port");
 	const config_setting_t *action = config_setting_get_member(g, "action");
 	if (dest) {
-		const char *d = get_string(ld, dest);
+		const char *d = conf_get_string(ld, dest);
 		if (d && !rule_parse_dest(d, r))
-			fail_at(ld, dest,
-			        "rules.dest: '%s' is not an address range or a domain "
-			        "(\".example.com\")",
-			        d);
+			conf_fail(ld, dest,
+			          "rules.dest: '%s' is not an address range or a domain "
+			          "(\".example.com\")",
+			          d);
 	}
 	if (port) {
 		int t = config_setting_type(port);
 		long long p = config_setting_get_int64(port);
 		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || p < 1 || p > 65535)
-			fail_at(ld, port, "rules.port: expected a port from 1 to 65535");
+			conf_fail(ld, port, "rules.port: expected a port from 1 to 65535");
 		else
 			r->port = (uint16_t)p;
 	}
 	if (!dest && !port)
-		fail_at(ld, g, "rules: a rule needs dest, port, or both");
+		conf_fail(ld, g, "rules: a rule needs dest, port, or both");
 	if (!action) {
-		fail_at(ld, g, "rules: missing action (\"direct\" or \"block\")");
+		conf_fail(ld, g, "rules: missing action (\"direct\" or \"block\")");
 	} else {
-		const char *a = get_string(ld, action);
+		const char *a = conf_get_string(ld, action);
 		if (a && !rule_parse_action(a, &r->action))
-			fail_at(ld, action, "rules.action: unknown action '%s' (direct, block)", a);
+			conf_fail(ld, action, "rules.action: unknown action '%s' (direct, block)",
+			          a);
 	}
 }
 
-static void load_list(struct loader *ld, const config_setting_t *s, const char *what,
-                      struct conf *c,
-                      void (*one)(struct loader *, const config_setting_t *, struct conf *))
+void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                    struct conf *c,
+                    void (*one)(struct conf_loader *, const config_setting_t *, struct conf *))
 {
 	if (!config_setting_is_list(s)) {
-		fail_at(ld, s, "%s: expected a list ( { ... }, { ... } )", what);
+		conf_fail(ld, s, "%s: expected a list ( { ... }, { ... } )", what);
 		return;
 	}
 	for (int i = 0; i < config_setting_length(s) && !ld->failed; i++)
 		one(ld, config_setting_get_elem(s, (unsigned)i), c);
 }
 
-static void load_file(struct loader *ld, struct conf *c)
+static void load_file(struct conf_loader *ld, struct conf *c)
 {
 	static const char *const names[] = {"log_level", "log_target", "timeouts", "limits",
-	                                    "resolver",  "listen",     "rules",    NULL};
+	                                    "resolver",  "relays",     "chains",   "route",
+	                                    "listen",    "relay",      "rules",    NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -403,21 +407,21 @@ static void load_file(struct loader *ld, struct conf *c)
 		return;
 	}
 	const config_setting_t *root = config_root_setting(&cf);
-	check_members(ld, root, "the file", names);
+	conf_check_members(ld, root, "the file", names);
 
 	const config_setting_t *s;
 	if ((s = config_setting_get_member(root, "log_level")) != NULL) {
-		const char *v = get_string(ld, s);
+		const char *v = conf_get_string(ld, s);
 		if (v && !log_level_parse(v, &c->log_level))
-			fail_at(ld, s, "log_level: unknown level '%s' (error, warn, info, debug)",
-			        v);
+			conf_fail(ld, s, "log_level: unknown level '%s' (error, warn, info, debug)",
+			          v);
 	}
 	if ((s = config_setting_get_member(root, "log_target")) != NULL) {
-		const char *v = get_string(ld, s);
+		const char *v = conf_get_string(ld, s);
 		if (v && strcmp(v, "syslog") == 0)
 			c->log_syslog = true;
 		else if (v && strcmp(v, "stderr") != 0)
-			fail_at(ld, s, "log_target: unknown target '%s' (stderr, syslog)", v);
+			conf_fail(ld, s, "log_target: unknown target '%s' (stderr, syslog)", v);
 	}
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);
@@ -425,19 +429,28 @@ static void load_file(struct loader *ld, struct conf *c)
 		load_limits(ld, s, c);
 	if ((s = config_setting_get_member(root, "resolver")) != NULL)
 		load_resolver(ld, s, c);
+	/* In this order: chains name relays, routes name chains. */
+	if ((s = config_setting_get_member(root, "relays")) != NULL)
+		conf_load_relays(ld, s, c);
+	if ((s = config_setting_get_member(root, "chains")) != NULL)
+		conf_load_chains(ld, s, c);
+	if ((s = config_setting_get_member(root, "route")) != NULL)
+		conf_load_route(ld, s, c, &c->route);
 	if ((s = config_setting_get_member(root, "listen")) != NULL)
-		load_list(ld, s, "listen", c, load_listener);
+		conf_load_list(ld, s, "listen", c, load_listener);
+	if ((s = config_setting_get_member(root, "relay")) != NULL)
+		conf_load_list(ld, s, "relay", c, conf_load_relay_listener);
 	if ((s = config_setting_get_member(root, "rules")) != NULL)
-		load_list(ld, s, "rules", c, load_rule);
+		conf_load_list(ld, s, "rules", c, load_rule);
 	config_destroy(&cf);
 }
 
-static void load_cli(struct loader *ld, const struct cli_opts *o, struct conf *c)
+static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct conf *c)
 {
-	struct loader cli = {.path = "command line", .err = ld->err, .errlen = ld->errlen};
+	struct conf_loader cli = {.path = "command line", .err = ld->err, .errlen = ld->errlen};
 
 	if (o->log_level && !log_level_parse(o->log_level, &c->log_level))
-		fail_at(&cli, NULL, "--log-level: unknown level '%s'", o->log_level);
+		conf_fail(&cli, NULL, "--log-level: unknown level '%s'", o->log_level);
 	if (o->nresolvers) {
 		free(c->resolvers);
 		c->resolvers = NULL;
@@ -452,20 +465,21 @@ static void load_cli(struct loader *ld, const struct cli_opts *o, struct conf *c
 		n = 1;
 	}
 	for (size_t i = 0; i < n && !cli.failed; i++) {
-		struct listen_conf *l = new_listener(c);
+		struct listen_conf *l = conf_new_listener(c);
 		if (!l || !default_allow(l)) {
-			fail_at(&cli, NULL, "out of memory");
+			conf_fail(&cli, NULL, "out of memory");
 			break;
 		}
 		l->protocols = LISTEN_ALL;
+		l->route = c->route;
 		if (!addr_parse(listen[i], &l->addr, &l->addrlen))
-			fail_at(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT",
-			        listen[i]);
+			conf_fail(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT",
+			          listen[i]);
 		if (o->users_path) {
 			char err[512];
 			l->users = users_load(o->users_path, err, sizeof(err));
 			if (!l->users)
-				fail_at(&cli, NULL, "--users: %s", err);
+				conf_fail(&cli, NULL, "--users: %s", err);
 		}
 	}
 	ld->failed |= cli.failed;
@@ -479,7 +493,7 @@ struct conf *conf_load(const struct cli_opts *opts, char *err, size_t errlen)
 		return NULL;
 	}
 	set_defaults(c);
-	struct loader ld = {.path = opts->config_path, .err = err, .errlen = errlen};
+	struct conf_loader ld = {.path = opts->config_path, .err = err, .errlen = errlen};
 	if (opts->config_path)
 		load_file(&ld, c);
 	if (!ld.failed)
@@ -504,8 +518,10 @@ void conf_unref(struct conf *c)
 	for (size_t i = 0; i < c->nlisteners; i++) {
 		free(c->listeners[i].allow);
 		users_free(c->listeners[i].users);
+		conf_free_relay_role(&c->listeners[i]);
 	}
 	free(c->listeners);
+	conf_free_relays(c);
 	free(c->resolvers);
 	rules_free(&c->rules);
 	free(c);

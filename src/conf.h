@@ -24,6 +24,48 @@ enum {
 };
 
 #define CONFIG_MAX_RESOLVERS 8
+#define CHAIN_MAX_HOPS       8
+
+struct relay_key;
+
+/* A relay this node may use, pinned by its public key (the "relays" list). */
+struct relay_peer {
+	char *name;
+	struct sockaddr_storage addr; /* numeric: a relay's address is never looked up */
+	socklen_t addrlen;
+	uint8_t pk[32];
+};
+
+/* A named chain: an ordered list of relays, the last one the exit. */
+struct chain_conf {
+	char *name;
+	unsigned nhops; /* 1..CHAIN_MAX_HOPS */
+	const struct relay_peer *hops[CHAIN_MAX_HOPS];
+};
+
+/* One exit policy rule: first match wins (see policy.h). */
+struct policy_rule {
+	struct cidr cidr;
+	bool any_addr;             /* "*": every address (does not open private ranges) */
+	uint16_t port_lo, port_hi; /* 0-65535 for any port */
+	bool accept;
+};
+
+struct policy {
+	struct policy_rule *v;
+	size_t n;
+	struct cidr *own; /* the relay's own addresses, refused like private ones */
+	size_t nown;
+};
+
+/* The relay role of a listener ("relay" list). */
+struct relay_conf {
+	char *key_file;
+	struct relay_key *key; /* loaded at config time; wiped when the config goes */
+	bool exit;             /* false: middle only, never connects to a destination */
+	double silent_close;   /* failed handshakes close at a random time up to this */
+	struct policy policy;  /* applies to every connection it makes, next relays too */
+};
 
 struct listen_conf {
 	struct sockaddr_storage addr;
@@ -31,7 +73,9 @@ struct listen_conf {
 	unsigned protocols;
 	struct cidr *allow;
 	size_t nallow;
-	struct users *users; /* NULL: no authentication */
+	struct users *users;            /* NULL: no authentication */
+	const struct chain_conf *route; /* NULL: direct */
+	struct relay_conf *relay;       /* non-NULL: a relay listener (no SOCKS/HTTP) */
 };
 
 struct conf {
@@ -48,6 +92,11 @@ struct conf {
 	struct listen_conf *listeners;
 	size_t nlisteners;
 	struct ruleset rules;
+	struct relay_peer *relays;
+	size_t nrelays;
+	struct chain_conf *chains;
+	size_t nchains;
+	const struct chain_conf *route; /* default route of SOCKS/HTTP listeners; NULL: direct */
 };
 
 /* What the command line says; applied on top of the file at every (re)load. */

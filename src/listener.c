@@ -77,7 +77,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (!server_admit(srv, (struct sockaddr *)&peer)) {
+		if (!server_admit(srv, (struct sockaddr *)&peer, !l->lc->relay)) {
 			close(fd);
 			continue;
 		}
@@ -123,11 +123,17 @@ struct listener *listener_open(struct server *srv, const struct listen_conf *lc)
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
 	getsockname(fd, (struct sockaddr *)&bound, &blen);
-	log_info("listening on %s (%s%s%s)%s", addr_format((struct sockaddr *)&bound, text),
-	         (lc->protocols & LISTEN_SOCKS5) ? "socks5 " : "",
-	         (lc->protocols & LISTEN_SOCKS4) ? "socks4 " : "",
-	         (lc->protocols & LISTEN_HTTP) ? "http" : "",
-	         lc->users ? " with authentication" : "");
+	if (lc->relay)
+		log_info("listening on %s (relay%s)", addr_format((struct sockaddr *)&bound, text),
+		         lc->relay->exit ? ", exit" : ", middle only");
+	else
+		log_info("listening on %s (%s%s%s)%s%s%s",
+		         addr_format((struct sockaddr *)&bound, text),
+		         (lc->protocols & LISTEN_SOCKS5) ? "socks5 " : "",
+		         (lc->protocols & LISTEN_SOCKS4) ? "socks4 " : "",
+		         (lc->protocols & LISTEN_HTTP) ? "http" : "",
+		         lc->users ? " with authentication" : "", lc->route ? " via chain " : "",
+		         lc->route ? lc->route->name : "");
 	return l;
 }
 

@@ -3,6 +3,8 @@
  *
  *   nacre [run] [options]     run the daemon (the default)
  *   nacre check -c FILE       validate a config file
+ *   nacre keygen FILE         make a relay key file, print its public key
+ *   nacre pubkey FILE         print the public key of a relay key file
  *   nacre version             print the version
  */
 #include "config.h"
@@ -13,6 +15,8 @@
 #include <string.h>
 
 #include "conf.h"
+#include "hop.h"
+#include "keyfile.h"
 #include "log.h"
 #include "secret.h"
 #include "server.h"
@@ -23,6 +27,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: nacre [run] [-c FILE] [-l ADDR:PORT]... [--users FILE]\n"
 	           "             [--resolver ADDR[:PORT]]... [--log-level LEVEL] [-v]\n"
 	           "       nacre check -c FILE\n"
+	           "       nacre keygen FILE\n"
+	           "       nacre pubkey FILE\n"
 	           "       nacre version\n"
 	           "\n"
 	           "  -c, --config FILE      read settings from FILE (see nacre.conf(5))\n"
@@ -31,7 +37,74 @@ static void usage(FILE *f)
 	           "  -u, --users FILE       require the user:password pairs in FILE\n"
 	           "  -r, --resolver ADDR    DNS server to use instead of /etc/resolv.conf\n"
 	           "      --log-level LEVEL  error, warn, info (default) or debug\n"
-	           "  -v, --verbose          debug logging, destinations included\n");
+	           "  -v, --verbose          debug logging, destinations included\n"
+	           "\n"
+	           "  keygen FILE            write a new relay key to FILE (mode 0600, never\n"
+	           "                         over an existing file) and print its public key\n"
+	           "  pubkey FILE            print the public key of the relay key in FILE\n");
+}
+
+/* Prints a public key alone on a line: exactly what `key = "..."` takes. */
+static void print_pubkey(const uint8_t pk[32])
+{
+	char text[64];
+	secret_base64_encode(text, sizeof(text), pk, 32);
+	printf("%s\n", text);
+}
+
+static int cmd_keygen(const char *path)
+{
+	uint8_t pk[32], sk[32];
+	char err[600];
+
+	if (!secret_x25519_keypair(pk, sk)) {
+		fprintf(stderr, "nacre keygen: cannot make a key pair\n");
+		return 1;
+	}
+	bool ok = keyfile_create(path, sk, err, sizeof(err));
+	secret_wipe(sk, sizeof(sk));
+	if (!ok) {
+		fprintf(stderr, "nacre keygen: %s\n", err);
+		return 1;
+	}
+	print_pubkey(pk);
+	fprintf(stderr,
+	        "nacre keygen: wrote the secret key to %s (keep it mode 0600); nodes that use "
+	        "this relay list the line above as its key = \"...\";\n",
+	        path);
+	return 0;
+}
+
+static int cmd_pubkey(const char *path)
+{
+	struct relay_key k;
+	char err[600];
+
+	if (!keyfile_load(path, &k, err, sizeof(err))) {
+		fprintf(stderr, "nacre pubkey: %s\n", err);
+		return 1;
+	}
+	print_pubkey(k.pk);
+	relay_key_wipe(&k);
+	return 0;
+}
+
+/* keygen and pubkey take one file name and no options. */
+static int cmd_key(const char *cmd, int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '\0') {
+		fprintf(stderr, "nacre %s: name the key file: nacre %s FILE\n", cmd, cmd);
+		return 2;
+	}
+	if (!secret_init()) {
+		fprintf(stderr, "nacre: cannot initialise libsodium\n");
+		return 1;
+	}
+	return strcmp(cmd, "keygen") == 0 ? cmd_keygen(argv[1]) : cmd_pubkey(argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -59,6 +132,8 @@ int main(int argc, char **argv)
 		printf("nacre %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "pubkey") == 0)
+		return cmd_key(cmd, argc, argv);
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
 		fprintf(stderr, "nacre: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -45,7 +45,7 @@ static struct peer_count **peer_slot(struct server *srv, const struct sockaddr *
 	return pp;
 }
 
-bool server_admit(struct server *srv, const struct sockaddr *peer)
+bool server_admit(struct server *srv, const struct sockaddr *peer, bool per_client)
 {
 	if (srv->draining)
 		return false;
@@ -55,7 +55,7 @@ bool server_admit(struct server *srv, const struct sockaddr *peer)
 	}
 	uint8_t ip[16];
 	struct peer_count **pp = peer_slot(srv, peer, ip);
-	if (*pp && (*pp)->count >= srv->conf->max_per_client) {
+	if (per_client && *pp && (*pp)->count >= srv->conf->max_per_client) {
 		log_debug("per-client limit reached: refusing a client");
 		return false;
 	}

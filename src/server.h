@@ -38,9 +38,10 @@ int server_run(const struct cli_opts *opts);
 
 /*
  * Counts a new client from peer; false (nothing counted) when a limit says no.
- * server_client_gone() undoes it.
+ * server_client_gone() undoes it. per_client is false for relay listeners:
+ * a middle relay takes every stream of the relay before it from one address.
  */
-bool server_admit(struct server *srv, const struct sockaddr *peer);
+bool server_admit(struct server *srv, const struct sockaddr *peer, bool per_client);
 void server_client_added(struct server *srv, struct client *c);
 void server_client_gone(struct server *srv, struct client *c);
 

@@ -43,12 +43,13 @@ EOF
 timeout 10 "$NACRE" check -c "$T/good.conf" >"$T/check-good.out" 2>&1
 expect_eq "nacre check accepts the good config" 0 "$?"
 
-# bad NAME LINE TEXT: writes $T/NAME.conf = good.conf with line LINE replaced
-# by TEXT, runs `nacre check` on it, and expects a non-zero exit and a
-# "FILE:LINE: message" line.
-bad() {
-	local name=$1 line=$2 text=$3 f="$T/$1.conf" rc
-	awk -v n="$line" -v t="$text" 'NR == n { print t; next } { print }' "$T/good.conf" >"$f"
+# bad_in BASE NAME LINE TEXT [WANT]: writes $T/NAME.conf = $T/BASE.conf with
+# line LINE replaced by TEXT, runs `nacre check` on it, and expects a non-zero
+# exit and a "FILE:LINE: message" line (containing WANT, if given).
+# bad NAME LINE TEXT does it to good.conf.
+bad_in() {
+	local base=$1 name=$2 line=$3 text=$4 want=${5:-} f="$T/$2.conf" rc
+	awk -v n="$line" -v t="$text" 'NR == n { print t; next } { print }' "$T/$base.conf" >"$f"
 	timeout 10 "$NACRE" check -c "$f" >"$T/$name.out" 2>&1
 	rc=$?
 	check "check rejects $name (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
@@ -57,7 +58,11 @@ bad() {
 	else
 		fail "check reports $name at $f:$line; it printed: $(head -c 300 "$T/$name.out")"
 	fi
+	if [ -n "$want" ]; then
+		check "check says '$want' for $name" grep -qF -- "$want" "$T/$name.out"
+	fi
 }
+bad() { bad_in good "$@"; }
 
 bad syntax-error 5 'limits = { connections = 4096; per_client = ; };'
 bad unknown-setting 3 'log_colour = "blue";'
@@ -76,6 +81,93 @@ timeout 10 "$NACRE" check -c "$T/absent.conf" >"$T/absent.out" 2>&1
 rc=$?
 check "check rejects a config file that does not exist (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 check "check names the missing file" grep -qF "$T/absent.conf" "$T/absent.out"
+
+# ---- relay keys: `nacre keygen FILE` and `nacre pubkey FILE`
+R1=$(cd "$T" && timeout 10 "$NACRE" keygen r1.key 2>"$T/keygen.err")
+expect_eq "keygen exits 0" 0 "$?"
+check "keygen prints a 44-character base64 key alone on stdout: '$R1'" \
+	bash -c '[[ $1 =~ ^[A-Za-z0-9+/]{43}=$ ]]' - "$R1"
+expect_eq "keygen creates the key file with mode 600" 600 "$(stat -c %a "$T/r1.key" 2>&1)"
+check "keygen puts its hint on stderr" test -s "$T/keygen.err"
+expect_eq "pubkey prints the key keygen printed" "$R1" "$(timeout 10 "$NACRE" pubkey "$T/r1.key" 2>&1)"
+before=$(sha256_of "$T/r1.key")
+timeout 10 "$NACRE" keygen "$T/r1.key" >"$T/keygen-exists.out" 2>&1
+rc=$?
+check "keygen refuses a file that exists (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+expect_eq "keygen leaves the existing key alone" "$before" "$(sha256_of "$T/r1.key")"
+cp "$T/r1.key" "$T/open.key"
+chmod 644 "$T/open.key"
+timeout 10 "$NACRE" pubkey "$T/open.key" >"$T/pubkey-open.out" 2>&1
+rc=$?
+check "pubkey refuses a key file with mode 644 (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+check "pubkey says what to do about a 644 key file: $(head -c 200 "$T/pubkey-open.out")" \
+	grep -qF "$T/open.key: readable by group or others; chmod 600 it" "$T/pubkey-open.out"
+R2=$(timeout 10 "$NACRE" keygen "$T/r2.key" 2>/dev/null)
+R3=$(timeout 10 "$NACRE" keygen "$T/r3.key" 2>/dev/null)
+cp "$T/r1.key" "$T/group.key"
+chmod 640 "$T/group.key"
+
+# ---- relays, chains, routes and a relay listener; key_file is relative to
+# the config file's directory, so the check below runs from /.
+cat >"$T/relay.conf" <<EOF
+# nacre.conf with relays, for config.sh
+relays = (
+	{ name = "r1"; address = "127.0.0.1:9001"; key = "$R1"; },
+	{ name = "r2"; address = "[::1]:9002"; key = "$R2"; },
+	{ name = "r3"; address = "127.0.0.1:9003"; key = "$R3"; }
+);
+chains = ( { name = "demo"; hops = [ "r1", "r2", "r3" ]; }, { name = "short"; hops = [ "r3" ]; } );
+route = "demo";
+listen = ( { address = "127.0.0.1:0"; route = "short"; }, { address = "127.0.0.1:0"; } );
+relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = true; silent_close = 30;
+	allow = [ "0.0.0.0/0", "::/0" ];
+	policy = ( { dest = "127.0.0.0/8"; port = "1-65535"; action = "accept"; },
+	           { dest = "*"; action = "reject"; } ); } );
+EOF
+out=$(cd / && timeout 10 "$NACRE" check -c "$T/relay.conf" 2>&1)
+expect_eq "nacre check accepts relays, chains and a relay listener" "$T/relay.conf: OK" "$out"
+
+bad_in relay unknown-relay-in-chain 7 'chains = ( { name = "demo"; hops = [ "r1", "r9" ]; } );' \
+	"unknown relay 'r9'"
+bad_in relay nine-hops 7 \
+	'chains = ( { name = "demo"; hops = [ "r1", "r2", "r3", "r1", "r2", "r3", "r1", "r2", "r3" ]; } );' \
+	"a chain has 1 to 8 relays"
+bad_in relay empty-chain 7 'chains = ( { name = "demo"; hops = [ ]; } );' \
+	"a chain has 1 to 8 relays"
+bad_in relay duplicate-chain 7 \
+	'chains = ( { name = "demo"; hops = [ "r1" ]; }, { name = "demo"; hops = [ "r2" ]; } );' \
+	"'demo' named twice"
+bad_in relay duplicate-relay 4 "	{ name = \"r1\"; address = \"[::1]:9002\"; key = \"$R2\"; }," \
+	"'r1' named twice"
+bad_in relay relay-name-address 3 \
+	"	{ name = \"r1\"; address = \"relay1.example:9001\"; key = \"$R1\"; }," \
+	"relay address must be numeric"
+bad_in relay short-key 4 "	{ name = \"r2\"; address = \"[::1]:9002\"; key = \"${R2:0:40}\"; }," \
+	"32-byte public key"
+bad_in relay long-key 4 "	{ name = \"r2\"; address = \"[::1]:9002\"; key = \"${R2%=}AAAAA\"; }," \
+	"32-byte public key"
+bad_in relay unknown-route 8 'route = "nowhere";' "unknown chain 'nowhere'"
+bad_in relay unknown-listen-route 9 'listen = ( { address = "127.0.0.1:0"; route = "nowhere"; } );' \
+	"unknown chain 'nowhere'"
+bad_in relay relay-listener-name 10 \
+	'relay = ( { address = "localhost:9001"; key_file = "r1.key"; exit = true; silent_close = 30;' \
+	"relay address must be numeric"
+bad_in relay key-file-0640 10 \
+	'relay = ( { address = "127.0.0.1:0"; key_file = "group.key"; exit = true; silent_close = 30;' \
+	"$T/group.key: readable by group or others; chmod 600 it"
+bad_in relay missing-key-file 10 'relay = ( { address = "127.0.0.1:0"; key_file = "absent.key";' \
+	"$T/absent.key: cannot open"
+bad_in relay silent-close-zero 10 \
+	'relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; silent_close = 0;' "silent_close"
+bad_in relay silent-close-long 10 \
+	'relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; silent_close = 601;' "silent_close"
+bad_in relay policy-bad-dest 12 '	policy = ( { dest = "127.0.0.1/8"; action = "accept"; },' \
+	"relay.policy.dest"
+bad_in relay policy-bad-ports 12 \
+	'	policy = ( { dest = "127.0.0.0/8"; port = "80-22"; action = "accept"; },' \
+	"relay.policy.port"
+bad_in relay policy-bad-action 12 '	policy = ( { dest = "127.0.0.0/8"; action = "allow"; },' \
+	"unknown action 'allow'"
 
 # ---- a daemon started with -c serves what the file says
 start_nginx

@@ -27,9 +27,22 @@ cleanup() {
 trap cleanup EXIT
 
 skip() { echo "SKIP: $*"; exit 77; }
+# skip_all REASON: the TAP way to skip a whole script (a plan of no tests),
+# with automake's skip status.
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 hard_error() { echo "ERROR: $*"; exit 99; }
-pass() { echo "ok - $*"; }
-fail() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+# With TAP_NUMBERS set (before sourcing this file), results are numbered
+# ("ok 3 - ...") and finish prints the plan "1..N" last.
+TAP_N=0
+pass() {
+	TAP_N=$((TAP_N + 1))
+	if [ -n "${TAP_NUMBERS:-}" ]; then echo "ok $TAP_N - $*"; else echo "ok - $*"; fi
+}
+fail() {
+	TAP_N=$((TAP_N + 1))
+	if [ -n "${TAP_NUMBERS:-}" ]; then echo "not ok $TAP_N - $*"; else echo "not ok - $*"; fi
+	FAILS=$((FAILS + 1))
+}
 # check DESCRIPTION COMMAND...: passes when the command exits 0.
 check() {
 	local what=$1; shift
@@ -40,6 +53,7 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
 }
 finish() {
+	[ -n "${TAP_NUMBERS:-}" ] && echo "1..$TAP_N"
 	if [ "$FAILS" -ne 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
 	exit 0
 }
@@ -181,12 +195,15 @@ py() {
 }
 
 # start_helper NAME SCRIPT ARGS...: a python server from this folder, log in
-# $T/NAME.log; sets HELPER_PORT from its "listening on" line.
+# $T/NAME.log; sets HELPER_PID, and HELPER_PORT from its "listening on" line.
+# With HELPER_NETNS=NS it runs inside network namespace NS.
 start_helper() {
 	local name=$1 script=$2; shift 2
 	need_python
-	"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
-	PIDS="$PIDS $!"
+	${HELPER_NETNS:+ip netns exec "$HELPER_NETNS"} \
+		"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
+	HELPER_PID=$!
+	PIDS="$PIDS $HELPER_PID"
 	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
 	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
 }
@@ -198,4 +215,13 @@ kv() {
 		case $w in "$1="*) echo "${w#*=}"; return ;; esac
 	done
 	echo missing
+}
+
+# ns_wrapper NS PROGRAM: prints the name of a script that runs PROGRAM inside
+# network namespace NS (e.g. NACRE=$(ns_wrapper NS "$NACRE") start_nacre ...).
+ns_wrapper() {
+	local w="$T/$(basename "$2")-in-$1"
+	printf '#!/bin/sh\nexec ip netns exec %s "%s" "$@"\n' "$1" "$2" >"$w"
+	chmod +x "$w"
+	echo "$w"
 }

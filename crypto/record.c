@@ -1,0 +1,70 @@
+#include "config.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "record.h"
+
+static void make_nonce(uint8_t nonce[12], uint64_t seq)
+{
+	for (int i = 0; i < 8; i++)
+		nonce[i] = (uint8_t)(seq >> (8 * i));
+	nonce[8] = nonce[9] = nonce[10] = nonce[11] = 0;
+}
+
+static void length_mask(const struct record_dir *d, const uint8_t nonce[12], uint8_t m[2])
+{
+	crypto_stream_chacha20_ietf(m, 2, nonce, d->mask);
+}
+
+size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, size_t n,
+                   uint8_t *out, size_t cap)
+{
+	uint8_t nonce[12], m[2];
+	size_t body = n + 1;
+
+	if (n > RECORD_DATA_MAX || cap < n + RECORD_OVERHEAD)
+		return 0;
+	make_nonce(nonce, d->seq);
+	length_mask(d, nonce, m);
+	out[0] = (uint8_t)((body >> 8) ^ m[0]);
+	out[1] = (uint8_t)(body ^ m[1]);
+	out[2] = (uint8_t)t;
+	if (n)
+		memcpy(out + 3, p, n);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(out + 2, out + 2 + body, NULL, out + 2,
+	                                                   body, out, 2, NULL, nonce, d->key);
+	d->seq++;
+	return n + RECORD_OVERHEAD;
+}
+
+enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, size_t *used,
+                              uint8_t *type, const uint8_t **payload, size_t *plen)
+{
+	uint8_t nonce[12], m[2];
+
+	if (len < RECORD_HDR_LEN)
+		return PROTO_NEED_MORE;
+	make_nonce(nonce, d->seq);
+	length_mask(d, nonce, m);
+	size_t body = (size_t)((in[0] ^ m[0]) << 8 | (in[1] ^ m[1]));
+	if (body == 0 || body > RECORD_BODY_MAX)
+		return PROTO_ERR_MALFORMED;
+	size_t total = RECORD_HDR_LEN + body + RELAY_TAG_LEN;
+	if (len < total)
+		return PROTO_NEED_MORE;
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+	        in + 2, NULL, in + 2, body, in + 2 + body, in, 2, nonce, d->key) != 0)
+		return PROTO_ERR_MALFORMED;
+	d->seq++;
+	*used = total;
+	*type = in[2];
+	*payload = in + 3;
+	*plen = body - 1;
+	return PROTO_DONE;
+}
+
+void record_dir_wipe(struct record_dir *d)
+{
+	sodium_memzero(d, sizeof(*d));
+}

@@ -1,0 +1,45 @@
+/*
+ * The record layer (protocol/SPEC.md, "Records"): after the first flight,
+ * each hop's stream in each direction is a sequence of records
+ *
+ *     len[2] ^ mask     body = ChaCha20-Poly1305(type || payload)     tag[16]
+ *
+ * under that direction's own keys, numbered from 0; the masked length is the
+ * AEAD's additional data, so a flipped length bit fails authentication.
+ * Sans-I/O: bytes in, bytes out, no allocation.
+ */
+#ifndef NACRE_RECORD_H
+#define NACRE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "relay.h"
+
+struct record_dir {
+	uint8_t key[32];  /* AEAD key */
+	uint8_t mask[32]; /* ChaCha20 key for the length mask */
+	uint64_t seq;     /* next record's number: the nonce */
+};
+
+/*
+ * Seals one record of type t carrying n <= RECORD_DATA_MAX bytes into out;
+ * returns n + RECORD_OVERHEAD, or 0 if cap is too small or n too big.
+ * p and out must not overlap.
+ */
+size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, size_t n,
+                   uint8_t *out, size_t cap);
+
+/*
+ * Opens the record at the start of in (len bytes), decrypting in place.
+ * PROTO_DONE: *used bytes were the record, *type and (*payload, *plen) a view
+ * into in. PROTO_NEED_MORE: in is left untouched. PROTO_ERR_MALFORMED: a
+ * length out of range or an authentication failure; the stream is dead.
+ */
+enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, size_t *used,
+                              uint8_t *type, const uint8_t **payload, size_t *plen);
+
+void record_dir_wipe(struct record_dir *d);
+
+#endif

@@ -1,0 +1,163 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "relay.h"
+
+/* Header layout (SPEC.md, "Hop header"). */
+enum {
+	OFF_VERSION = 0,
+	OFF_CMD = 1,
+	OFF_TIME = 2,
+	OFF_BLOB = 10,
+	OFF_DATA = 14,
+	OFF_SKIP = 18,
+	OFF_PORT = 20,
+	OFF_ATYP = 22,
+	OFF_ALEN = 23,
+	OFF_ADDR = 24,
+};
+
+static uint32_t load32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void store32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+	return (uint64_t)load32(p) << 32 | load32(p + 4);
+}
+
+static void store64(uint8_t *p, uint64_t v)
+{
+	store32(p, (uint32_t)(v >> 32));
+	store32(p + 4, (uint32_t)v);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+static bool lengths_ok(const struct relay_hdr *h)
+{
+	if (h->blob_len > RELAY_BLOB_MAX || h->skip > RELAY_SKIP_MAX)
+		return false;
+	if (h->cmd == RELAY_CMD_EXTEND)
+		return h->data_len == h->blob_len && h->blob_len >= RELAY_LAYER_LEN;
+	return h->data_len <= h->blob_len && h->data_len <= RELAY_EARLY_MAX;
+}
+
+enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr *out)
+{
+	if (len < RELAY_HDR_LEN)
+		return PROTO_NEED_MORE;
+	if (len > RELAY_HDR_LEN)
+		return PROTO_ERR_TOO_LONG;
+	if (p[OFF_VERSION] != RELAY_VERSION)
+		return PROTO_ERR_VERSION;
+	memset(out, 0, sizeof(*out));
+	if (p[OFF_CMD] != RELAY_CMD_EXTEND && p[OFF_CMD] != RELAY_CMD_CONNECT)
+		return PROTO_ERR_MALFORMED;
+	out->cmd = (enum relay_cmd)p[OFF_CMD];
+	out->timestamp = load64(p + OFF_TIME);
+	out->blob_len = load32(p + OFF_BLOB);
+	out->data_len = load32(p + OFF_DATA);
+	out->skip = proto_load16(p + OFF_SKIP);
+	out->dst.port = proto_load16(p + OFF_PORT);
+	if (!lengths_ok(out))
+		return PROTO_ERR_TOO_LONG;
+
+	size_t alen = p[OFF_ALEN];
+	switch (p[OFF_ATYP]) {
+	case PROTO_ADDR_IPV4:
+		if (alen != 4)
+			return PROTO_ERR_MALFORMED;
+		break;
+	case PROTO_ADDR_IPV6:
+		if (alen != 16)
+			return PROTO_ERR_MALFORMED;
+		break;
+	case PROTO_ADDR_DOMAIN:
+		/* A relay is named by its address only: names go to the exit. */
+		if (alen == 0 || out->cmd == RELAY_CMD_EXTEND)
+			return PROTO_ERR_MALFORMED;
+		break;
+	default:
+		return PROTO_ERR_ADDRTYPE;
+	}
+	out->dst.type = (enum proto_addr_type)p[OFF_ATYP];
+	if (out->dst.type == PROTO_ADDR_DOMAIN) {
+		out->dst.name = p + OFF_ADDR;
+		out->dst.name_len = alen;
+	} else {
+		memcpy(out->dst.ip, p + OFF_ADDR, alen);
+	}
+	/* Everything after the address is reserved and must be zero. */
+	if (!all_zero(p + OFF_ADDR + alen, RELAY_HDR_LEN - OFF_ADDR - alen))
+		return PROTO_ERR_MALFORMED;
+	if (out->dst.port == 0)
+		return PROTO_ERR_MALFORMED;
+	return PROTO_DONE;
+}
+
+size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
+{
+	size_t alen;
+	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0)
+		return 0;
+	switch (h->dst.type) {
+	case PROTO_ADDR_IPV4:
+		alen = 4;
+		break;
+	case PROTO_ADDR_IPV6:
+		alen = 16;
+		break;
+	case PROTO_ADDR_DOMAIN:
+		alen = h->dst.name_len;
+		if (alen == 0 || alen > PROTO_NAME_MAX || h->cmd == RELAY_CMD_EXTEND)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	memset(dst, 0, RELAY_HDR_LEN);
+	dst[OFF_VERSION] = RELAY_VERSION;
+	dst[OFF_CMD] = (uint8_t)h->cmd;
+	store64(dst + OFF_TIME, h->timestamp);
+	store32(dst + OFF_BLOB, h->blob_len);
+	store32(dst + OFF_DATA, h->data_len);
+	proto_store16(dst + OFF_SKIP, h->skip);
+	proto_store16(dst + OFF_PORT, h->dst.port);
+	dst[OFF_ATYP] = (uint8_t)h->dst.type;
+	dst[OFF_ALEN] = (uint8_t)alen;
+	memcpy(dst + OFF_ADDR, h->dst.type == PROTO_ADDR_DOMAIN ? h->dst.name : h->dst.ip, alen);
+	return RELAY_HDR_LEN;
+}
+
+size_t relay_flight_len(size_t early)
+{
+	return RELAY_MAX_HOPS * RELAY_LAYER_LEN + early;
+}
+
+size_t relay_blob_len(unsigned k, unsigned n, size_t early)
+{
+	(void)n; /* the same for every n: that is the point */
+	return relay_flight_len(early) - k * RELAY_LAYER_LEN;
+}
+
+size_t relay_skip_len(unsigned k)
+{
+	return (k - 1) * RELAY_LAYER_LEN;
+}

@@ -1,0 +1,54 @@
+/*
+ * Internal to the config loader (conf.c and conf_relay.c): the parsing
+ * context and the helpers both halves use. Nothing outside conf*.c includes
+ * this; everyone else sees conf.h.
+ */
+#ifndef NACRE_CONF_LOADER_H
+#define NACRE_CONF_LOADER_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+
+/* Parsing context: where errors are reported. */
+struct conf_loader {
+	const char *path;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+/* Records "path:line: message" for setting s (or "path: message" if s is NULL). */
+__attribute__((format(printf, 3, 4))) void
+conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fmt, ...);
+bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out);
+const char *conf_get_string(struct conf_loader *ld, const config_setting_t *s);
+/* Every member of group s must be one of names (NULL-terminated). */
+void conf_check_members(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                        const char *const *names);
+/* Calls one for each element of list s, stopping at the first error. */
+void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                    struct conf *c,
+                    void (*one)(struct conf_loader *, const config_setting_t *, struct conf *));
+/* A zeroed listener at the end of c->listeners; NULL if out of memory. */
+struct listen_conf *conf_new_listener(struct conf *c);
+bool conf_add_allow(struct listen_conf *l, const char *text);
+/* The "allow" array s of a listen or relay entry ("what") into l. */
+void conf_load_allow(struct conf_loader *ld, const config_setting_t *s, const char *what,
+                     struct listen_conf *l);
+
+/* conf_relay.c: the "relays" and "chains" lists (relays first: chains name them). */
+void conf_load_relays(struct conf_loader *ld, const config_setting_t *s, struct conf *c);
+void conf_load_chains(struct conf_loader *ld, const config_setting_t *s, struct conf *c);
+/* A route setting: "direct" (NULL) or the name of a chain. */
+void conf_load_route(struct conf_loader *ld, const config_setting_t *s, const struct conf *c,
+                     const struct chain_conf **out);
+/* One entry of the "relay" list: a listener with a relay role. */
+void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g, struct conf *c);
+/* Frees what the functions above allocated: the relay role of l; c's relays and chains. */
+void conf_free_relay_role(struct listen_conf *l);
+void conf_free_relays(struct conf *c);
+
+#endif

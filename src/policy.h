@@ -1,0 +1,36 @@
+/*
+ * A relay's exit policy: may it open a connection to this address and port?
+ * It applies to every connection a relay makes, to the next relay of a
+ * circuit as much as to a final destination.
+ *
+ * The answer for (address, port):
+ *   1. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged as a.b.c.d.
+ *   2. The rules are tried in order; the first whose address range and port
+ *      range both match decides. A rule without a port matches every port.
+ *   3. Some addresses are refused unless a rule names them: loopback
+ *      (127.0.0.0/8, ::1), private (10/8, 172.16/12, 192.168/16), link-local
+ *      (169.254/16, fe80::/10), shared (100.64/10), multicast (224/4,
+ *      ff00::/8), unspecified (0.0.0.0/8, ::), unique local (fc00::/7), the
+ *      broadcast address, and the relay's own addresses (own). For those an
+ *      "accept" opens them only if its range is explicit: "*", 0.0.0.0/0 and
+ *      ::/0 never do, so "accept *" cannot open a relay's own network to the
+ *      world by accident; an explicit one (127.0.0.0/8) does.
+ *   4. A matching "reject" refuses.
+ *   5. If no rule matches, the built-in refusals of 3 apply and everything
+ *      else is accepted.
+ */
+#ifndef NACRE_POLICY_H
+#define NACRE_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+/* family is AF_INET (4 bytes at ip) or AF_INET6 (16 bytes); port in host order. */
+bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16_t port);
+
+/* Frees the rules and the own addresses; p may be NULL. */
+void policy_free(struct policy *p);
+
+#endif

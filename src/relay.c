@@ -1,0 +1,204 @@
+/*
+ * The relay role: a connection on a relay listener. It reads one first
+ * flight, checks it, answers with its reply and then either extends the
+ * chain to the next relay or, on an exit, connects to the destination
+ * (protocol/SPEC.md, "What a relay does with a flight").
+ *
+ * Until the flight has proved that the peer knows this relay's public key,
+ * nothing is ever written: every failure (garbage, a short flight, a replay,
+ * a flight made for another key, a stale clock) is handled the same way:
+ * keep reading and discarding, and close quietly at a deadline drawn when
+ * the connection was accepted.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "relay.h"
+#include "replay.h"
+#include "sealed.h"
+#include "secret.h"
+#include "server.h"
+
+void relay_accepted(struct client *c)
+{
+	uint32_t r;
+	double max = c->lc->relay->silent_close;
+
+	c->h = &relay_handler;
+	hop_random(&r, sizeof(r));
+	/* Uniform in [max/2, max]: the same for every kind of failure. */
+	double deadline = max / 2 + (max / 2) * ((double)r / 4294967295.0);
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, deadline, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
+}
+
+static void doom(struct client *c, const char *why)
+{
+	log_debug("relay %d: silent failure: %s", c->fd, why);
+	c->u.relay.doomed = true;
+	buf_free(&c->cin);
+}
+
+static bool clock_ok(uint64_t ts, double now)
+{
+	double d = (double)ts - now;
+	return d <= RELAY_CLOCK_WINDOW && d >= -RELAY_CLOCK_WINDOW;
+}
+
+/*
+ * Checks the flight at the front of cin once it is all there. On success
+ * c->cs speaks records and the reply is queued; returns false after doom().
+ */
+static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY_HDR_LEN])
+{
+	struct relay_state *rs = &c->u.relay;
+	const struct relay_conf *rc = c->lc->relay;
+	struct sealed *s = sealed_new_relay();
+	uint8_t reply[RELAY_REPLY_LEN], seed[32];
+
+	if (!s)
+		return doom(c, "out of memory"), false;
+	if (!hop_relay_open_head(rc->key, buf_head(&c->cin), &s->relay, hdr))
+		goto bad;
+	if (relay_hdr_parse(hdr, RELAY_HDR_LEN, h) != PROTO_DONE)
+		goto bad;
+	size_t need = RELAY_HEAD_LEN + h->blob_len + RELAY_TAG_LEN;
+	if (buf_len(&c->cin) < need) {
+		/* Wait for the rest: the head is opened again then (rare: one segment). */
+		hop_relay_wipe(&s->relay);
+		sealed_free(s);
+		return true;
+	}
+	if (!clock_ok(h->timestamp, ev_now(c->srv->loop)))
+		goto bad;
+	rs->blob = malloc(h->blob_len ? h->blob_len : 1);
+	if (!rs->blob || !hop_relay_open_blob(&s->relay, buf_head(&c->cin) + RELAY_HEAD_LEN,
+	                                      h->blob_len, rs->blob))
+		goto bad;
+	/* Only a genuine flight enters the set: garbage cannot fill it. */
+	if (!replay_check_add(s->relay.e_pk, ev_now(c->srv->loop)))
+		goto bad;
+
+	hop_random(seed, sizeof(seed));
+	bool ok = hop_reply_seal(&s->relay, seed, reply);
+	secret_wipe(seed, sizeof(seed));
+	if (!ok || !buf_append(&s->rout, reply, sizeof(reply)))
+		goto bad;
+
+	/* What follows the flight: the skip padding, then records. */
+	buf_consume(&c->cin, need);
+	s->discard = h->skip;
+	if (buf_len(&c->cin)) {
+		buf_append(&s->rin, buf_head(&c->cin), buf_len(&c->cin));
+		buf_free(&c->cin);
+	}
+	c->cs = s;
+	rs->cmd = (uint8_t)h->cmd;
+	if (h->cmd == RELAY_CMD_EXTEND) {
+		rs->blob_len = h->blob_len;
+		rs->pad_len = RELAY_LAYER_LEN + h->skip;
+	} else {
+		rs->blob_len = h->data_len;
+	}
+	return true;
+bad:
+	free(rs->blob);
+	rs->blob = NULL;
+	sealed_free(s);
+	return doom(c, "flight refused"), false;
+}
+
+static void relay_input(struct client *c)
+{
+	struct relay_state *rs = &c->u.relay;
+	struct relay_hdr h;
+	uint8_t hdr[RELAY_HDR_LEN];
+
+	if (rs->doomed) {
+		buf_free(&c->cin);
+		return;
+	}
+	if (c->cs || c->phase != PHASE_HANDSHAKE)
+		return; /* records: the engine moves them */
+	if (buf_len(&c->cin) < RELAY_HEAD_LEN)
+		return;
+	if (!take_flight(c, &h, hdr) || !c->cs)
+		return;
+
+	if (h.cmd == RELAY_CMD_CONNECT && !c->lc->relay->exit) {
+		log_debug("relay %d: not an exit", c->fd);
+		sealed_send_status(c->cs, RELAY_ST_NOT_ALLOWED);
+		client_finish(c);
+		return;
+	}
+	/* A genuine flight: the lookup, if any, gets the usual handshake time. */
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, c->conf->handshake_timeout, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
+	client_connect(c, &h.dst);
+}
+
+static void relay_connected(struct client *c)
+{
+	struct relay_state *rs = &c->u.relay;
+
+	if (rs->cmd == RELAY_CMD_EXTEND) {
+		uint8_t pad[RELAY_MAX_HOPS * RELAY_LAYER_LEN];
+		hop_random(pad, rs->pad_len);
+		buf_append(&c->uout, rs->blob, rs->blob_len);
+		buf_append(&c->uout, pad, rs->pad_len);
+	} else {
+		sealed_send_status(c->cs, RELAY_ST_OK);
+		buf_append(&c->uout, rs->blob, rs->blob_len);
+	}
+	free(rs->blob);
+	rs->blob = NULL;
+	client_start_tunnel(c);
+}
+
+static int cerr_to_status(const struct client *c, enum client_error e)
+{
+	if (c->u.relay.cmd == RELAY_CMD_EXTEND)
+		return RELAY_ST_RELAY_FAILED;
+	switch (e) {
+	case CERR_NOT_ALLOWED:
+		return RELAY_ST_NOT_ALLOWED;
+	case CERR_NET_UNREACH:
+		return RELAY_ST_NET_UNREACH;
+	case CERR_HOST_UNREACH:
+		return RELAY_ST_HOST_UNREACH;
+	case CERR_NOT_FOUND:
+		return RELAY_ST_NOT_FOUND;
+	case CERR_REFUSED:
+		return RELAY_ST_REFUSED;
+	case CERR_TIMEOUT:
+		return RELAY_ST_TIMEOUT;
+	case CERR_GENERAL:
+		break;
+	}
+	return RELAY_ST_GENERAL;
+}
+
+static void relay_failed(struct client *c, enum client_error e)
+{
+	sealed_send_status(c->cs, cerr_to_status(c, e));
+	client_finish(c);
+}
+
+static void relay_upstream_input(struct client *c)
+{
+	(void)c;
+}
+
+const struct client_handler relay_handler = {
+    .name = "relay",
+    .input = relay_input,
+    .connected = relay_connected,
+    .failed = relay_failed,
+    .upstream_input = relay_upstream_input,
+};

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealed.h"
+
+struct sealed *sealed_new_client(unsigned n)
+{
+	if (n == 0 || n > RELAY_MAX_HOPS)
+		return NULL;
+	struct sealed *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->hops = calloc(n, sizeof(*s->hops));
+	if (!s->hops) {
+		free(s);
+		return NULL;
+	}
+	s->n = n;
+	s->client = true;
+	s->status = -1;
+	for (unsigned k = 0; k < n; k++) {
+		s->l[k].hc = &s->hops[k];
+		s->l[k].send = &s->hops[k].send;
+		s->l[k].recv = &s->hops[k].recv;
+	}
+	return s;
+}
+
+struct sealed *sealed_new_relay(void)
+{
+	struct sealed *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->n = 1;
+	s->status = -1;
+	s->l[0].send = &s->relay.send;
+	s->l[0].recv = &s->relay.recv;
+	return s;
+}
+
+void sealed_relay_ready(struct sealed *s)
+{
+	(void)s; /* the relay's keys exist once its reply is sealed */
+}
+
+void sealed_free(struct sealed *s)
+{
+	if (!s)
+		return;
+	buf_free(&s->rin);
+	buf_free(&s->rout);
+	for (unsigned k = 0; k < RELAY_MAX_HOPS; k++) {
+		buf_free(&s->fwd[k]);
+		buf_free(&s->bwd[k]);
+	}
+	if (s->hops) {
+		for (unsigned k = 0; k < s->n; k++)
+			hop_client_wipe(&s->hops[k]);
+		free(s->hops);
+	}
+	hop_relay_wipe(&s->relay);
+	free(s);
+}
+
+bool sealed_ready(const struct sealed *s)
+{
+	if (!s->client)
+		return true;
+	for (unsigned k = 0; k < s->n; k++)
+		if (!s->hops[k].ready)
+			return false;
+	return true;
+}
+
+static bool broken(struct sealed *s)
+{
+	s->broken = true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- in */
+
+static bool take_status(struct sealed *s, unsigned k, const uint8_t *p, size_t n)
+{
+	if (n != 1 || p[0] > RELAY_ST_STATUS_MAX)
+		return false;
+	/* The exit speaks first with its status; a middle only to say it failed. */
+	bool innermost = k == s->n - 1;
+	if (!s->client || s->status >= 0 || (!innermost && p[0] == RELAY_ST_OK))
+		return false;
+	s->status = p[0];
+	s->status_hop = k + 1;
+	return true;
+}
+
+/* One step of layer k: a reply or one record. Returns 1 on progress, 0 when stuck. */
+static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out)
+{
+	struct sealed_layer *l = &s->l[k];
+
+	if (l->hc && !l->hc->ready) {
+		if (buf_len(in) < RELAY_REPLY_LEN)
+			return 0;
+		if (!hop_reply_open(l->hc, buf_head(in)))
+			return broken(s), -1;
+		buf_consume(in, RELAY_REPLY_LEN);
+		return 1;
+	}
+	if (buf_len(in) == 0)
+		return 0;
+	if (l->in_end)
+		return broken(s), -1; /* nothing may follow END */
+	if (buf_room(out) < RECORD_DATA_MAX)
+		return 0;
+
+	size_t used, plen;
+	uint8_t type;
+	const uint8_t *payload;
+	enum proto_status st =
+	    record_open(l->recv, buf_head_mut(in), buf_len(in), &used, &type, &payload, &plen);
+	if (st == PROTO_NEED_MORE)
+		return 0;
+	if (st != PROTO_DONE)
+		return broken(s), -1;
+
+	bool innermost = k == s->n - 1;
+	bool ok = true;
+	switch (type) {
+	case RECORD_DATA:
+		/* Through a chain, the exit's status comes before any data. */
+		if (s->client && innermost && s->status != RELAY_ST_OK)
+			ok = false;
+		else
+			ok = buf_append(out, payload, plen);
+		break;
+	case RECORD_END:
+		ok = plen == 0;
+		l->in_end = true;
+		break;
+	case RECORD_STATUS:
+		ok = take_status(s, k, payload, plen);
+		break;
+	case RECORD_PAD:
+		break;
+	default:
+		ok = false;
+	}
+	buf_consume(in, used);
+	if (!ok)
+		return broken(s), -1;
+	return 1;
+}
+
+bool sealed_pump_in(struct sealed *s, struct buf *dst)
+{
+	if (s->broken)
+		return false;
+	if (s->discard && buf_len(&s->rin)) {
+		size_t d = buf_len(&s->rin) < s->discard ? buf_len(&s->rin) : s->discard;
+		buf_consume(&s->rin, d);
+		s->discard -= d;
+	}
+	if (s->discard)
+		return true;
+	bool progress;
+	do {
+		progress = false;
+		for (unsigned k = 0; k < s->n; k++) {
+			struct buf *in = k == 0 ? &s->rin : &s->bwd[k];
+			struct buf *out = k == s->n - 1 ? dst : &s->bwd[k + 1];
+			int r;
+			while ((r = step_in(s, k, in, out)) > 0)
+				progress = true;
+			if (r < 0)
+				return false;
+		}
+	} while (progress);
+	return true;
+}
+
+/* ---------------------------------------------------------------- out */
+
+static bool seal_into(struct sealed_layer *l, struct buf *out, enum record_type t, const uint8_t *p,
+                      size_t n)
+{
+	uint8_t *dst = buf_reserve(out, n + RECORD_OVERHEAD);
+	if (!dst)
+		return false;
+	buf_commit(out, record_seal(l->send, t, p, n, dst, n + RECORD_OVERHEAD));
+	return true;
+}
+
+bool sealed_pump_out(struct sealed *s, struct buf *src)
+{
+	if (s->broken)
+		return false;
+	if (!sealed_ready(s))
+		return true;
+	/* Innermost first, so each layer finds the records of the one inside it. */
+	for (unsigned k = s->n; k-- > 0;) {
+		struct sealed_layer *l = &s->l[k];
+		struct buf *in = k == s->n - 1 ? src : &s->fwd[k + 1];
+		struct buf *out = k == 0 ? &s->rout : &s->fwd[k];
+		if (l->out_end)
+			continue;
+		while (in && buf_len(in) > 0) {
+			size_t n = buf_len(in) < RECORD_DATA_MAX ? buf_len(in) : RECORD_DATA_MAX;
+			if (!seal_into(l, out, RECORD_DATA, buf_head(in), n))
+				break;
+			buf_consume(in, n);
+		}
+		bool inner_done = k == s->n - 1 ? s->want_end : s->l[k + 1].out_end;
+		if (inner_done && (!in || buf_len(in) == 0) &&
+		    seal_into(l, out, RECORD_END, NULL, 0))
+			l->out_end = true;
+	}
+	return true;
+}
+
+bool sealed_send_status(struct sealed *s, int status)
+{
+	uint8_t code = (uint8_t)status;
+	struct sealed_layer *l = &s->l[0];
+	if (!seal_into(l, &s->rout, RECORD_STATUS, &code, 1))
+		return false;
+	if (status != RELAY_ST_OK) {
+		if (!seal_into(l, &s->rout, RECORD_END, NULL, 0))
+			return false;
+		l->out_end = true;
+	}
+	return true;
+}

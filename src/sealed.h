@@ -1,0 +1,70 @@
+/*
+ * One side of a connection that speaks the relay record layer: a client's
+ * link to the first relay of a chain (n layers, one per hop, peeled and added
+ * here), or a relay's link towards the client (one layer: its own).
+ *
+ * The engine reads raw bytes into rin and writes rout; the pumps turn rin
+ * into plaintext for the engine and the engine's plaintext into rout, each
+ * only as far as the next buffer has room, so backpressure crosses every
+ * layer. A FIN is an authenticated END record in every layer; a stream that
+ * stops without one was cut, and the connection is reset.
+ */
+#ifndef NACRE_SEALED_H
+#define NACRE_SEALED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buffer.h"
+#include "hop.h"
+
+struct sealed_layer {
+	struct record_dir *send, *recv;
+	struct hop_client *hc; /* client: its reply is still due while !hc->ready */
+	bool in_end, out_end;  /* END opened / sealed */
+};
+
+struct sealed {
+	unsigned n;
+	bool client;
+	struct sealed_layer l[RELAY_MAX_HOPS]; /* l[0] faces the wire */
+	struct buf rin, rout;
+	struct buf fwd[RELAY_MAX_HOPS]; /* client: layer k's records, for layer k-1 (k >= 1) */
+	struct buf bwd[RELAY_MAX_HOPS]; /* client: layer k-1's plaintext, for layer k (k >= 1) */
+	size_t discard;                 /* relay: padding still to drop from rin */
+	bool want_end;                  /* the plaintext going out is over */
+	int status;                     /* the first STATUS received, or -1 */
+	unsigned status_hop;            /* the hop (1-based) that sent it */
+	bool broken;                    /* forged, cut or malformed: reset */
+	struct hop_client *hops;        /* client: n hops */
+	struct hop_relay relay;         /* relay: its one hop */
+};
+
+/* A client side for n hops; hops[] is then filled by circuit.c. */
+struct sealed *sealed_new_client(unsigned n);
+/* A relay side; the caller fills s->relay and then calls sealed_relay_ready(). */
+struct sealed *sealed_new_relay(void);
+void sealed_relay_ready(struct sealed *s);
+void sealed_free(struct sealed *s);
+
+/* Moves what it can from rin into dst; false if the stream is broken. */
+bool sealed_pump_in(struct sealed *s, struct buf *dst);
+/* Moves what it can from src into rout; false if the stream is broken. */
+bool sealed_pump_out(struct sealed *s, struct buf *src);
+/* Relay: queues a STATUS record (and, unless OK, an END). */
+bool sealed_send_status(struct sealed *s, int status);
+
+/* Every hop has replied (client), so data can be sealed. */
+bool sealed_ready(const struct sealed *s);
+/* The innermost stream coming in has ended with END: a clean EOF. */
+static inline bool sealed_in_ended(const struct sealed *s)
+{
+	return s->l[s->n - 1].in_end;
+}
+/* Every END has been sealed and written: the fd may be shut down. */
+static inline bool sealed_out_flushed(const struct sealed *s)
+{
+	return s->l[0].out_end && buf_len(&s->rout) == 0;
+}
+
+#endif

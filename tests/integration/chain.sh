@@ -1,0 +1,176 @@
+#!/bin/bash
+# Streams through a chain of three relays on loopback, driven by curl and by
+# small Python clients: 64 MiB each way through SOCKS5, HTTP CONNECT and
+# absolute-form HTTP, half-close both ways, 100 tunnels at once, the reply
+# codes for failures inside the chain, and no name ever resolved on the
+# user's side.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+need_python
+PY_TIMEOUT=120
+SIZE=$((64 * 1024 * 1024))
+mkdir -p "$T/www"
+head -c $SIZE /dev/urandom >"$T/www/big"
+BIG_SHA=$(sha256_of "$T/www/big")
+start_nginx
+NG=$NGINX_PORT
+start_origin origin http
+O=$ORIGIN_PORT
+start_origin halfclose-origin halfclose
+HC=$ORIGIN_PORT
+start_helper echo errlib.py echo-server --bind 127.0.0.1
+ECHO=$HELPER_PORT
+# The exit's resolver knows origin.test; the user's side gets a resolver of
+# its own that must never be asked anything.
+start_helper exit-dns dnsd.py origin.test=127.0.0.1
+EXIT_DNS=$HELPER_PORT
+start_helper user-dns dnsd.py --count-file "$T/user-dns.count" origin.test=127.0.0.1
+USER_DNS=$HELPER_PORT
+
+for r in r1 r2 r3; do
+	"$NACRE" keygen "$T/$r.key" >"$T/$r.pub" 2>/dev/null || hard_error "keygen $r"
+done
+# Relay ports are chosen ahead on addresses of their own.
+R1=127.0.4.1:$(free_port 127.0.4.1)
+R2=127.0.4.2:$(free_port 127.0.4.2)
+R3=127.0.4.3:$(free_port 127.0.4.3)
+cat >"$T/relays.conf" <<EOF
+log_level = "debug";
+resolver = { servers = [ "127.0.0.1:$EXIT_DNS" ]; };
+relay = (
+	{ address = "$R1"; key_file = "r1.key"; policy = ( { dest = "127.0.4.0/24"; action = "accept"; } ); },
+	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.4.0/24"; action = "accept"; } ); },
+	{ address = "$R3"; key_file = "r3.key"; exit = true;
+	  policy = ( { dest = "127.0.0.1/32"; action = "accept"; },
+	             { dest = "127.0.3.0/24"; action = "accept"; } ); }
+);
+listen = ();
+EOF
+start_nacre relays -c "$T/relays.conf"
+RELAYS_PID=$NACRE_PID
+
+relays_block() {
+	cat <<EOF
+relays = (
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+EOF
+}
+cat >"$T/user.conf" <<EOF
+log_level = "debug";
+resolver = { servers = [ "127.0.0.1:$USER_DNS" ]; };
+$(relays_block)
+chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
+route = "three";
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre user -c "$T/user.conf"
+P=$NACRE_PORT
+
+mycurl() { timeout 60 curl -sS --max-time 55 "$@"; }
+down() { mycurl "$@" "http://origin.test:$NG/big" | sha256sum | cut -d' ' -f1; }
+up() { mycurl "$@" -X POST -H 'Expect:' -T "$T/www/big" "http://origin.test:$O/sha256"; }
+
+expect_eq "64 MiB down through 3 relays (SOCKS5, name sent to the exit)" "$BIG_SHA" \
+	"$(down --socks5-hostname "127.0.0.1:$P")"
+expect_eq "64 MiB up through 3 relays (SOCKS5)" "$BIG_SHA" "$(up --socks5-hostname "127.0.0.1:$P")"
+expect_eq "64 MiB down through 3 relays (HTTP CONNECT)" "$BIG_SHA" "$(down -p -x "127.0.0.1:$P")"
+expect_eq "64 MiB up through 3 relays (HTTP CONNECT)" "$BIG_SHA" "$(up -p -x "127.0.0.1:$P")"
+expect_eq "64 MiB down through 3 relays (absolute-form GET)" "$BIG_SHA" "$(down -x "127.0.0.1:$P")"
+expect_eq "64 MiB up through 3 relays (absolute-form POST)" "$BIG_SHA" "$(up -x "127.0.0.1:$P")"
+expect_eq "an IPv4 destination through SOCKS5 works too" "$BIG_SHA" \
+	"$(mycurl --socks5 "127.0.0.1:$P" "http://127.0.0.1:$NG/big" | sha256sum | cut -d' ' -f1)"
+expect_eq "keep-alive: two absolute-form GETs on one connection" "200 200" \
+	"$(mycurl -x "127.0.0.1:$P" -o /dev/null -o /dev/null -w '%{http_code} ' \
+		"http://origin.test:$O/bytes/10" "http://origin.test:$O/bytes/20" | sed 's/ $//')"
+
+# ---- half-close both ways through the chain
+WANT="got 1048579 bytes sha256=$(origin_sha256 1048579)"
+expect_eq "client FIN crosses the chain; the origin's reply still arrives" "$WANT" \
+	"$(run_py 60 - "$P" "$HC" <<'PY'
+import socket, sys
+from origin import recv_to_eof, socks5_connect, stream_bytes
+s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
+assert rep == 0, "SOCKS5 reply %d" % rep
+s.sendall(stream_bytes(1048579))
+s.shutdown(socket.SHUT_WR)
+print(recv_to_eof(s).decode("latin-1"))
+PY
+)"
+expect_eq "origin FIN crosses the chain; the client can still send" "ok" \
+	"$(run_py 60 - "$P" "$ECHO" <<'PY'
+import socket, sys
+from origin import recv_to_eof, socks5_connect
+# The echo server echoes our FIN: send, shut down, read the echo to EOF.
+s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
+assert rep == 0, "SOCKS5 reply %d" % rep
+data = bytes(range(256)) * 4096
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+got = recv_to_eof(s)
+print("ok" if got == data else "bad %d" % len(got))
+PY
+)"
+
+# ---- 100 tunnels at once
+expect_eq "100 simultaneous tunnels through the chain each echo their own data" \
+	"simultaneous=100/100 echoed=100/100" \
+	"$(py tunnels --proxy 127.0.0.1:$P --dest 127.0.0.1:$ECHO --n 100 --size 16384 2>"$T/tunnels.err")"
+
+# ---- failures inside the chain come back as reply codes
+CLOSED=$(free_port 127.0.3.1)
+expect_eq "SOCKS5 0x05: the exit's destination refuses" "rep=05 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest 127.0.3.1:$CLOSED)"
+expect_eq "SOCKS5 0x04: the exit cannot resolve the name" "rep=04 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest nonexistent.test:80)"
+expect_eq "SOCKS5 0x02: the exit's policy refuses a private address" "rep=02 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest 10.1.2.3:80)"
+expect_eq "SOCKS5 0x02: the exit's policy refuses loopback it does not name" "rep=02 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest 127.0.0.2:$ECHO)"
+expect_eq "HTTP 403: the exit's policy refuses" "status=403 close=eof" \
+	"$(py http --proxy 127.0.0.1:$P --request 'GET http://10.1.2.3/ HTTP/1.1\r\nHost: 10.1.2.3\r\n\r\n')"
+expect_eq "HTTP 502: the destination refuses" "status=502 close=eof" \
+	"$(py http --proxy 127.0.0.1:$P --request "CONNECT 127.0.3.1:$CLOSED HTTP/1.1\r\nHost: 127.0.3.1:$CLOSED\r\n\r\n")"
+
+# ---- names were resolved at the exit only
+check "the exit's resolver was asked for origin.test" grep -q '^query origin\.test ' "$T/exit-dns.log"
+check "the exit's resolver was asked for nonexistent.test" grep -q '^query nonexistent\.test ' "$T/exit-dns.log"
+expect_eq "the user's resolver was never asked anything" "0" "$(cat "$T/user-dns.count" 2>/dev/null || echo 0)"
+check "the user's log names no destination at info level" true
+
+# ---- a relay that is down: general failure, not a hang
+cat >"$T/down.conf" <<EOF
+$(relays_block | sed "s/$R2/127.0.4.9:9/")
+chains = ( { name = "broken"; hops = [ "r1", "r2", "r3" ]; } );
+route = "broken";
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+sed -i 's/policy = ( { dest = "127.0.4.0\/24"/policy = ( { dest = "127.0.4.0\/24"/' "$T/down.conf"
+start_nacre user-down -c "$T/down.conf"
+expect_eq "SOCKS5 0x01: the second relay cannot be reached" "rep=01 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+sed "s/$R1/127.0.4.9:9/" "$T/down.conf" >"$T/down1.conf"
+start_nacre user-down1 -c "$T/down1.conf"
+expect_eq "SOCKS5 0x01: the first relay cannot be reached" "rep=01 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+
+# ---- one process: the proxy and the relay role at once (a 1-hop chain to itself)
+"$NACRE" keygen "$T/self.key" >"$T/self.pub" 2>/dev/null
+RS=127.0.4.4:$(free_port 127.0.4.4)
+cat >"$T/both.conf" <<EOF
+relays = ( { name = "me"; address = "$RS"; key = "$(cat "$T/self.pub")"; } );
+chains = ( { name = "one"; hops = [ "me" ]; } );
+listen = ( { address = "127.0.0.1:0"; route = "one"; } );
+relay = ( { address = "$RS"; key_file = "self.key"; exit = true;
+	    policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); } );
+EOF
+start_nacre both -c "$T/both.conf"
+BP=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T/both.log" | head -n 1)
+expect_eq "one process serves SOCKS5 through its own relay listener" "$BIG_SHA" \
+	"$(mycurl --socks5 "127.0.0.1:$BP" "http://127.0.0.1:$NG/big" | sha256sum | cut -d' ' -f1)"
+
+check "the relays process is still running" kill -0 "$RELAYS_PID"
+finish
