@@ -86,10 +86,27 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
 	return c;
 }
 
+/*
+ * A deliberate close still ends a sealed stream with END, so each relay
+ * passes on a FIN rather than a reset (an abort skips this on purpose: a
+ * stream that stops without END is reset at every hop). Best effort: one
+ * non-blocking write; what does not fit is lost with the connection anyway.
+ */
+static void say_goodbye(struct client *c, int fd, struct sealed *s, bool fin)
+{
+	static struct buf nothing;
+	if (!s || s->broken || fin || fd < 0 || c->aborting)
+		return;
+	s->want_end = true;
+	if (sealed_pump_out(s, &nothing))
+		buf_write_fd(&s->rout, fd);
+}
+
 static void close_upstream_fd(struct client *c)
 {
 	if (c->ufd < 0)
 		return;
+	say_goodbye(c, c->ufd, c->us, c->us_fin);
 	ev_io_stop(c->srv->loop, &c->uio);
 	close(c->ufd);
 	c->ufd = -1;
@@ -105,6 +122,7 @@ void client_close(struct client *c, const char *reason)
 	c->rreq = NULL;
 	ev_timer_stop(c->srv->loop, &c->timer);
 	ev_io_stop(c->srv->loop, &c->io);
+	say_goodbye(c, c->fd, c->cs, c->cs_fin);
 	close(c->fd);
 	close_upstream_fd(c);
 	spipe_release(&c->c2u);
@@ -118,6 +136,7 @@ void client_abort(struct client *c, const char *reason)
 {
 	if (c->closed)
 		return;
+	c->aborting = true;
 	fd_set_reset_on_close(c->fd);
 	if (c->ufd >= 0)
 		fd_set_reset_on_close(c->ufd);

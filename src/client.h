@@ -124,6 +124,7 @@ struct client {
 	struct sealed *us;     /* through a chain: the upstream side speaks records */
 	bool cs_fin, us_fin;   /* FIN sent on a sealed side (after its END records) */
 	bool via_chain;        /* the upstream connection is to a chain's first relay */
+	bool aborting;         /* client_abort: no END, so every hop resets too */
 
 	/* The destination being connected to. */
 	char dst_name[PROTO_NAME_MAX + 1]; /* empty for an IP destination */

@@ -115,6 +115,21 @@ print("ok" if got == data else "bad %d" % len(got))
 PY
 )"
 
+# ---- a stream the user's side ends on purpose ends with FIN at the origin,
+# never a reset (END crosses every hop)
+start_helper fin-origin relaylib.py origin --bind 127.0.0.1 --label fin
+FO=$HELPER_PORT
+mycurl -o /dev/null -x "127.0.0.1:$P" "http://127.0.0.1:$FO/get"
+mycurl -o /dev/null --socks5-hostname "127.0.0.1:$P" "http://127.0.0.1:$FO/socks"
+mycurl -o /dev/null -p -x "127.0.0.1:$P" "http://127.0.0.1:$FO/connect"
+i=0
+while [ "$(grep -c '^end from' "$T/fin-origin.log")" -lt 3 ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+expect_eq "absolute-form GET, SOCKS5 and CONNECT through the chain each end with FIN" "eof eof eof" \
+	"$(sed -nE 's/^end from .*: (.*)$/\1/p' "$T/fin-origin.log" | tr '\n' ' ' | sed 's/ $//')"
+
 # ---- 100 tunnels at once
 expect_eq "100 simultaneous tunnels through the chain each echo their own data" \
 	"simultaneous=100/100 echoed=100/100" \
