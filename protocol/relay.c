@@ -115,6 +115,8 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 {
 	size_t alen;
+	if (h->cmd != RELAY_CMD_EXTEND && h->cmd != RELAY_CMD_CONNECT)
+		return 0;
 	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0)
 		return 0;
 	switch (h->dst.type) {

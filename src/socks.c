@@ -213,6 +213,11 @@ static void s5_request(struct client *c)
 		break;
 	case SOCKS5_CMD_RESOLVE:
 	case SOCKS5_CMD_RESOLVE_PTR:
+		if (c->lc->route) {
+			/* A lookup here would leak the name; the exit does not offer one. */
+			s5_fail(c, SOCKS5_REP_CMD_UNSUPPORTED);
+			break;
+		}
 		s5_resolve(c, &r);
 		if (!c->closed)
 			buf_consume(&c->cin, used);

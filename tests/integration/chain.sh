@@ -150,6 +150,9 @@ expect_eq "HTTP 403: the exit's policy refuses" "status=403 close=eof" \
 expect_eq "HTTP 502: the destination refuses" "status=502 close=eof" \
 	"$(py http --proxy 127.0.0.1:$P --request "CONNECT 127.0.3.1:$CLOSED HTTP/1.1\r\nHost: 127.0.3.1:$CLOSED\r\n\r\n")"
 
+expect_eq "SOCKS5 RESOLVE (0xF0) through a chain: 0x07, never a local lookup" "rep=07 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest origin.test:80 --cmd 240)"
+
 # ---- names were resolved at the exit only
 check "the exit's resolver was asked for origin.test" grep -q '^query origin\.test ' "$T/exit-dns.log"
 check "the exit's resolver was asked for nonexistent.test" grep -q '^query nonexistent\.test ' "$T/exit-dns.log"
