@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "circuit.h"
 #include "client.h"
+#include "client_int.h"
 #include "hostname.h"
 #include "log.h"
 #include "policy.h"
@@ -23,8 +25,6 @@
 static void on_client_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
-static void dial_next(struct client *c);
-static void fail(struct client *c, enum client_error e);
 
 static void client_free(struct client *c)
 {
@@ -41,18 +41,18 @@ static void client_free(struct client *c)
 }
 
 /* Callbacks bracket their work with enter/leave so a close inside them is safe. */
-static void enter(struct client *c)
+void client_enter(struct client *c)
 {
 	c->busy++;
 }
 
-static void leave(struct client *c)
+void client_leave(struct client *c)
 {
 	if (--c->busy == 0 && c->closed)
 		client_free(c);
 }
 
-static void set_timer(struct client *c, double seconds)
+void client_set_timer(struct client *c, double seconds)
 {
 	ev_timer_stop(c->srv->loop, &c->timer);
 	ev_timer_set(&c->timer, seconds, 0.);
@@ -79,7 +79,7 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
 	ev_io_init(&c->uio, on_upstream_io, -1, 0);
 	ev_timer_init(&c->timer, on_timer, 0., 0.);
 	server_client_added(srv, c);
-	set_timer(c, conf->handshake_timeout);
+	client_set_timer(c, conf->handshake_timeout);
 	if (lc->relay)
 		relay_accepted(c);
 	client_update(c);
@@ -260,8 +260,6 @@ static bool side_flushed(struct sealed *s, bool fin)
 	return !s || fin;
 }
 
-static void opening_check(struct client *c);
-
 void client_update(struct client *c)
 {
 	if (c->closed)
@@ -272,7 +270,7 @@ void client_update(struct client *c)
 		return;
 	}
 	if (c->us && c->phase == PHASE_OPENING) {
-		opening_check(c);
+		client_opening_check(c);
 		if (c->closed || c->phase == PHASE_CLOSING)
 			return;
 	}
@@ -317,7 +315,7 @@ void client_update(struct client *c)
 			client_close(c, "reply sent");
 			return;
 		}
-		set_timer(c, LINGER_SECONDS);
+		client_set_timer(c, LINGER_SECONDS);
 	}
 
 	int cev = 0, uev = 0;
@@ -357,7 +355,7 @@ void client_finish(struct client *c)
 	c->rreq = NULL;
 	c->phase = PHASE_CLOSING;
 	/* A client that never reads its last reply is not kept for ever either. */
-	set_timer(c, c->conf->idle_timeout);
+	client_set_timer(c, c->conf->idle_timeout);
 	client_update(c);
 }
 
@@ -365,14 +363,14 @@ void client_start_forward(struct client *c)
 {
 	c->phase = PHASE_FORWARD;
 	c->last_active = ev_now(c->srv->loop);
-	set_timer(c, c->conf->idle_timeout);
+	client_set_timer(c, c->conf->idle_timeout);
 }
 
 void client_start_tunnel(struct client *c)
 {
 	c->phase = PHASE_TUNNEL;
 	c->last_active = ev_now(c->srv->loop);
-	set_timer(c, c->conf->idle_timeout);
+	client_set_timer(c, c->conf->idle_timeout);
 	client_update(c);
 }
 
@@ -501,7 +499,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	struct client *c = container_of(w, struct client, io);
 
-	enter(c);
+	client_enter(c);
 	if (revents & EV_READ) {
 		if (c->lingering) {
 			uint8_t sink[4096];
@@ -536,7 +534,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 out:
 	client_update(c);
-	leave(c);
+	client_leave(c);
 }
 
 static void connect_done(struct client *c)
@@ -548,20 +546,21 @@ static void connect_done(struct client *c)
 	if (err) {
 		c->last_errno = err;
 		close_upstream_fd(c);
-		dial_next(c);
+		client_dial_next(c);
 		return;
 	}
 	int one = 1;
 	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (log_debug_enabled()) {
 		char d[300];
-		log_debug("client %d: connected to %s", c->fd,
+		log_debug("client %d: connected to %s%s", c->fd,
+		          c->via_chain ? "the first relay for " : "",
 		          client_dest_for_log(c, d, sizeof(d)));
 	}
 	if (c->via_chain) {
 		/* The flight is in us->rout; the exit's status decides. */
 		c->phase = PHASE_OPENING;
-		set_timer(c, c->conf->connect_timeout);
+		client_set_timer(c, c->conf->connect_timeout);
 		return;
 	}
 	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
@@ -574,7 +573,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	struct client *c = container_of(w, struct client, uio);
 
-	enter(c);
+	client_enter(c);
 	if (c->phase == PHASE_CONNECTING) {
 		connect_done(c);
 		goto out;
@@ -598,7 +597,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 	}
 out:
 	client_update(c);
-	leave(c);
+	client_leave(c);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -606,7 +605,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct client *c = container_of(w, struct client, timer);
 
-	enter(c);
+	client_enter(c);
 	switch (c->phase) {
 	case PHASE_HANDSHAKE:
 		if (c->lc->relay)
@@ -617,16 +616,16 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		/* The lookup outlived the handshake's time: answer, do not just close. */
 		resolver_cancel(c->rreq);
 		c->rreq = NULL;
-		fail(c, CERR_HOST_UNREACH);
+		client_fail(c, CERR_HOST_UNREACH);
 		break;
 	case PHASE_CONNECTING:
 		c->last_errno = ETIMEDOUT;
 		close_upstream_fd(c);
-		dial_next(c);
+		client_dial_next(c);
 		break;
 	case PHASE_OPENING:
 		client_upstream_close(c);
-		fail(c, CERR_TIMEOUT);
+		client_fail(c, CERR_TIMEOUT);
 		break;
 	case PHASE_TUNNEL:
 	case PHASE_FORWARD: {
@@ -634,7 +633,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		if (idle_until <= ev_now(loop))
 			client_close(c, "idle timeout");
 		else
-			set_timer(c, idle_until - ev_now(loop));
+			client_set_timer(c, idle_until - ev_now(loop));
 		break;
 	}
 	case PHASE_CLOSING:
@@ -643,224 +642,5 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (!c->closed)
 		client_update(c);
-	leave(c);
-}
-
-/* ---------------------------------------------------------------- connecting */
-
-static enum client_error errno_to_cerr(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return CERR_REFUSED;
-	case ENETUNREACH:
-		return CERR_NET_UNREACH;
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-		return CERR_HOST_UNREACH;
-	case ETIMEDOUT:
-		return CERR_TIMEOUT;
-	default:
-		return CERR_GENERAL;
-	}
-}
-
-static void fail(struct client *c, enum client_error e)
-{
-	char d[300];
-	log_debug("client %d: cannot reach %s: error %d", c->fd,
-	          client_dest_for_log(c, d, sizeof(d)), (int)e);
-	c->phase = PHASE_HANDSHAKE;
-	ev_timer_stop(c->srv->loop, &c->timer);
-	c->h->failed(c, e);
-}
-
-static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
-{
-	if (c->via_chain)
-		return true; /* the user's own choice of first relay */
-	const uint8_t *ip;
-	int family = ss->ss_family;
-	if (family == AF_INET)
-		ip = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-	else
-		ip = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (c->lc->relay)
-		return policy_allows(&c->lc->relay->policy, family, ip, c->dst_port);
-	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
-}
-
-/* Tries the next address; every address is tried before giving up. */
-static void dial_next(struct client *c)
-{
-	while (c->next_addr < c->naddrs) {
-		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
-		if (!c->via_chain)
-			addr_set_port((struct sockaddr *)ss, c->dst_port);
-		if (!addr_allowed(c, ss)) {
-			c->any_blocked = true;
-			continue;
-		}
-		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			c->last_errno = errno;
-			log_warn("socket");
-			continue;
-		}
-		if (connect(fd, (struct sockaddr *)ss, addr_len((struct sockaddr *)ss)) != 0 &&
-		    errno != EINPROGRESS) {
-			c->last_errno = errno;
-			close(fd);
-			continue;
-		}
-		c->ufd = fd;
-		c->phase = PHASE_CONNECTING;
-		set_timer(c, c->conf->connect_timeout);
-		client_update(c);
-		return;
-	}
-	if (c->via_chain) {
-		/* The first relay is down: the destination was never asked. */
-		client_upstream_close(c);
-		fail(c, CERR_GENERAL);
-	} else if (c->last_errno == 0 && c->any_blocked)
-		fail(c, CERR_NOT_ALLOWED);
-	else
-		fail(c, errno_to_cerr(c->last_errno));
-}
-
-static void on_resolved(void *arg, const struct resolve_result *res)
-{
-	struct client *c = arg;
-
-	enter(c);
-	c->rreq = NULL;
-	if (res->status != RESOLVE_OK) {
-		fail(c, res->status == RESOLVE_NOT_FOUND ? CERR_NOT_FOUND : CERR_HOST_UNREACH);
-	} else {
-		memcpy(c->addrs, res->addrs, res->naddrs * sizeof(res->addrs[0]));
-		c->naddrs = res->naddrs;
-		dial_next(c);
-	}
-	client_update(c);
-	leave(c);
-}
-
-/* ---------------------------------------------------------------- chains */
-
-static enum client_error status_to_cerr(int status)
-{
-	switch (status) {
-	case RELAY_ST_NOT_ALLOWED:
-		return CERR_NOT_ALLOWED;
-	case RELAY_ST_NET_UNREACH:
-		return CERR_NET_UNREACH;
-	case RELAY_ST_HOST_UNREACH:
-		return CERR_HOST_UNREACH;
-	case RELAY_ST_REFUSED:
-		return CERR_REFUSED;
-	case RELAY_ST_TIMEOUT:
-		return CERR_TIMEOUT;
-	case RELAY_ST_NOT_FOUND:
-		return CERR_NOT_FOUND;
-	default:
-		return CERR_GENERAL;
-	}
-}
-
-/* PHASE_OPENING: waits for the exit's status; anything else ends the attempt. */
-static void opening_check(struct client *c)
-{
-	struct sealed *s = c->us;
-	if (!s->broken)
-		sealed_pump_in(s, &c->uin);
-	if (s->status == RELAY_ST_OK && !s->broken) {
-		log_debug("client %d: chain open", c->fd);
-		c->phase = PHASE_HANDSHAKE;
-		ev_timer_stop(c->srv->loop, &c->timer);
-		c->h->connected(c);
-		return;
-	}
-	if (s->status < 0 && !s->broken && !sealed_in_ended(s))
-		return;
-	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
-	enum client_error e = status_to_cerr(s->status);
-	client_upstream_close(c);
-	fail(c, e);
-}
-
-/* Sends the stream through the listener's chain: the exit resolves and connects. */
-static void chain_connect(struct client *c, const struct proto_addr *dst)
-{
-	const struct chain_conf *ch = c->lc->route;
-	size_t early = buf_len(&c->uout);
-	if (early > RELAY_EARLY_MAX)
-		early = RELAY_EARLY_MAX;
-
-	c->us = sealed_new_client(ch->nhops);
-	if (!c->us || !circuit_build(c->us, ch, dst, early ? buf_head(&c->uout) : NULL, early,
-	                             (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
-		client_upstream_close(c);
-		fail(c, CERR_GENERAL);
-		return;
-	}
-	buf_consume(&c->uout, early);
-	c->via_chain = true;
-	c->addrs[0] = ch->hops[0]->addr;
-	c->naddrs = 1;
-	dial_next(c);
-}
-
-void client_connect(struct client *c, const struct proto_addr *dst)
-{
-	bool chain = c->lc->route && !c->lc->relay;
-	c->dst_port = dst->port;
-	c->naddrs = c->next_addr = 0;
-	c->last_errno = 0;
-	c->any_blocked = false;
-	c->dst_name[0] = '\0';
-
-	if (dst->type == PROTO_ADDR_DOMAIN) {
-		if (!hostname_ok(dst->name, dst->name_len)) {
-			fail(c, CERR_NOT_FOUND);
-			return;
-		}
-		memcpy(c->dst_name, dst->name, dst->name_len);
-		c->dst_name[dst->name_len] = '\0';
-		if (rules_match_name(&c->conf->rules, c->dst_name, dst->name_len, dst->port) ==
-		    RULE_BLOCK) {
-			fail(c, CERR_NOT_ALLOWED);
-			return;
-		}
-		if (chain) {
-			chain_connect(c, dst); /* the name is resolved by the exit, never here */
-			return;
-		}
-		c->phase = PHASE_RESOLVING;
-		c->rreq = resolver_lookup(c->srv->resolver, c->dst_name, on_resolved, c);
-		if (!c->rreq)
-			fail(c, CERR_GENERAL);
-		return;
-	}
-	struct sockaddr_storage *ss = &c->addrs[0];
-	memset(ss, 0, sizeof(*ss));
-	if (dst->type == PROTO_ADDR_IPV4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, dst->ip, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, dst->ip, 16);
-	}
-	c->naddrs = 1;
-	if (chain) {
-		if (!addr_allowed(c, ss)) {
-			fail(c, CERR_NOT_ALLOWED);
-			return;
-		}
-		chain_connect(c, dst);
-		return;
-	}
-	dial_next(c);
+	client_leave(c);
 }

@@ -1,0 +1,248 @@
+/*
+ * Connecting a client to its destination: directly (c-ares lookup, rules or
+ * the relay's policy on every address, each address tried in turn) or
+ * through a chain (one first flight to the first relay, then the exit's
+ * status decides).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "circuit.h"
+#include "client.h"
+#include "client_int.h"
+#include "hostname.h"
+#include "log.h"
+#include "policy.h"
+#include "rules.h"
+#include "server.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- connecting */
+
+static enum client_error errno_to_cerr(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return CERR_REFUSED;
+	case ENETUNREACH:
+		return CERR_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return CERR_HOST_UNREACH;
+	case ETIMEDOUT:
+		return CERR_TIMEOUT;
+	default:
+		return CERR_GENERAL;
+	}
+}
+
+void client_fail(struct client *c, enum client_error e)
+{
+	char d[300];
+	log_debug("client %d: cannot reach %s: error %d", c->fd,
+	          client_dest_for_log(c, d, sizeof(d)), (int)e);
+	c->phase = PHASE_HANDSHAKE;
+	ev_timer_stop(c->srv->loop, &c->timer);
+	c->h->failed(c, e);
+}
+
+static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
+{
+	if (c->via_chain)
+		return true; /* the user's own choice of first relay */
+	const uint8_t *ip;
+	int family = ss->ss_family;
+	if (family == AF_INET)
+		ip = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+	else
+		ip = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (c->lc->relay)
+		return policy_allows(&c->lc->relay->policy, family, ip, c->dst_port);
+	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
+}
+
+/* Tries the next address; every address is tried before giving up. */
+void client_dial_next(struct client *c)
+{
+	while (c->next_addr < c->naddrs) {
+		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
+		if (!c->via_chain)
+			addr_set_port((struct sockaddr *)ss, c->dst_port);
+		if (!addr_allowed(c, ss)) {
+			c->any_blocked = true;
+			continue;
+		}
+		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			c->last_errno = errno;
+			log_warn("socket");
+			continue;
+		}
+		if (connect(fd, (struct sockaddr *)ss, addr_len((struct sockaddr *)ss)) != 0 &&
+		    errno != EINPROGRESS) {
+			c->last_errno = errno;
+			close(fd);
+			continue;
+		}
+		c->ufd = fd;
+		c->phase = PHASE_CONNECTING;
+		client_set_timer(c, c->conf->connect_timeout);
+		client_update(c);
+		return;
+	}
+	if (c->via_chain) {
+		/* The first relay is down: the destination was never asked. */
+		client_upstream_close(c);
+		client_fail(c, CERR_GENERAL);
+	} else if (c->last_errno == 0 && c->any_blocked)
+		client_fail(c, CERR_NOT_ALLOWED);
+	else
+		client_fail(c, errno_to_cerr(c->last_errno));
+}
+
+static void on_resolved(void *arg, const struct resolve_result *res)
+{
+	struct client *c = arg;
+
+	client_enter(c);
+	c->rreq = NULL;
+	if (res->status != RESOLVE_OK) {
+		client_fail(c,
+		            res->status == RESOLVE_NOT_FOUND ? CERR_NOT_FOUND : CERR_HOST_UNREACH);
+	} else {
+		memcpy(c->addrs, res->addrs, res->naddrs * sizeof(res->addrs[0]));
+		c->naddrs = res->naddrs;
+		client_dial_next(c);
+	}
+	client_update(c);
+	client_leave(c);
+}
+
+/* ---------------------------------------------------------------- chains */
+
+static enum client_error status_to_cerr(int status)
+{
+	switch (status) {
+	case RELAY_ST_NOT_ALLOWED:
+		return CERR_NOT_ALLOWED;
+	case RELAY_ST_NET_UNREACH:
+		return CERR_NET_UNREACH;
+	case RELAY_ST_HOST_UNREACH:
+		return CERR_HOST_UNREACH;
+	case RELAY_ST_REFUSED:
+		return CERR_REFUSED;
+	case RELAY_ST_TIMEOUT:
+		return CERR_TIMEOUT;
+	case RELAY_ST_NOT_FOUND:
+		return CERR_NOT_FOUND;
+	default:
+		return CERR_GENERAL;
+	}
+}
+
+/* PHASE_OPENING: waits for the exit's status; anything else ends the attempt. */
+void client_opening_check(struct client *c)
+{
+	struct sealed *s = c->us;
+	if (!s->broken)
+		sealed_pump_in(s, &c->uin);
+	if (s->status == RELAY_ST_OK && !s->broken) {
+		log_debug("client %d: chain open", c->fd);
+		c->phase = PHASE_HANDSHAKE;
+		ev_timer_stop(c->srv->loop, &c->timer);
+		c->h->connected(c);
+		return;
+	}
+	if (s->status < 0 && !s->broken && !sealed_in_ended(s))
+		return;
+	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
+	enum client_error e = status_to_cerr(s->status);
+	client_upstream_close(c);
+	client_fail(c, e);
+}
+
+/* Sends the stream through the listener's chain: the exit resolves and connects. */
+static void chain_connect(struct client *c, const struct proto_addr *dst)
+{
+	const struct chain_conf *ch = c->lc->route;
+	size_t early = buf_len(&c->uout);
+	if (early > RELAY_EARLY_MAX)
+		early = RELAY_EARLY_MAX;
+
+	c->us = sealed_new_client(ch->nhops);
+	if (!c->us || !circuit_build(c->us, ch, dst, early ? buf_head(&c->uout) : NULL, early,
+	                             (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
+		client_upstream_close(c);
+		client_fail(c, CERR_GENERAL);
+		return;
+	}
+	buf_consume(&c->uout, early);
+	c->via_chain = true;
+	c->addrs[0] = ch->hops[0]->addr;
+	c->naddrs = 1;
+	client_dial_next(c);
+}
+
+void client_connect(struct client *c, const struct proto_addr *dst)
+{
+	bool chain = c->lc->route && !c->lc->relay;
+	c->dst_port = dst->port;
+	c->naddrs = c->next_addr = 0;
+	c->last_errno = 0;
+	c->any_blocked = false;
+	c->dst_name[0] = '\0';
+
+	if (dst->type == PROTO_ADDR_DOMAIN) {
+		if (!hostname_ok(dst->name, dst->name_len)) {
+			client_fail(c, CERR_NOT_FOUND);
+			return;
+		}
+		memcpy(c->dst_name, dst->name, dst->name_len);
+		c->dst_name[dst->name_len] = '\0';
+		if (rules_match_name(&c->conf->rules, c->dst_name, dst->name_len, dst->port) ==
+		    RULE_BLOCK) {
+			client_fail(c, CERR_NOT_ALLOWED);
+			return;
+		}
+		if (chain) {
+			chain_connect(c, dst); /* the name is resolved by the exit, never here */
+			return;
+		}
+		c->phase = PHASE_RESOLVING;
+		c->rreq = resolver_lookup(c->srv->resolver, c->dst_name, on_resolved, c);
+		if (!c->rreq)
+			client_fail(c, CERR_GENERAL);
+		return;
+	}
+	struct sockaddr_storage *ss = &c->addrs[0];
+	memset(ss, 0, sizeof(*ss));
+	if (dst->type == PROTO_ADDR_IPV4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, dst->ip, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, dst->ip, 16);
+	}
+	c->naddrs = 1;
+	if (chain) {
+		if (!addr_allowed(c, ss)) {
+			client_fail(c, CERR_NOT_ALLOWED);
+			return;
+		}
+		/* addrs[] is about to hold the first relay: keep the destination for logs. */
+		inet_ntop(dst->type == PROTO_ADDR_IPV4 ? AF_INET : AF_INET6, dst->ip, c->dst_name,
+		          sizeof(c->dst_name));
+		chain_connect(c, dst);
+		return;
+	}
+	client_dial_next(c);
+}
