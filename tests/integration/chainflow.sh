@@ -1,0 +1,183 @@
+#!/bin/bash
+# Flow through a chain of three relays, each its own process:
+#  - a client that stops reading slows the origin's side down hop by hop: no
+#    process buffers more than a bounded amount, and nothing is lost;
+#  - a reset at either end reaches the other end as a reset, through every hop;
+#  - SIGHUP on a relay keeps its live streams and serves new ones.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+need_python
+start_origin http http
+HTTP_PORT=$ORIGIN_PORT
+
+declare -A RPID
+for r in 1 2 3; do
+	"$NACRE" keygen "$T/r$r.key" >"$T/r$r.pub" 2>/dev/null || hard_error "keygen"
+	eval "R$r=127.0.5.$r:$(free_port 127.0.5.$r)"
+done
+relay_conf() { # N EXIT NEXT-POLICY
+	cat <<EOF
+relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
+	    policy = ( { dest = "$4"; action = "accept"; } ); } );
+listen = ();
+EOF
+}
+relay_conf 1 "$R1" false 127.0.5.2/32 >"$T/r1.conf"
+relay_conf 2 "$R2" false 127.0.5.3/32 >"$T/r2.conf"
+relay_conf 3 "$R3" true 127.0.0.1/32 >"$T/r3.conf"
+for r in 1 2 3; do
+	start_nacre "relay$r" -c "$T/r$r.conf"
+	RPID[$r]=$NACRE_PID
+done
+cat >"$T/user.conf" <<EOF
+relays = (
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
+route = "three";
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre user -c "$T/user.conf"
+P=$NACRE_PORT
+UPID=$NACRE_PID
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+all_rss() { echo "$(rss_kib "$UPID") $(rss_kib "${RPID[1]}") $(rss_kib "${RPID[2]}") $(rss_kib "${RPID[3]}")"; }
+
+# ------------------------------------------------------------ backpressure
+# 256 MiB from the origin; the client reads 1 MiB, stops for 4 s, then reads
+# the rest. While it is stopped no process may grow by more than its buffers.
+base=($(all_rss))
+N=$((256 * 1024 * 1024))
+run_py 180 - "$P" "$HTTP_PORT" "$N" >"$T/bp.out" 2>&1 <<'PY' &
+import hashlib, socket, sys, time
+from origin import socks5_connect, recv_exact
+proxy, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socks5_connect(proxy, "127.0.0.1", port)[0]
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+h = hashlib.sha256()
+got = 0
+first = recv_exact(s, 1 << 20)
+h.update(first); got += len(first)
+print("paused", flush=True)
+time.sleep(4)
+print("resumed", flush=True)
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    h.update(b); got += len(b)
+print("got", got, h.hexdigest(), flush=True)
+PY
+BP_PID=$!
+wait_for_line "$T/bp.out" '^paused' 60 || fail "backpressure client did not start"
+sleep 3
+during=($(all_rss))
+wait "$BP_PID"
+names=(user relay1 relay2 relay3)
+for i in 0 1 2 3; do
+	grew=$((during[i] - base[i]))
+	if [ "$grew" -lt 8192 ]; then
+		pass "${names[i]}: RSS grew by ${grew} KiB while the client was not reading (bounded)"
+	else
+		fail "${names[i]}: RSS grew by ${grew} KiB while the client was not reading"
+	fi
+done
+expect_eq "every byte arrived through the chain after the client read again" \
+	"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
+
+# ------------------------------------------------------------ resets
+python3 -u - >"$T/rst-origin.log" 2>&1 <<'PY' &
+import socket, struct
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0)); ls.listen(8)
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+while True:
+    c, _ = ls.accept()
+    c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+PY
+PIDS="$PIDS $!"
+wait_for_line "$T/rst-origin.log" 'listening on' 10 || hard_error "reset origin did not start"
+RST_PORT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/rst-origin.log" | head -n 1)
+expect_eq "an origin's reset reaches the client as a reset, through three relays" "reset" \
+	"$(run_py 20 - "$P" "$RST_PORT" <<'PY'
+import sys
+from origin import socks5_connect
+s = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))[0]
+s.sendall(b"hello")
+try:
+    b = s.recv(100)
+    print("eof" if not b else "data")
+except ConnectionResetError:
+    print("reset")
+PY
+)"
+
+python3 -u - >"$T/rst-origin2.log" 2>&1 <<'PY' &
+import socket
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0)); ls.listen(8)
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+c.recv(5)
+try:
+    b = c.recv(100)
+    print("saw", "eof" if not b else "data", flush=True)
+except ConnectionResetError:
+    print("saw reset", flush=True)
+PY
+PIDS="$PIDS $!"
+wait_for_line "$T/rst-origin2.log" 'listening on' 10 || hard_error "second origin did not start"
+RST2_PORT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/rst-origin2.log" | head -n 1)
+run_py 20 - "$P" "$RST2_PORT" <<'PY'
+import socket, struct, sys, time
+from origin import socks5_connect
+s = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))[0]
+s.sendall(b"hello")
+time.sleep(0.3)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+wait_for_line "$T/rst-origin2.log" '^saw' 10
+expect_eq "a client's reset reaches the origin as a reset, through three relays" "saw reset" \
+	"$(grep '^saw' "$T/rst-origin2.log")"
+
+# ------------------------------------------------------------ reload
+# A stream open across SIGHUP on the middle relay keeps flowing.
+run_py 60 - "$P" "$HTTP_PORT" >"$T/hup.out" 2>&1 <<'PY' &
+import hashlib, socket, sys, time
+from origin import socks5_connect
+s = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))[0]
+s.sendall(b"GET /bytes/1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(0.2)
+first = s.recv(65536)
+print("first", flush=True)
+time.sleep(2)
+s.sendall(b"GET /bytes/2000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = first
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print("ok" if data.count(b"HTTP/1.1 200") == 2 else "bad", flush=True)
+PY
+HUP_PID=$!
+wait_for_line "$T/hup.out" '^first' 20 || fail "reload client did not start"
+kill -HUP "${RPID[2]}"
+wait "$HUP_PID"
+expect_eq "a stream open across SIGHUP on the middle relay keeps flowing" "ok" "$(tail -n 1 "$T/hup.out")"
+expect_eq "a new stream after the reload works" "200" \
+	"$(timeout 20 curl -sS --max-time 15 -o /dev/null -w '%{http_code}' --socks5 "127.0.0.1:$P" "http://127.0.0.1:$HTTP_PORT/bytes/10")"
+check "relay 2 logged the reload" grep -q "reload" "$T/relay2.log"
+
+finish
