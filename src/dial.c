@@ -160,7 +160,11 @@ void client_opening_check(struct client *c)
 		c->h->connected(c);
 		return;
 	}
-	if (s->status < 0 && !s->broken && !sealed_in_ended(s))
+	/* Still waiting, unless some hop's stream has already ended without a status. */
+	bool ended = false;
+	for (unsigned k = 0; k < s->n; k++)
+		ended |= s->l[k].in_end;
+	if (s->status < 0 && !s->broken && !ended)
 		return;
 	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
 	enum client_error e = status_to_cerr(s->status);

@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""Helpers for tests/bench/direct.sh: process-tree CPU and memory, idle SOCKS5
-tunnels held open, and the summary table.
+"""Helpers for tests/bench/direct.sh and chains.sh: process-tree CPU and memory,
+idle SOCKS5 tunnels held open, an upload sink, and the summary table.
 
-  benchutil.py cpu PID            CPU seconds (user+sys, reaped children included)
-                                  of PID and all its descendants
+  benchutil.py cpu PID...         CPU seconds (user+sys, reaped children included)
+                                  of each PID and all its descendants, summed
+  benchutil.py cpus PID...        the same, one figure per PID, space-separated
+  benchutil.py runtime PID...     nanoseconds on a CPU of the same trees, from
+                                  schedstat (exact, but reaped children not included)
   benchutil.py mem PID            "rss_kib=N pss_kib=N procs=N" for the same tree
   benchutil.py hold --proxy H:P --n N --ready FILE --release FILE [--max-hold S]
                                   opens N SOCKS5 tunnels through the proxy to a sink
                                   this process listens on, writes FILE when they are
                                   up, and closes them when RELEASE exists (or after S)
+  benchutil.py sink --port-file FILE [--max-secs S]
+                                  an HTTP server on 127.0.0.1 (port written to FILE)
+                                  that reads and discards each request's body
+                                  (Content-Length) and answers 200 with the number
+                                  of body bytes it received; exits after S seconds
   benchutil.py cputime CMD...     runs CMD, then prints "child_cpu_s=N" (its user+sys)
-  benchutil.py summarize TSV JSON prints the table of medians and writes JSON
+  benchutil.py summarize [--layout direct|chains] TSV JSON
+                                  prints the table of medians and writes JSON
 
-Only loopback addresses are used: the sink listens on 127.0.0.1 and the proxy
+Only loopback addresses are used: the sinks listen on 127.0.0.1 and the proxy
 must be on 127.0.0.0/8 or ::1.
 """
 import ipaddress
@@ -23,6 +32,7 @@ import socket
 import statistics
 import struct
 import sys
+import threading
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -89,6 +99,23 @@ def pss_kib(pid):
     except OSError:
         pass
     return 0
+
+
+def task_runtime_ns(pid):
+    """Nanoseconds on a CPU (user+sys, every thread) from /proc/PID/task/*/schedstat:
+    exact, where /proc/PID/stat counts clock ticks (10 ms here)."""
+    total = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 def tree_mem(root):
@@ -211,6 +238,73 @@ def hold(args):
     sink.close()
 
 
+# ---- upload sink -------------------------------------------------------------
+
+SINK_HEAD_MAX = 65536
+
+
+def sink_serve_one(conn):
+    """One request: headers, then Content-Length body bytes read and dropped."""
+    try:
+        conn.settimeout(120)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            if not chunk or len(head) > SINK_HEAD_MAX:
+                return
+            head += chunk
+        head, _, rest = head.partition(b"\r\n\r\n")
+        length, expect = None, False
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == b"content-length" and value.isdigit():
+                length = int(value)
+            elif name == b"expect" and value == b"100-continue":
+                expect = True
+        if length is None:
+            conn.sendall(b"HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+            return
+        if expect:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        got = len(rest)
+        buf = bytearray(1 << 20)
+        while got < length:
+            n = conn.recv_into(buf)
+            if n == 0:
+                break
+            got += n
+        body = str(got).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def sink(args):
+    opts = dict(zip(args[::2], args[1::2]))
+    port_file = opts["--port-file"]
+    end = time.monotonic() + float(opts.get("--max-secs", "7200"))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    srv.settimeout(1)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(f"{srv.getsockname()[1]}\n")
+    os.rename(port_file + ".tmp", port_file)
+    while time.monotonic() < end:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        conn.setblocking(True)
+        threading.Thread(target=sink_serve_one, args=(conn,), daemon=True).start()
+
+
 # ---- summary ---------------------------------------------------------------
 
 PEER_ORDER = ["direct", "nacre", "microsocks", "dante"]
@@ -235,6 +329,29 @@ FIGURES = [
     ("idle_procs_with", "  processes with tunnels open", None),
     ("idle_tunnels", "  tunnels opened", None),
 ]
+
+# chains.sh: the paths, each a chain of processes, and the ratios it reports.
+CHAIN_ORDER = ["direct", "nacre1", "ss1", "nacre3", "ss3"]
+CHAIN_TITLE = {"direct": "no proxy", "nacre1": "nacre 1 hop", "ss1": "ss 1 hop",
+               "nacre3": "nacre 3 hops", "ss3": "ss 3 hops"}
+CHAIN_RATIOS = [("nacre1", "ss1"), ("nacre3", "ss3"), ("nacre3", "ss1")]
+CHAIN_FIGURES = [
+    ("down_mbps", "bulk download, MB/s", "hi"),
+    ("down_cpu_s_per_gib", "  CPU s per GiB, all the path's processes", "lo"),
+    ("up_mbps", "bulk upload, MB/s", "hi"),
+    ("up_cpu_s_per_gib", "  CPU s per GiB, all the path's processes", "lo"),
+    ("ttfb_p50_us", "new conn+GET 1k, c=1: TTFB p50, us", "lo"),
+    ("ttfb_p99_us", "  TTFB p99, us", "lo"),
+    ("ttfb_cpu_us_per_conn", "  CPU us per new conn+GET, all processes", "lo"),
+    ("ttfb_completed", "  requests completed", None),
+    ("ttfb_errors", "  errors", "lo"),
+]
+
+LAYOUTS = {
+    "direct": {"order": PEER_ORDER, "title": PEER_TITLE, "figures": FIGURES, "ratios": None},
+    "chains": {"order": CHAIN_ORDER, "title": CHAIN_TITLE, "figures": CHAIN_FIGURES,
+               "ratios": CHAIN_RATIOS},
+}
 
 CHECK_FIGURES = [
     ("wrk_keepalive_rps", "wrk -t1 -c50, keep-alive: req/s"),
@@ -272,7 +389,7 @@ def cell(vals):
     return f"{fmt(m)} [{fmt(min(vals))}-{fmt(max(vals))}]"
 
 
-def summarize(tsv, out_json):
+def summarize(tsv, out_json, layout="direct"):
     data = {}  # (figure, peer) -> [values]
     by_round = {}  # (figure, peer) -> {round: value}
     meta = {}
@@ -290,14 +407,21 @@ def summarize(tsv, out_json):
                 by_round.setdefault((fig, peer), {})[rnd] = float(val)
             except ValueError:
                 pass
-    peers = [p for p in PEER_ORDER if any(k[1] == p for k in data)]
-    others = [p for p in peers if p not in ("nacre", "direct")]
+    lay = LAYOUTS[layout]
+    titles = lay["title"]
+    peers = [p for p in lay["order"] if any(k[1] == p for k in data)]
+    if lay["ratios"] is None:
+        # nacre against each peer: "nacre/microsocks", JSON ratio_nacre_microsocks
+        ratios = [("nacre", p, p, f"nacre/{p}") for p in peers if p not in ("nacre", "direct")]
+    else:
+        ratios = [(a, b, f"{a}_{b}", f"{titles[a]} / {titles[b]}") for a, b in lay["ratios"]
+                  if a in peers and b in peers]
 
     rows = []
-    header = ["figure (median [min-max])"] + [PEER_TITLE[p] for p in peers] + \
-        [f"nacre/{p}" for p in others]
+    header = ["figure (median [min-max])"] + [titles[p] for p in peers] + \
+        [r[3] for r in ratios]
     summary = {"meta": meta, "figures": {}}
-    for key, title, better in FIGURES:
+    for key, title, better in lay["figures"]:
         if not any((key, p) in data for p in peers):
             continue
         row = [title]
@@ -308,12 +432,12 @@ def summarize(tsv, out_json):
             if vals:
                 fig[p] = {"median": statistics.median(vals), "min": min(vals),
                           "max": max(vals), "n": len(vals), "values": vals}
-        for p in others:
-            a, b = data.get((key, "nacre")), data.get((key, p))
+        for num, den, name, _ in ratios:
+            a, b = data.get((key, num)), data.get((key, den))
             if a and b and statistics.median(b) != 0:
                 r = statistics.median(a) / statistics.median(b)
                 row.append(f"{r:.2f}")
-                fig[f"ratio_nacre_{p}"] = r
+                fig[f"ratio_{name}"] = r
             else:
                 row.append("-")
         rows.append(row)
@@ -367,7 +491,11 @@ def main():
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "cpu":
-        print(f"{tree_cpu(int(args[0])):.2f}")
+        print(f"{sum(tree_cpu(int(a)) for a in args):.2f}")
+    elif cmd == "runtime":
+        print(sum(task_runtime_ns(int(p)) for a in args for p in tree(int(a))))
+    elif cmd == "cpus":
+        print(" ".join(f"{tree_cpu(int(a)):.2f}" for a in args))
     elif cmd == "mem":
         rss, pss, n = tree_mem(int(args[0]))
         print(f"rss_kib={rss} pss_kib={pss} procs={n}")
@@ -382,7 +510,10 @@ def main():
     elif cmd == "hold":
         hold(args)
     elif cmd == "summarize":
-        summarize(args[0], args[1])
+        layout = "direct"
+        if args[:1] == ["--layout"]:
+            layout, args = args[1], args[2:]
+        summarize(args[0], args[1], layout)
     else:
         sys.exit(__doc__)
 

@@ -175,6 +175,14 @@ start_nacre user-down1 -c "$T/down1.conf"
 expect_eq "SOCKS5 0x01: the first relay cannot be reached" "rep=01 close=eof" \
 	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
 
+# ---- a relay pinned with the wrong key stays silent: the chain times out (0x06)
+sed "s|$(cat "$T/r2.pub")|$(cat "$T/r1.pub")|" "$T/down.conf" |
+	sed "s/127.0.4.9:9/$R2/" >"$T/wrongkey.conf"
+echo 'timeouts = { connect = 2.0; };' >>"$T/wrongkey.conf"
+start_nacre user-wrongkey -c "$T/wrongkey.conf"
+expect_eq "SOCKS5 0x06: relay 2 never answers a flight made for another key" "rep=06 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+
 # ---- one process: the proxy and the relay role at once (a 1-hop chain to itself)
 "$NACRE" keygen "$T/self.key" >"$T/self.pub" 2>/dev/null
 RS=127.0.4.4:$(free_port 127.0.4.4)
