@@ -25,6 +25,12 @@ static const struct cidr builtin_refused[] = {
     {AF_INET6, {0xfe, 0x80}, 10},        /* link-local */
     {AF_INET6, {0xfc}, 7},               /* unique local */
     {AF_INET6, {0xff}, 8},               /* multicast */
+    /* Prefixes that carry an IPv4 address inside (NAT64, 6to4, IPv4-compatible):
+     * through a translator they could reach any of the ranges above. */
+    {AF_INET6, {0, 0x64, 0xff, 0x9b}, 96},       /* NAT64 well-known prefix */
+    {AF_INET6, {0, 0x64, 0xff, 0x9b, 0, 1}, 48}, /* NAT64 local use */
+    {AF_INET6, {0x20, 0x02}, 16},                /* 6to4 */
+    {AF_INET6, {0}, 96},                         /* IPv4-compatible (deprecated) */
 };
 
 static bool in_list(const struct cidr *v, size_t n, int family, const uint8_t *ip)

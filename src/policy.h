@@ -10,7 +10,8 @@
  *   3. Some addresses are refused unless a rule names them: loopback
  *      (127.0.0.0/8, ::1), private (10/8, 172.16/12, 192.168/16), link-local
  *      (169.254/16, fe80::/10), shared (100.64/10), multicast (224/4,
- *      ff00::/8), unspecified (0.0.0.0/8, ::), unique local (fc00::/7), the
+ *      ff00::/8), unspecified (0.0.0.0/8, ::), unique local (fc00::/7),
+ *      prefixes embedding IPv4 (64:ff9b::/96, 64:ff9b:1::/48, 2002::/16, ::/96), the
  *      broadcast address, and the relay's own addresses (own). For those an
  *      "accept" opens them only if its range is explicit: "*", 0.0.0.0/0 and
  *      ::/0 never do, so "accept *" cannot open a relay's own network to the
