@@ -52,6 +52,11 @@ bool circuit_build_with(struct sealed *s, const uint8_t (*pks)[32],
 	}
 	ok = blen == flen && buf_append(out, blob, blen);
 out:
+	/* The plaintext layers name the destination and hold early data. */
+	if (blob)
+		secret_wipe(blob, flen);
+	if (layer)
+		secret_wipe(layer, flen);
 	free(blob);
 	free(layer);
 	return ok;
