@@ -1,0 +1,390 @@
+/*
+ * The test vectors in protocol/SPEC.md ("Test vectors"), recomputed with the
+ * C code and compared. The expected values come from
+ * tests/vectors/relay_vectors.py, an implementation written from SPEC.md
+ * alone; when this test fails, one of the two does not follow the text.
+ * Regenerate the table below with `relay_vectors.py --c`.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "buffer.h"
+#include "circuit.h"
+#include "hop.h"
+#include "record.h"
+#include "relay.h"
+#include "sealed.h"
+#include "secret.h"
+
+#define NOW   1700000000
+#define EARLY "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
+#define HELLO "hello"
+
+static const struct {
+	const char *name, *hex;
+} vectors[] = {
+    {"relay1_sk", "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"},
+    {"relay1_pk", "358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254"},
+    {"relay1_mask", "c2585da5ed4ff0b7ab644548c2e82c73e2b536f1e81a4a86c3ed7d6374896453"},
+    {"relay2_sk", "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"},
+    {"relay2_pk", "79a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a"},
+    {"relay2_mask", "24d3a159b296920fe818e379d317dbb2bd4a2064eb5c149b3bd36b140bca8757"},
+    {"relay3_sk", "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"},
+    {"relay3_pk", "675dd574ed7789310b3d2e7681f3790b466c773b1521fecf36577958371ea52f"},
+    {"relay3_mask", "e39b0ada74ad48743e6be13af4ad0e0cff68eece0767640ad225255cff3d56af"},
+    {"e1_seed", "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"},
+    {"nonce1", "000102030405060708090a0b0c0d0e0f1011121314151617"},
+    {"r1_seed", "dfdedddcdbdad9d8d7d6d5d4d3d2d1d0cfcecdcccbcac9c8c7c6c5c4c3c2c1c0"},
+    {"e2_seed", "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"},
+    {"nonce2", "18191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"},
+    {"r2_seed", "bfbebdbcbbbab9b8b7b6b5b4b3b2b1b0afaeadacabaaa9a8a7a6a5a4a3a2a1a0"},
+    {"e3_seed", "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"},
+    {"nonce3", "303132333435363738393a3b3c3d3e3f4041424344454647"},
+    {"r3_seed", "9f9e9d9c9b9a999897969594939291908f8e8d8c8b8a89888786858483828180"},
+    {"hop1_e_pk", "493e82fc74464a59268817623d2053c5eb8e2cc4a988b4fee179ec6b010d531d"},
+    {"hop1_fk", "30d7a244da30d14b615de209b940e137aea9bf4f80606fe14591961e5bb7d067"},
+    {"hop1_rk", "6093385d99854f69b49c4b4823ebaaeedd4641d41209768baea9e40e8ed78465"},
+    {"flight1_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
+                     "d764825055803d31e48c30b50514162116228ec5396851014a924a9445cb43bf"},
+    {"flight1_hash", "3eff829851aa717584e2b55ce9afd04377cbca9dbb5f9103b893619ad39ccc9f"},
+    {"flight3_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
+                     "d764825055803d31e48c30b50514162116228ec5396851014a914a9445cb43bf"},
+    {"flight3_hash", "d25fbb878e87724e959ab78b8475cdf35c9f5baad557456cc6ff44b9d0358d7d"},
+    {"flight3v6_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
+                       "d764825055803d31e48c30b50514162116228ec5396851014a914a9445cb43bf"},
+    {"flight3v6_hash", "0b9a42b03c28b7e4a24eb97409526a1a7d826ed92f74b520871eb190a801b7a0"},
+    {"reply1", "32df8056b196a8ef36fb990e983c47569c37dfab8c1aa733f65073f73cfde85a"
+               "14622644e7cb410a8204a53bd8525af8"},
+    {"reply2", "7d0f248a663212dc02b6ce918b81356c34a10ff62172d67b26dad70a503391f3"
+               "801e1aa9d424058f164c71f3a1380f56"},
+    {"reply3", "df6b72439218ca63c2027887fdf1283b8e2ee1f8d84558f645ff1bc49484ae84"
+               "6eb8e363b88c5caaede25a1db42ca40a"},
+    {"hop1_c2r_key", "2395f29116446ff2c73fd564e324a95223987d45117cdeb4ed286f1b9a596668"},
+    {"hop1_c2r_mask", "c986ed62057419c1824546c092674d81d8160f037bec45776fec5a17e3670499"},
+    {"hop1_r2c_key", "47622ef850738b698118c20519794b4c451e7be3411d1e3fe9578182734f3ebe"},
+    {"hop1_r2c_mask", "eb22e35a2dc58e00f693c76af92987b11807c05892eb57f2a4ab5d3fe86c57b9"},
+    {"hello_c2r", "f72e8ef4bb63213136f217e809ad3fb86ab2e9594214298c"},
+    {"hello_r2c", "6e308b9319200f0278d67e9e2e07a4d6061e5fc75f35859d"},
+    {"hello3_c2r", "f7048e72c631a3998f7e43baac9ee0da76708a32bee6cb9b5b9d45277c551995"
+                   "2fdabc2eb3eb60bab91520dd0eb53c37c2b88091228c74692c7871149cad"},
+};
+
+/* The named vector, decoded into out; returns its length. */
+static size_t vec(const char *name, uint8_t *out, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		if (strcmp(vectors[i].name, name) != 0)
+			continue;
+		size_t n = strlen(vectors[i].hex) / 2;
+		assert_true(n <= cap);
+		for (size_t j = 0; j < n; j++) {
+			unsigned v;
+			char two[3] = {vectors[i].hex[2 * j], vectors[i].hex[2 * j + 1], 0};
+			v = (unsigned)strtoul(two, NULL, 16);
+			out[j] = (uint8_t)v;
+		}
+		return n;
+	}
+	fail_msg("no vector %s", name);
+	return 0;
+}
+
+/* Compares (p, n) with the named vector, printing both on a mismatch. */
+static void check(const char *name, const uint8_t *p, size_t n)
+{
+	uint8_t want[512];
+	size_t len = vec(name, want, sizeof(want));
+	if (len == n && memcmp(p, want, n) == 0)
+		return;
+	char got[2 * 512 + 1];
+	for (size_t i = 0; i < n && i < 512; i++)
+		snprintf(got + 2 * i, 3, "%02x", p[i]);
+	fail_msg("%s: got %s", name, got);
+}
+
+static void vec_n(const char *name, uint8_t *out, size_t n)
+{
+	assert_int_equal(vec(name, out, n), n);
+}
+
+/* ------------------------------------------------------------ the chains */
+
+struct chain {
+	unsigned n;
+	struct relay_key keys[3];
+	struct sealed *c;
+	struct buf flight;
+};
+
+/* Relays 1..n with the vectors' keys; next hops 192.0.2.k:900k or [2001:db8::k]:900k. */
+static void chain_build(struct chain *ch, unsigned n, bool v6)
+{
+	uint8_t pks[3][32], seeds[3 * 32], nonces[3 * RELAY_NONCE_LEN], sk[32];
+	struct proto_addr next[3];
+	char name[32];
+	memset(ch, 0, sizeof(*ch));
+	ch->n = n;
+	for (unsigned k = 0; k < n; k++) {
+		snprintf(name, sizeof(name), "relay%u_sk", k + 1);
+		vec_n(name, sk, 32);
+		assert_true(relay_key_from_secret(&ch->keys[k], sk));
+		memcpy(pks[k], ch->keys[k].pk, 32);
+		snprintf(name, sizeof(name), "e%u_seed", k + 1);
+		vec_n(name, seeds + 32 * k, 32);
+		snprintf(name, sizeof(name), "nonce%u", k + 1);
+		vec_n(name, nonces + RELAY_NONCE_LEN * k, RELAY_NONCE_LEN);
+		/* Hop k's header names hop k+1. */
+		unsigned nk = k + 2;
+		memset(&next[k], 0, sizeof(next[k]));
+		next[k].port = (uint16_t)(9000 + nk);
+		if (v6) {
+			static const uint8_t db8[16] = {0x20, 0x01, 0x0d, 0xb8};
+			next[k].type = PROTO_ADDR_IPV6;
+			memcpy(next[k].ip, db8, 16);
+			next[k].ip[15] = (uint8_t)nk;
+		} else {
+			next[k].type = PROTO_ADDR_IPV4;
+			next[k].ip[0] = 192;
+			next[k].ip[2] = 2;
+			next[k].ip[3] = (uint8_t)nk;
+		}
+	}
+	struct proto_addr dst;
+	memset(&dst, 0, sizeof(dst));
+	if (v6) {
+		/* The variant asks for 198.51.100.7:80 with no early data. */
+		dst.type = PROTO_ADDR_IPV4;
+		dst.ip[0] = 198;
+		dst.ip[1] = 51;
+		dst.ip[2] = 100;
+		dst.ip[3] = 7;
+		dst.port = 80;
+	} else {
+		dst.type = PROTO_ADDR_DOMAIN;
+		dst.name = (const uint8_t *)"example.com";
+		dst.name_len = 11;
+		dst.port = 443;
+	}
+	ch->c = sealed_new_client(n);
+	assert_non_null(ch->c);
+	assert_true(circuit_build_with(
+	    ch->c, (const uint8_t(*)[32])pks, next, n, &dst, v6 ? NULL : (const uint8_t *)EARLY,
+	    v6 ? 0 : sizeof(EARLY) - 1, NOW, seeds, nonces, &ch->flight));
+}
+
+static void chain_free(struct chain *ch)
+{
+	sealed_free(ch->c);
+	buf_free(&ch->flight);
+	for (unsigned k = 0; k < ch->n; k++)
+		relay_key_wipe(&ch->keys[k]);
+}
+
+static void check_flight(struct chain *ch, const char *head, const char *hash)
+{
+	uint8_t h[32];
+	check(head, buf_head(&ch->flight), 64);
+	crypto_generichash(h, sizeof(h), buf_head(&ch->flight), buf_len(&ch->flight), NULL, 0);
+	check(hash, h, sizeof(h));
+}
+
+/*
+ * Each relay in turn opens its layer (the previous relay's blob) and
+ * replies; the client opens every reply. Leaves the relays' states in r.
+ */
+static void chain_open(struct chain *ch, struct hop_relay *r)
+{
+	size_t len = buf_len(&ch->flight);
+	uint8_t *layer = malloc(len), *blob = malloc(len);
+	assert_non_null(layer);
+	assert_non_null(blob);
+	memcpy(layer, buf_head(&ch->flight), len);
+	for (unsigned k = 0; k < ch->n; k++) {
+		uint8_t hdr_raw[RELAY_HDR_LEN], r_seed[32], reply[RELAY_REPLY_LEN];
+		struct relay_hdr hdr;
+		char name[32];
+		assert_true(hop_relay_open_head(&ch->keys[k], layer, &r[k], hdr_raw));
+		assert_int_equal(relay_hdr_parse(hdr_raw, sizeof(hdr_raw), &hdr), PROTO_DONE);
+		assert_true(hdr.timestamp == NOW);
+		assert_true(hop_relay_open_blob(&r[k], layer + RELAY_HEAD_LEN, hdr.blob_len, blob));
+		if (k == 0) {
+			check("hop1_e_pk", r[k].e_pk, 32);
+			check("hop1_fk", r[k].flight_key, 32);
+			check("hop1_rk", r[k].reply_key, 32);
+			check("hop1_rk", ch->c->hops[0].reply_key, 32);
+		}
+		snprintf(name, sizeof(name), "r%u_seed", k + 1);
+		vec_n(name, r_seed, 32);
+		assert_true(hop_reply_seal(&r[k], r_seed, reply));
+		if (ch->n == 3) {
+			snprintf(name, sizeof(name), "reply%u", k + 1);
+			check(name, reply, sizeof(reply));
+		} else {
+			check("reply1", reply, sizeof(reply));
+		}
+		assert_true(hop_reply_open(&ch->c->hops[k], reply));
+		memcpy(layer, blob, hdr.blob_len);
+	}
+	assert_true(sealed_ready(ch->c));
+	free(layer);
+	free(blob);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_relay_keys(void **state)
+{
+	(void)state;
+	for (unsigned k = 1; k <= 3; k++) {
+		uint8_t sk[32];
+		char name[32];
+		struct relay_key key;
+		snprintf(name, sizeof(name), "relay%u_sk", k);
+		vec_n(name, sk, 32);
+		assert_true(relay_key_from_secret(&key, sk));
+		snprintf(name, sizeof(name), "relay%u_pk", k);
+		check(name, key.pk, 32);
+		snprintf(name, sizeof(name), "relay%u_mask", k);
+		check(name, key.mask, 32);
+	}
+}
+
+static void test_flight_1(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[1];
+	chain_build(&ch, 1, false);
+	assert_int_equal(buf_len(&ch.flight), 8 * 376 + sizeof(EARLY) - 1);
+	check_flight(&ch, "flight1_head", "flight1_hash");
+	chain_open(&ch, r);
+	chain_free(&ch);
+}
+
+static void test_flight_3(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	chain_build(&ch, 3, false);
+	assert_int_equal(buf_len(&ch.flight), 8 * 376 + sizeof(EARLY) - 1);
+	check_flight(&ch, "flight3_head", "flight3_hash");
+	chain_open(&ch, r);
+	chain_free(&ch);
+}
+
+static void test_flight_3v6(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	chain_build(&ch, 3, true);
+	assert_int_equal(buf_len(&ch.flight), 8 * 376);
+	check_flight(&ch, "flight3v6_head", "flight3v6_hash");
+	chain_open(&ch, r);
+	chain_free(&ch);
+}
+
+static void test_record_keys(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	chain_build(&ch, 3, false);
+	chain_open(&ch, r);
+	struct hop_client *c = &ch.c->hops[0];
+	check("hop1_c2r_key", c->send.key, 32);
+	check("hop1_c2r_mask", c->send.mask, 32);
+	check("hop1_r2c_key", c->recv.key, 32);
+	check("hop1_r2c_mask", c->recv.mask, 32);
+	check("hop1_c2r_key", r[0].recv.key, 32);
+	check("hop1_r2c_mask", r[0].send.mask, 32);
+	chain_free(&ch);
+}
+
+/* The first DATA record "hello" each way on hop 1, and its opening. */
+static void test_hello(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	uint8_t rec[64], type;
+	const uint8_t *payload;
+	size_t used, plen, n;
+	chain_build(&ch, 3, false);
+	chain_open(&ch, r);
+
+	n = record_seal(&ch.c->hops[0].send, RECORD_DATA, (const uint8_t *)HELLO, 5, rec,
+	                sizeof(rec));
+	check("hello_c2r", rec, n);
+	assert_int_equal(record_open(&r[0].recv, rec, n, &used, &type, &payload, &plen),
+	                 PROTO_DONE);
+	assert_int_equal(plen, 5);
+	assert_memory_equal(payload, HELLO, 5);
+
+	n = record_seal(&r[0].send, RECORD_DATA, (const uint8_t *)HELLO, 5, rec, sizeof(rec));
+	check("hello_r2c", rec, n);
+	assert_int_equal(record_open(&ch.c->hops[0].recv, rec, n, &used, &type, &payload, &plen),
+	                 PROTO_DONE);
+	assert_memory_equal(payload, HELLO, 5);
+	chain_free(&ch);
+}
+
+/* "hello" through 3 hops: sealed for the exit, then for hop 2, then hop 1. */
+static void test_hello_nested(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	struct buf app = {0};
+	chain_build(&ch, 3, false);
+	chain_open(&ch, r);
+	assert_true(buf_append(&app, HELLO, 5));
+	assert_true(sealed_pump_out(ch.c, &app));
+	assert_int_equal(buf_len(&app), 0);
+	check("hello3_c2r", buf_head(&ch.c->rout), buf_len(&ch.c->rout));
+
+	/* Each relay peels its layer. */
+	uint8_t wire[128], type;
+	const uint8_t *payload;
+	size_t used, plen, n = buf_len(&ch.c->rout);
+	memcpy(wire, buf_head(&ch.c->rout), n);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(record_open(&r[k].recv, wire, n, &used, &type, &payload, &plen),
+		                 PROTO_DONE);
+		assert_int_equal(used, n);
+		assert_int_equal(type, RECORD_DATA);
+		memmove(wire, payload, plen);
+		n = plen;
+	}
+	assert_int_equal(n, 5);
+	assert_memory_equal(wire, HELLO, 5);
+	buf_free(&app);
+	chain_free(&ch);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return secret_init() ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_relay_keys),   cmocka_unit_test(test_flight_1),
+	    cmocka_unit_test(test_flight_3),     cmocka_unit_test(test_flight_3v6),
+	    cmocka_unit_test(test_record_keys),  cmocka_unit_test(test_hello),
+	    cmocka_unit_test(test_hello_nested),
+	};
+	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
+}
