@@ -350,7 +350,8 @@ CHAIN_FIGURES = [
 LAYOUTS = {
     "direct": {"order": PEER_ORDER, "title": PEER_TITLE, "figures": FIGURES, "ratios": None},
     "chains": {"order": CHAIN_ORDER, "title": CHAIN_TITLE, "figures": CHAIN_FIGURES,
-               "ratios": CHAIN_RATIOS},
+               "ratios": CHAIN_RATIOS,
+               "split": [("down_cpu_s_per_gib", "download"), ("up_cpu_s_per_gib", "upload")]},
 }
 
 CHECK_FIGURES = [
@@ -482,6 +483,28 @@ def summarize(tsv, out_json, layout="direct"):
             print(f"note: loadgen's own CPU per new direct connection was {fmt(low)}-"
                   f"{fmt(max(canary.values()))} us: in round(s) {', '.join(noisy)} connections "
                   "cost more than usual, so their CPU and rate figures are high.")
+    # chains.sh records each process's share as FIGURE:NAME, the names in the
+    # order of the meta line procs_PATH (client first).
+    split_rows = []
+    for key, title in lay.get("split", []):
+        for p in peers:
+            names = meta.get(f"procs_{p}", "").split()
+            cells = []
+            for n in names:
+                vals = data.get((f"{key}:{n}", p))
+                if vals:
+                    m = statistics.median(vals)
+                    cells.append(f"{n} {fmt(m)}")
+                    summary["figures"].setdefault(key, {}).setdefault(p, {}) \
+                        .setdefault("by_process", {})[n] = m
+            if cells:
+                split_rows.append(f"  {title}, {titles[p]}: " + ", ".join(cells))
+    if split_rows:
+        print()
+        print("CPU s per GiB by process (medians):")
+        for r in split_rows:
+            print(r)
+
     with open(out_json, "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
 
@@ -509,6 +532,8 @@ def main():
         sys.exit(rc)
     elif cmd == "hold":
         hold(args)
+    elif cmd == "sink":
+        sink(args)
     elif cmd == "summarize":
         layout = "direct"
         if args[:1] == ["--layout"]:
