@@ -8,11 +8,43 @@
 
 #include "buffer.h"
 
+/*
+ * Drained buffers are given back at once (an idle connection holds none), but
+ * a busy one drains and refills many times a second: a few blocks are kept
+ * for reuse, so that freeing and taking 64 KiB does not make malloc shrink and
+ * grow the heap (each time a system call, a TLB flush and fresh page faults).
+ * The daemon is single-threaded; so is this list.
+ */
+#define SPARE_MAX 32 /* 2 MiB at most */
+static void *spare[SPARE_MAX];
+static size_t nspare;
+
+static void *block_get(void)
+{
+	return nspare ? spare[--nspare] : malloc(BUF_CAP);
+}
+
+static void block_put(void *p)
+{
+	if (!p)
+		return;
+	if (nspare < SPARE_MAX)
+		spare[nspare++] = p;
+	else
+		free(p);
+}
+
+void buf_release_spares(void)
+{
+	while (nspare)
+		free(spare[--nspare]);
+}
+
 /* Takes memory on first use and moves the data to the front when the tail is full. */
 static bool buf_prepare(struct buf *b, size_t want)
 {
 	if (!b->data) {
-		b->data = malloc(BUF_CAP);
+		b->data = block_get();
 		if (!b->data)
 			return false;
 		b->start = b->end = 0;
@@ -83,7 +115,7 @@ ssize_t buf_write_fd(struct buf *b, int fd)
 
 void buf_free(struct buf *b)
 {
-	free(b->data);
+	block_put(b->data);
 	b->data = NULL;
 	b->start = b->end = 0;
 }

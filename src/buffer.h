@@ -56,5 +56,7 @@ ssize_t buf_read_fd(struct buf *b, int fd);
 /* write(2)s from the front and consumes what was written. */
 ssize_t buf_write_fd(struct buf *b, int fd);
 void buf_free(struct buf *b);
+/* Frees the blocks kept for reuse (when the daemon goes idle). */
+void buf_release_spares(void);
 
 #endif

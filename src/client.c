@@ -192,7 +192,14 @@ static void set_io(struct client *c, ev_io *w, int fd, int events)
 	    (ev_is_active(w) || !events))
 		return;
 	ev_io_stop(c->srv->loop, w);
-	ev_io_set(w, fd, events);
+	/*
+	 * Same descriptor: ev_io_modify lets libev change the epoll mask in place;
+	 * ev_io_set would make it re-add the fd (an EEXIST round trip each time).
+	 */
+	if (w->fd == fd)
+		ev_io_modify(w, events);
+	else
+		ev_io_set(w, fd, events);
 	if (events)
 		ev_io_start(c->srv->loop, w);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,12 +9,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "client.h"
 #include "listener.h"
 #include "log.h"
 #include "resolver.h"
 #include "server.h"
 #include "util.h"
+
+#define IDLE_TRIM_SECONDS 1.0
 
 struct peer_count {
 	int family;
@@ -107,6 +111,27 @@ void server_client_gone(struct server *srv, struct client *c)
 	}
 	if (srv->draining && srv->nclients == 0)
 		ev_break(srv->loop, EVBREAK_ALL);
+	if (srv->nclients == 0) {
+		ev_timer_stop(srv->loop, &srv->idle_timer);
+		ev_timer_set(&srv->idle_timer, IDLE_TRIM_SECONDS, 0.);
+		ev_timer_start(srv->loop, &srv->idle_timer);
+	}
+}
+
+/*
+ * No client for a moment: hand the spare buffers and the heap's free tail
+ * back to the system, so RSS returns near its baseline after a busy spell
+ * (glibc keeps freed memory otherwise).
+ */
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct server *srv = container_of(w, struct server, idle_timer);
+	if (srv->nclients)
+		return;
+	buf_release_spares();
+	malloc_trim(0);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -293,6 +318,7 @@ int server_run(const struct cli_opts *opts)
 		fatalx("cannot start: see the errors above");
 	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	ev_timer_init(&srv.idle_timer, on_idle, IDLE_TRIM_SECONDS, 0.);
 	ev_signal_init(&srv.sighup, on_sighup, SIGHUP);
 	ev_signal_init(&srv.sigterm, on_sigterm, SIGTERM);
 	ev_signal_init(&srv.sigint, on_sigterm, SIGINT);

@@ -30,6 +30,7 @@ struct server {
 	bool fd_exhausted; /* logged once until a client closes */
 	bool draining;
 	ev_timer drain_timer;
+	ev_timer idle_timer; /* gives memory back once the last client is gone */
 	ev_signal sighup, sigterm, sigint;
 };
 
