@@ -158,6 +158,12 @@ void client_opening_check(struct client *c)
 		c->phase = PHASE_HANDSHAKE;
 		ev_timer_stop(c->srv->loop, &c->timer);
 		c->h->connected(c);
+		/*
+		 * The answer may have come in the same read as the status: no
+		 * read event will announce it again.
+		 */
+		if (!c->closed && c->phase == PHASE_FORWARD && buf_len(&c->uin))
+			c->h->upstream_input(c);
 		return;
 	}
 	/* Still waiting, unless some hop's stream has already ended without a status. */
