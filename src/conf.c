@@ -40,6 +40,7 @@ static void set_defaults(struct conf *c)
 	c->drain_timeout = 10.0;
 	c->max_connections = 4096;
 	c->max_per_client = 256;
+	c->workers = 1;
 }
 
 bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out)
@@ -390,9 +391,9 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 
 static void load_file(struct conf_loader *ld, struct conf *c)
 {
-	static const char *const names[] = {"log_level", "log_target", "timeouts", "limits",
-	                                    "resolver",  "relays",     "chains",   "route",
-	                                    "listen",    "relay",      "rules",    NULL};
+	static const char *const names[] = {
+	    "log_level", "log_target", "workers", "timeouts", "limits", "resolver", "relays",
+	    "chains",    "route",      "listen",  "relay",    "rules",  NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -423,6 +424,15 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 		else if (v && strcmp(v, "stderr") != 0)
 			conf_fail(ld, s, "log_target: unknown target '%s' (stderr, syslog)", v);
 	}
+	if ((s = config_setting_get_member(root, "workers")) != NULL) {
+		int t = config_setting_type(s);
+		long long v = config_setting_get_int64(s);
+		if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || v < 1 || v > WORKERS_MAX)
+			conf_fail(ld, s, "workers: expected a whole number from 1 to %d",
+			          WORKERS_MAX);
+		else
+			c->workers = (unsigned)v;
+	}
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);
 	if ((s = config_setting_get_member(root, "limits")) != NULL)
@@ -451,6 +461,8 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 
 	if (o->log_level && !log_level_parse(o->log_level, &c->log_level))
 		conf_fail(&cli, NULL, "--log-level: unknown level '%s'", o->log_level);
+	if (o->workers)
+		c->workers = o->workers;
 	if (o->nresolvers) {
 		free(c->resolvers);
 		c->resolvers = NULL;
@@ -483,6 +495,11 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 		}
 	}
 	ld->failed |= cli.failed;
+	/* Workers each bind the same addresses: a port the kernel picks would differ. */
+	for (size_t i = 0; i < c->nlisteners && !ld->failed && c->workers > 1; i++)
+		if (addr_port((struct sockaddr *)&c->listeners[i].addr) == 0)
+			conf_fail(ld, NULL,
+			          "workers > 1: every listen and relay address needs a port");
 }
 
 struct conf *conf_load(const struct cli_opts *opts, char *err, size_t errlen)

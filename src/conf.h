@@ -25,6 +25,7 @@ enum {
 
 #define CONFIG_MAX_RESOLVERS 8
 #define CHAIN_MAX_HOPS       8
+#define WORKERS_MAX          64
 
 struct relay_key;
 
@@ -86,6 +87,7 @@ struct conf {
 	double connect_timeout;
 	double idle_timeout;
 	double drain_timeout;
+	unsigned workers; /* processes sharing the listeners (SO_REUSEPORT) */
 	unsigned max_connections;
 	unsigned max_per_client;
 	char *resolvers; /* "ip:port,ip:port" for c-ares, or NULL for the system's */
@@ -108,6 +110,7 @@ struct cli_opts {
 	const char *resolvers[CONFIG_MAX_RESOLVERS];
 	size_t nresolvers;
 	const char *log_level;
+	unsigned workers; /* --workers, 0 if not given */
 };
 
 /*

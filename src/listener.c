@@ -102,6 +102,9 @@ struct listener *listener_open(struct server *srv, const struct listen_conf *lc)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* Workers each bind the address; the kernel spreads new connections. */
+	if (srv->nworkers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		log_warn("SO_REUSEPORT on %s", addr_format(sa, text));
 	if (bind(fd, sa, lc->addrlen) != 0 || listen(fd, 1024) != 0) {
 		log_warn("cannot listen on %s", addr_format(sa, text));
 		close(fd);

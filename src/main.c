@@ -26,6 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: nacre [run] [-c FILE] [-l ADDR:PORT]... [--users FILE]\n"
 	           "             [--resolver ADDR[:PORT]]... [--log-level LEVEL] [-v]\n"
+	           "             [--workers N]\n"
 	           "       nacre check -c FILE\n"
 	           "       nacre keygen FILE\n"
 	           "       nacre pubkey FILE\n"
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 	           "  -r, --resolver ADDR    DNS server to use instead of /etc/resolv.conf\n"
 	           "      --log-level LEVEL  error, warn, info (default) or debug\n"
 	           "  -v, --verbose          debug logging, destinations included\n"
+	           "  -w, --workers N        N processes share the listeners (SO_REUSEPORT)\n"
 	           "\n"
 	           "  keygen FILE            write a new relay key to FILE (mode 0600, never\n"
 	           "                         over an existing file) and print its public key\n"
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
 	    {"resolver", required_argument, NULL, 'r'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"workers", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -141,7 +144,7 @@ int main(int argc, char **argv)
 	}
 
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:l:u:r:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:l:u:r:vw:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opts.config_path = optarg;
@@ -169,6 +172,17 @@ int main(int argc, char **argv)
 		case 'v':
 			opts.log_level = "debug";
 			break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > WORKERS_MAX) {
+				fprintf(stderr, "nacre: --workers: expected 1 to %d\n",
+				        WORKERS_MAX);
+				return 2;
+			}
+			opts.workers = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

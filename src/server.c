@@ -16,6 +16,7 @@
 #include "resolver.h"
 #include "server.h"
 #include "util.h"
+#include "workers.h"
 
 #define IDLE_TRIM_SECONDS 1.0
 
@@ -156,6 +157,9 @@ static bool apply_listeners(struct server *srv, struct conf *conf)
 	for (size_t i = 0; i < conf->nlisteners; i++) {
 		const struct listen_conf *lc = &conf->listeners[i];
 		struct listener *l;
+		/* One process serves relays, so one replay set sees every first flight. */
+		if (lc->relay && srv->worker != 0)
+			continue;
 		for (l = srv->listeners; l; l = l->next)
 			if (!l->keep && same_addr(&l->addr, &lc->addr))
 				break;
@@ -300,20 +304,32 @@ static void raise_fd_limit(void)
 int server_run(const struct cli_opts *opts)
 {
 	char err[600];
-	struct server srv;
-
-	memset(&srv, 0, sizeof(srv));
-	srv.opts = opts;
-	srv.loop = ev_default_loop(EVFLAG_AUTO);
-	if (!srv.loop)
-		fatalx("cannot start the event loop");
-	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
 
 	struct conf *conf = conf_load(opts, err, sizeof(err));
 	if (!conf)
 		fatalx("%s", err);
 	log_init(conf->log_level, conf->log_syslog);
+	if (conf->workers > 1) {
+		unsigned n = conf->workers;
+		conf_unref(conf);
+		return workers_run(opts, n);
+	}
+	return server_serve(opts, conf, 0, 1);
+}
+
+int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker, unsigned nworkers)
+{
+	struct server srv;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.opts = opts;
+	srv.worker = worker;
+	srv.nworkers = nworkers;
+	srv.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!srv.loop)
+		fatalx("cannot start the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (!server_apply(&srv, conf))
 		fatalx("cannot start: see the errors above");
 	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -327,7 +343,10 @@ int server_run(const struct cli_opts *opts)
 	ev_signal_start(srv.loop, &srv.sigterm);
 	ev_signal_start(srv.loop, &srv.sigint);
 
-	log_info("nacre %s started", PACKAGE_VERSION);
+	if (nworkers > 1)
+		log_info("nacre %s worker %u of %u started", PACKAGE_VERSION, worker + 1, nworkers);
+	else
+		log_info("nacre %s started", PACKAGE_VERSION);
 	ev_run(srv.loop, 0);
 
 	while (srv.clients)

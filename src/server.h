@@ -29,13 +29,20 @@ struct server {
 	int reserve_fd;    /* given up to accept-and-close when out of descriptors */
 	bool fd_exhausted; /* logged once until a client closes */
 	bool draining;
+	unsigned worker, nworkers; /* this process's index among the workers */
 	ev_timer drain_timer;
 	ev_timer idle_timer; /* gives memory back once the last client is gone */
 	ev_signal sighup, sigterm, sigint;
 };
 
-/* Runs the daemon until it is stopped; returns the exit status. */
+/*
+ * Runs the daemon until it is stopped; returns the exit status. With
+ * workers > 1 this process becomes the master of that many workers.
+ */
 int server_run(const struct cli_opts *opts);
+/* One serving process (worker of nworkers) on a loaded config it takes over. */
+int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker,
+                 unsigned nworkers);
 
 /*
  * Counts a new client from peer; false (nothing counted) when a limit says no.
