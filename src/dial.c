@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "rules.h"
 #include "server.h"
+#include "spare.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------- connecting */
@@ -79,7 +80,19 @@ void client_dial_next(struct client *c)
 			c->any_blocked = true;
 			continue;
 		}
-		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		/* To a relay, a connection opened ahead saves a round trip. */
+		bool to_relay =
+		    c->via_chain || (c->lc->relay && c->u.relay.cmd == RELAY_CMD_EXTEND);
+		int fd = to_relay ? spare_take(c->srv, ss) : -1;
+		if (fd >= 0) {
+			c->ufd = fd;
+			c->phase = PHASE_CONNECTING; /* writable at once: connect_done() */
+			client_set_timer(c, c->conf->connect_timeout);
+			client_update(c);
+			spare_refill(c->srv, ss);
+			return;
+		}
+		fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			c->last_errno = errno;
 			log_warn("socket");
@@ -95,6 +108,8 @@ void client_dial_next(struct client *c)
 		c->phase = PHASE_CONNECTING;
 		client_set_timer(c, c->conf->connect_timeout);
 		client_update(c);
+		if (to_relay)
+			spare_refill(c->srv, ss);
 		return;
 	}
 	if (c->via_chain) {

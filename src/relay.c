@@ -119,6 +119,12 @@ static void relay_input(struct client *c)
 	struct relay_hdr h;
 	uint8_t hdr[RELAY_HDR_LEN];
 
+	if (!c->cs && c->c_eof) {
+		/* The peer has given up (whatever it sent): nothing is left to read. */
+		client_discard_input(c);
+		client_close(c, "closed before a complete flight");
+		return;
+	}
 	if (rs->doomed) {
 		buf_free(&c->cin);
 		return;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "server.h"
+#include "spare.h"
 #include "util.h"
 #include "workers.h"
 
@@ -356,6 +357,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 		srv.listeners = l->next;
 		listener_close(l);
 	}
+	spare_free_all(&srv);
 	resolver_free(srv.resolver);
 	free(srv.resolver_servers);
 	conf_unref(srv.conf);

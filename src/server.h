@@ -13,6 +13,7 @@
 struct client;
 struct listener;
 struct peer_count;
+struct spare;
 
 #define PEER_BUCKETS 1024
 
@@ -31,7 +32,8 @@ struct server {
 	bool draining;
 	unsigned worker, nworkers; /* this process's index among the workers */
 	ev_timer drain_timer;
-	ev_timer idle_timer; /* gives memory back once the last client is gone */
+	struct spare *spares; /* connections to relays opened ahead (spare.c) */
+	ev_timer idle_timer;  /* gives memory back once the last client is gone */
 	ev_signal sighup, sigterm, sigint;
 };
 
