@@ -1,0 +1,681 @@
+#!/usr/bin/env bash
+# Round-trip benchmark: time to first byte for a new connection through a
+# 3-hop chain whose every link has a 10 ms round trip, against the floor of
+# twice the sum of the links' round trips (one round trip to open the stream at
+# the exit, one for the request and its answer).
+#
+#   ROUNDS=5 tests/bench/rtt.sh       (about 2.5 minutes)
+#   SMOKE=1  tests/bench/rtt.sh       (one round of a few connections per path, about 20 s)
+#
+# Five network namespaces in a line, each link a pair of TUN devices driven by
+# tundelay (tundelay.c, built here with cc), which holds every packet DELAY_MS
+# in each direction (the kernel here has no netem qdisc):
+#
+#   user --- r1 --- r2 --- r3 --- origin
+#   .1.1  .1.2 .2.1  .2.2 .3.1  .3.2 .4.1  .4.2      (10.202.L.x, point to point)
+#
+# The paths, every client in the user namespace, every relay in r1, r2, r3:
+#   direct   curl -> origin, routed through r1, r2, r3 (IP forwarding): the
+#            floor as plain TCP reaches it, a check of the set-up
+#   nacre    the user's nacre (SOCKS5 and HTTP on 127.0.0.1:1080) with a 3-hop
+#            chain: relay in r1 -> relay in r2 -> exit relay in r3 -> origin,
+#            through SOCKS5 (--socks5-hostname) and HTTP CONNECT (-p -x).
+#            Warm: connections one after another, so every nacre holds a
+#            spare connection to its next relay (src/spare.c: nacre opens one
+#            after it dials a relay, and renews it while that relay was used
+#            in the last 30 s). Cold: all four nacre processes restarted
+#            before each connection, so every link costs its TCP handshake,
+#            as after a pause.
+#   ss3      shadowsocks-libev layered: ss-local (key 3) -> ss-tunnel T2
+#            (key 2) -> ss-tunnel T1 (key 1), all three in the user namespace,
+#            -> ss-server S1 in r1 -> S2 in r2 -> S3 in r3 -> origin. SOCKS5
+#            only: ss-local has no HTTP CONNECT.
+# The origin is nginx serving a 1 KiB file. Each figure is curl's
+# %{time_starttransfer} (and %{time_pretransfer}: the stream is open) over
+# N new connections made one at a time, per path per round; the paths take
+# turns, the order rotated from round to round.
+#
+# The floor is taken from ping (20 probes per link, 0.2 s apart) before and
+# after the rounds: 2 x the sum of the four links' median round trips.
+#
+# Environment:
+#   NACRE        the nacre binary (default ./nacre, else built out of tree)
+#   ROUNDS       rounds (default 5, at most 20)
+#   N            new connections per path per round (default 30)
+#   COLD_N       new connections per round on each cold nacre path
+#                (default 10; 0 leaves the cold paths out)
+#   SMOKE=1      one round, N=5, COLD_N=2
+#   DELAY_MS     one-way delay per link (default 5, so 10 ms round trips)
+#   TUN_PRIO     SCHED_FIFO priority of the tundelay processes (default 50;
+#                0: ordinary processes, whose links then run late by a few
+#                ms now and then when the two cores are busy)
+#   OUT_DIR      where the result files go (default /tmp/nacre-bench-results)
+#   NO_INSTALL=1 do not apt-get what is missing (iputils-ping,
+#                shadowsocks-libev, nginx-light, curl)
+#   KEEP_LOGS=1  keep the work directory (configurations and logs)
+#
+# Exit: 0 done, 1 nacre failed a request, 77 skipped (not root, a tool or
+# network namespaces missing), 99 hard error.
+set -u
+set -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "$here/../.." && pwd)
+
+SMOKE=${SMOKE:-0}
+if [ "$SMOKE" = 1 ]; then
+	ROUNDS=${ROUNDS:-1}
+	N=${N:-5}
+	COLD_N=${COLD_N:-2}
+else
+	ROUNDS=${ROUNDS:-5}
+	N=${N:-30}
+	COLD_N=${COLD_N:-10}
+fi
+DELAY_MS=${DELAY_MS:-5}
+TUN_PRIO=${TUN_PRIO:-50}
+OUT_DIR=${OUT_DIR:-/tmp/nacre-bench-results}
+SS_METHOD=chacha20-ietf-poly1305
+PINGS=20
+
+case "$ROUNDS" in '' | *[!0-9]*) echo "ROUNDS must be a whole number"; exit 99 ;; esac
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] || { echo "ROUNDS must be 1..20"; exit 99; }
+case "$N" in '' | *[!0-9]*) echo "N must be a whole number"; exit 99 ;; esac
+[ "$N" -ge 1 ] && [ "$N" -le 1000 ] || { echo "N must be 1..1000"; exit 99; }
+case "$COLD_N" in '' | *[!0-9]*) echo "COLD_N must be a whole number"; exit 99 ;; esac
+[ "$COLD_N" -le 1000 ] || { echo "COLD_N must be 0..1000"; exit 99; }
+case "$DELAY_MS" in '' | *[!0-9.]* | *.*.*) echo "DELAY_MS must be a number"; exit 99 ;; esac
+case "$TUN_PRIO" in '' | *[!0-9]*) echo "TUN_PRIO must be 0..99"; exit 99 ;; esac
+[ "$TUN_PRIO" -le 99 ] || { echo "TUN_PRIO must be 0..99"; exit 99; }
+
+[ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces and TUN devices need root"; exit 77; }
+[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: ip (iproute2) is missing"; exit 77; }
+command -v cc >/dev/null || { echo "SKIP: cc is missing"; exit 77; }
+
+unset http_proxy https_proxy all_proxy no_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/nacre-rtt.XXXXXX") || { echo "ERROR: mktemp failed"; exit 99; }
+chmod 755 "$W" # nginx's worker reads the files under it
+STARTED=$(date +%s)
+
+# Namespaces, in line order, and the processes started in them or for them.
+NS_USER=nacre-rtt-user-$$
+NS_R1=nacre-rtt-r1-$$
+NS_R2=nacre-rtt-r2-$$
+NS_R3=nacre-rtt-r3-$$
+NS_ORIGIN=nacre-rtt-origin-$$
+LINE="$NS_USER $NS_R1 $NS_R2 $NS_R3 $NS_ORIGIN"
+NETNS=""   # those made so far
+PIDS=""    # servers and proxies
+TD_PIDS="" # tundelay, one per link
+declare -A NPID # nacre processes by name (restarted for the cold paths)
+
+cleanup() {
+	local p ns i left
+	for p in $PIDS "${NPID[@]}" $TD_PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS "${NPID[@]}" $TD_PIDS; do wait "$p" 2>/dev/null; done
+	# Anything still inside a namespace of ours (a curl cut short by a
+	# signal) is ours too: asked to stop, then, after 2 s, killed.
+	for i in $(seq 40); do
+		left=""
+		for ns in $NETNS; do left="$left $(ip netns pids "$ns" 2>/dev/null)"; done
+		[ -n "${left// /}" ] || break
+		if [ "$i" = 1 ]; then
+			for p in $left; do kill "$p" 2>/dev/null; done
+		elif [ "$i" = 40 ]; then
+			for p in $left; do kill -9 "$p" 2>/dev/null; done
+		fi
+		sleep 0.05
+	done
+	for ns in $NETNS; do ip netns del "$ns" 2>/dev/null; done
+	# The TUN devices are not persistent: they went with tundelay or with
+	# their namespace.
+	if [ "${KEEP_LOGS:-}" ]; then
+		echo "logs kept in $W"
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '[%4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
+hard_error() {
+	echo "ERROR: $*"
+	for f in "$W"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 20 lines)"
+		tail -n 20 "$f"
+	done
+	exit 99
+}
+
+# ---- tools -----------------------------------------------------------------
+
+PY=$(command -v python3) || { echo "SKIP: python3 is missing"; exit 77; }
+PY=$("$PY" -c 'import sys; print(sys.executable)')
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+missing=""
+for pair in ping:iputils-ping ss-server:shadowsocks-libev nginx:nginx-light curl:curl; do
+	have "${pair%%:*}" || missing="$missing ${pair#*:}"
+done
+if [ -n "$missing" ] && [ "${NO_INSTALL:-0}" != 1 ]; then
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	{ timeout 300 apt-get install -y --no-install-recommends $missing ||
+		{ timeout 300 apt-get update && timeout 300 apt-get install -y --no-install-recommends $missing; }; } \
+		>"$W/apt.log" 2>&1 || say "apt-get failed: see $W/apt.log"
+fi
+PATH=$PATH:/usr/sbin
+for t in ping nginx curl; do have "$t" || { echo "SKIP: $t is missing"; exit 77; }; done
+HAVE_SS=1
+for t in ss-server ss-local ss-tunnel; do have "$t" || HAVE_SS=0; done
+[ "$HAVE_SS" = 1 ] || say "shadowsocks-libev is missing: its path is not measured"
+
+if [ -z "${NACRE:-}" ]; then
+	if [ -x ./nacre ]; then
+		NACRE=$(pwd)/nacre
+	else
+		say "building nacre under $W/build"
+		mkdir -p "$W/build"
+		(cd "$top_srcdir" && { [ -x configure ] || autoreconf -fi; }) >"$W/build.log" 2>&1 &&
+			(cd "$W/build" && "$top_srcdir/configure" && make -j2 nacre) >>"$W/build.log" 2>&1 ||
+			hard_error "could not build nacre"
+		NACRE=$W/build/nacre
+	fi
+fi
+case $NACRE in /*) ;; *) NACRE=$(pwd)/$NACRE ;; esac
+[ -x "$NACRE" ] || hard_error "NACRE=$NACRE is not executable"
+
+TUNDELAY=$W/tundelay
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$TUNDELAY" "$here/tundelay.c" 2>"$W/tundelay-build.log" ||
+	hard_error "could not build tundelay"
+
+# ---- the namespaces and their delayed links ----------------------------------
+
+# Everything in a namespace runs as `ip netns exec NS CMD`, which execs CMD:
+# started with &, $! is CMD's own PID (a shell function started with & would
+# be a subshell, and killing it would leave CMD running).
+sysctl_ns() { ip netns exec "$1" sh -c "echo $3 >/proc/sys/$2"; }
+
+for ns in $LINE; do
+	ip netns add "$ns" 2>"$W/netns.err" || {
+		echo "SKIP: ip netns add failed: $(head -n 1 "$W/netns.err")"
+		exit 77
+	}
+	NETNS="$NETNS $ns"
+done
+
+# Link L (1..4) joins the (L-1)th and Lth namespaces of the line (0-based):
+# the left one is 10.202.L.1, the right one 10.202.L.2.
+ns_at() {
+	local a
+	read -r -a a <<<"$LINE"
+	echo "${a[$1]}"
+}
+addr() { echo "10.202.$1.$2"; }
+R1_IP=$(addr 1 2) R2_IP=$(addr 2 2) R3_IP=$(addr 3 2)
+ORIGIN_IP=$(addr 4 2)
+ORIGIN_NET=10.202.4.0/24
+
+# tun_name L SIDE: a device name unique to this run (at most 15 characters).
+tun_name() { echo "nrt$$l$1$2"; }
+
+setup_links() {
+	local ns i l left right ta tb fwd prio=()
+	[ "$TUN_PRIO" -gt 0 ] && prio=(-f "$TUN_PRIO")
+	for ns in $LINE; do
+		ip -n "$ns" link set lo up || return 1
+		# No IPv6: its router solicitations would only add packets.
+		sysctl_ns "$ns" net/ipv6/conf/all/disable_ipv6 1 2>/dev/null
+		sysctl_ns "$ns" net/ipv6/conf/default/disable_ipv6 1 2>/dev/null
+	done
+	for l in 1 2 3 4; do
+		left=$(ns_at $((l - 1))) right=$(ns_at "$l")
+		ta=$(tun_name "$l" a) tb=$(tun_name "$l" b)
+		rm -f "$W/td$l.ready"
+		"$TUNDELAY" -d "$DELAY_MS" "${prio[@]}" -r "$W/td$l.ready" "$ta" "$tb" 2>"$W/tundelay-$l.log" &
+		TD_PIDS="$TD_PIDS $!"
+		for i in $(seq 100); do
+			[ -f "$W/td$l.ready" ] && break
+			kill -0 $! 2>/dev/null || break
+			sleep 0.02
+		done
+		[ -f "$W/td$l.ready" ] || return 1
+		# The descriptors tundelay holds keep working after the move.
+		ip link set "$ta" netns "$left" && ip link set "$tb" netns "$right" &&
+			ip -n "$left" addr add "$(addr "$l" 1)" peer "$(addr "$l" 2)" dev "$ta" &&
+			ip -n "$right" addr add "$(addr "$l" 2)" peer "$(addr "$l" 1)" dev "$tb" &&
+			ip -n "$left" link set "$ta" up && ip -n "$right" link set "$tb" up || return 1
+	done
+	# Routes for the direct path: the relays' namespaces forward. Every
+	# namespace reaches the subnets beyond its neighbours through them.
+	for i in 0 1 2 3 4; do
+		ns=$(ns_at "$i")
+		fwd=0
+		[ "$i" -ge 1 ] && [ "$i" -le 3 ] && fwd=1
+		sysctl_ns "$ns" net/ipv4/ip_forward "$fwd" || return 1
+		for l in 1 2 3 4; do
+			if [ "$l" -lt "$i" ]; then
+				ip -n "$ns" route add "10.202.$l.0/24" dev "$(tun_name "$i" b)" || return 1
+			elif [ "$l" -gt $((i + 1)) ]; then
+				ip -n "$ns" route add "10.202.$l.0/24" dev "$(tun_name $((i + 1)) a)" || return 1
+			fi
+		done
+	done
+}
+setup_links >"$W/setup.log" 2>&1 || hard_error "could not build the delayed links (see setup.log)"
+
+# ping_links TAG: PINGS probes over each link, the four links at once, from
+# its left end to its right end; the times (ms) go to ping-TAG-L.txt.
+ping_links() {
+	local l pids=""
+	for l in 1 2 3 4; do
+		ip netns exec "$(ns_at $((l - 1)))" timeout 60 ping -n -c "$PINGS" -i 0.2 "$(addr "$l" 2)" \
+			>"$W/ping-$1-$l.out" 2>&1 &
+		pids="$pids $!"
+	done
+	wait $pids
+	for l in 1 2 3 4; do
+		sed -nE 's/.* time=([0-9.]+) ms.*/\1/p' "$W/ping-$1-$l.out" >"$W/ping-$1-$l.txt"
+		[ -s "$W/ping-$1-$l.txt" ] || hard_error "no answer to ping over link $l"
+	done
+}
+say "pinging the four links ($PINGS probes each)"
+ping_links before
+
+# ns_wait_port NS ADDR PORT SECONDS: until something accepts on ADDR:PORT in NS.
+ns_wait_port() {
+	ip netns exec "$1" timeout "$4" bash -c "until (exec 3<>/dev/tcp/$2/$3) 2>/dev/null; do sleep 0.05; done"
+}
+
+# ---- the origin --------------------------------------------------------------
+
+mkdir -p "$W/www" "$W/ngx-tmp"
+head -c 1024 /dev/zero | tr '\0' 'x' >"$W/www/1k"
+chmod 755 "$W/www"
+chmod 644 "$W/www/1k"
+cat >"$W/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/nginx.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $W/ngx-tmp/body;
+	proxy_temp_path $W/ngx-tmp/proxy;
+	fastcgi_temp_path $W/ngx-tmp/fastcgi;
+	uwsgi_temp_path $W/ngx-tmp/uwsgi;
+	scgi_temp_path $W/ngx-tmp/scgi;
+	server {
+		listen $ORIGIN_IP:80;
+		root $W/www;
+		location / { }
+	}
+}
+EOF
+ip netns exec "$NS_ORIGIN" nginx -e "$W/nginx.log" -c "$W/nginx.conf" >>"$W/nginx.log" 2>&1 &
+PIDS="$PIDS $!"
+ns_wait_port "$NS_ORIGIN" "$ORIGIN_IP" 80 10 || hard_error "nginx did not start"
+URL=http://$ORIGIN_IP/1k
+
+# ---- nacre: three relays and the user's client --------------------------------
+
+# nacre_start NAME NS: runs nacre -c NAME.conf in NS, logging to NAME.log,
+# until it says it listens.
+NACRE_NS=()
+nacre_start() {
+	local name=$1 ns=$2 pid i before
+	if [ ! -f "$W/$name.log" ]; then
+		"$NACRE" check -c "$W/$name.conf" >"$W/$name.check" 2>&1 || {
+			cat "$W/$name.check"
+			hard_error "nacre check refuses $name.conf"
+		}
+		: >"$W/$name.log"
+		NACRE_NS+=("$name:$ns")
+	fi
+	before=$(wc -l <"$W/$name.log")
+	ip netns exec "$ns" "$NACRE" -c "$W/$name.conf" >>"$W/$name.log" 2>&1 &
+	pid=$!
+	NPID[$name]=$pid
+	for i in $(seq 200); do
+		tail -n +$((before + 1)) "$W/$name.log" | grep -q 'listening on' && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.02
+	done
+	hard_error "nacre $name did not start"
+}
+
+# nacre_restart: every nacre process stopped and started again, exit first,
+# so that no spare connection is left anywhere.
+nacre_restart() {
+	local p
+	for p in "${NPID[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${NPID[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${NACRE_NS[@]}"; do nacre_start "${p%%:*}" "${p#*:}"; done
+}
+
+# nacre_relay NAME ADDRESS EXIT POLICY
+nacre_relay() {
+	"$NACRE" keygen "$W/$1.key" >"$W/$1.pub" 2>>"$W/keygen.log" || hard_error "nacre keygen failed"
+	cat >"$W/$1.conf" <<EOF
+listen = ();
+log_level = "info";
+timeouts = { drain = 0.1; }; # the cold paths restart every process
+relay = ( { address = "$2"; key_file = "$1.key"; exit = $3;
+	    policy = ( $4 ); } );
+EOF
+}
+# A middle relay may reach the next relay and nothing else; the exit, the
+# origin's subnet (private ranges are refused unless named).
+next_only() { echo "{ dest = \"$1/32\"; port = $2; action = \"accept\"; }, { dest = \"*\"; action = \"reject\"; }"; }
+nacre_relay n-r1 "$R1_IP:9001" false "$(next_only "$R2_IP" 9002)"
+nacre_relay n-r2 "$R2_IP:9002" false "$(next_only "$R3_IP" 9003)"
+nacre_relay n-r3 "$R3_IP:9003" true "{ dest = \"$ORIGIN_NET\"; action = \"accept\"; }"
+cat >"$W/n-user.conf" <<EOF
+log_level = "info";
+timeouts = { drain = 0.1; };
+relays = (
+	{ name = "r1"; address = "$R1_IP:9001"; key = "$(cat "$W/n-r1.pub")"; },
+	{ name = "r2"; address = "$R2_IP:9002"; key = "$(cat "$W/n-r2.pub")"; },
+	{ name = "r3"; address = "$R3_IP:9003"; key = "$(cat "$W/n-r3.pub")"; }
+);
+chains = ( { name = "c3"; hops = [ "r1", "r2", "r3" ]; } );
+route = "c3";
+listen = ( { address = "127.0.0.1:1080"; protocols = [ "socks5", "http" ]; } );
+EOF
+nacre_start n-r3 "$NS_R3"
+nacre_start n-r2 "$NS_R2"
+nacre_start n-r1 "$NS_R1"
+nacre_start n-user "$NS_USER"
+
+# ---- shadowsocks, layered ----------------------------------------------------
+
+ss_key() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
+# ss_run NAME NS PROGRAM ARGS...
+ss_run() {
+	local name=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$W/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+}
+start_ss3() {
+	local k1 k2 k3
+	k1=$(ss_key) k2=$(ss_key) k3=$(ss_key)
+	ss_run ss-s3 "$NS_R3" ss-server -s "$R3_IP" -p 8388 -k "$k3" -m "$SS_METHOD" --no-delay -d 127.0.0.1
+	ss_run ss-s2 "$NS_R2" ss-server -s "$R2_IP" -p 8388 -k "$k2" -m "$SS_METHOD" --no-delay -d 127.0.0.1
+	ss_run ss-s1 "$NS_R1" ss-server -s "$R1_IP" -p 8388 -k "$k1" -m "$SS_METHOD" --no-delay -d 127.0.0.1
+	# T1 wraps layer 1 around a stream for S2 and hands it to S1; T2 wraps
+	# layer 2 around a stream for S3 and hands it to T1; ss-local adds layer 3.
+	ss_run ss-t1 "$NS_USER" ss-tunnel -s "$R1_IP" -p 8388 -b 127.0.0.1 -l 1091 -k "$k1" -m "$SS_METHOD" \
+		-L "$R2_IP:8388" --no-delay
+	ss_run ss-t2 "$NS_USER" ss-tunnel -s 127.0.0.1 -p 1091 -b 127.0.0.1 -l 1092 -k "$k2" -m "$SS_METHOD" \
+		-L "$R3_IP:8388" --no-delay
+	ss_run ss-local "$NS_USER" ss-local -s 127.0.0.1 -p 1092 -b 127.0.0.1 -l 1090 -k "$k3" -m "$SS_METHOD" \
+		--no-delay
+	ns_wait_port "$NS_R3" "$R3_IP" 8388 10 && ns_wait_port "$NS_R2" "$R2_IP" 8388 10 &&
+		ns_wait_port "$NS_R1" "$R1_IP" 8388 10 && ns_wait_port "$NS_USER" 127.0.0.1 1091 10 &&
+		ns_wait_port "$NS_USER" 127.0.0.1 1092 10 && ns_wait_port "$NS_USER" 127.0.0.1 1090 10
+}
+
+# ---- the paths ---------------------------------------------------------------
+
+# CURL_VIA[path]: curl's proxy arguments.
+declare -A CURL_VIA
+CURL_VIA[direct]=""
+CURL_VIA[nacre-socks5]="--socks5-hostname 127.0.0.1:1080"
+CURL_VIA[nacre-connect]="-p -x http://127.0.0.1:1080"
+CURL_VIA[nacre-socks5-cold]=${CURL_VIA[nacre-socks5]}
+CURL_VIA[nacre-connect-cold]=${CURL_VIA[nacre-connect]}
+CURL_VIA[ss3-socks5]="--socks5-hostname 127.0.0.1:1090"
+PATHS="direct nacre-socks5 nacre-connect"
+if [ "$HAVE_SS" = 1 ]; then
+	if start_ss3; then PATHS="$PATHS ss3-socks5"; else say "shadowsocks did not start: not measured"; fi
+fi
+
+# fetch PATH COUNT: COUNT GETs of /1k through PATH from the user namespace,
+# one at a time, each on a new connection; one line per GET:
+# "pretransfer_s starttransfer_s http_code size".
+fetch() {
+	# Each curl has 10 s; the loop as a whole is bounded as well.
+	ip netns exec "$NS_USER" timeout $(($2 * 11 + 10)) bash -c '
+		for i in $(seq '"$2"'); do
+			out=$(curl -s -o /dev/null --max-time 10 '"${CURL_VIA[$1]}"' \
+				-w "%{time_pretransfer} %{time_starttransfer} %{http_code} %{size_download}" \
+				"'"$URL"'")
+			echo "${out:-- - 000 0}"
+		done' 2>>"$W/curl.log"
+}
+
+# cold_fetch PATH COUNT: as fetch, with every nacre process restarted before
+# each GET.
+cold_fetch() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		nacre_restart >&2
+		fetch "$1" 1
+	done
+}
+
+# One GET through each path before any figure.
+for p in $PATHS; do
+	got=$(fetch "$p" 1 | awk '{ print $3, $4 }')
+	[ "$got" = "200 1024" ] && continue
+	case $p in
+	nacre*) hard_error "$p does not relay a GET (got '$got')" ;;
+	*)
+		say "$p does not fetch the page (got '$got'): not measured"
+		PATHS=$(printf '%s\n' $PATHS | grep -vx "$p" | tr '\n' ' ')
+		;;
+	esac
+done
+[ "$COLD_N" -gt 0 ] && PATHS="$PATHS nacre-socks5-cold nacre-connect-cold"
+
+# ---- the rounds ----------------------------------------------------------------
+
+mkdir -p "$OUT_DIR"
+STAMP=$(date +%Y%m%d-%H%M%S)
+TSV=$OUT_DIR/rtt-$STAMP.tsv
+JSON=$OUT_DIR/rtt-$STAMP.json
+{
+	printf '#date\t%s\n' "$(date -Is)"
+	printf '#rounds\t%s\n' "$ROUNDS"
+	printf '#smoke\t%s\n' "$SMOKE"
+	printf '#n\t%s\n' "$N"
+	printf '#cold_n\t%s\n' "$COLD_N"
+	printf '#delay_ms\t%s\n' "$DELAY_MS"
+	printf '#tun_prio\t%s\n' "$(grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && echo 0 || echo "$TUN_PRIO")"
+	printf '#nacre\t%s\n' "$NACRE"
+	printf '#nacre_commit\t%s\n' "$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	printf '#shadowsocks\t%s\n' "$( (ss-server -h 2>&1 || true) | sed -n 's/^shadowsocks-libev //p' | head -n 1)"
+	printf '#ss_method\t%s\n' "$SS_METHOD"
+	printf '#nproc\t%s\n' "$(nproc)"
+	printf '#uptime_start\t%s\n' "$(uptime)"
+	printf 'round\tpath\tsample\topen_ms\tttfb_ms\tok\n'
+} >"$TSV"
+
+# rotate N WORDS...: the words starting from the (N mod count)th.
+rotate() {
+	local n=$1
+	shift
+	local a=("$@") i
+	for ((i = 0; i < ${#a[@]}; i++)); do
+		printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"
+	done
+}
+
+LOAD_START=$(uptime)
+say "load before: $LOAD_START"
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	order=$(rotate "$ROUND" $PATHS)
+	say "round $ROUND/$ROUNDS: $N new connections per path ($COLD_N cold), one at a time ($order)"
+	for p in $order; do
+		# Not in a pipeline: the restarts must update NPID in this shell.
+		case $p in
+		*-cold) cold_fetch "$p" "$COLD_N" >"$W/samples" ;;
+		*) fetch "$p" "$N" >"$W/samples" ;;
+		esac
+		awk -v r="$ROUND" -v p="$p" 'BEGIN { OFS = "\t" }
+			{ ok = ($3 == "200" && $4 == "1024"); n++
+			  if (ok) print r, p, n, $1 * 1000, $2 * 1000, 1; else print r, p, n, "-", "-", 0 }' \
+			"$W/samples" >>"$TSV"
+	done
+done
+LOAD_END=$(uptime)
+printf '#uptime_end\t%s\n' "$LOAD_END" >>"$TSV"
+say "load after: $LOAD_END"
+
+say "pinging the four links again"
+ping_links after
+for l in 1 2 3 4; do
+	for tag in before after; do
+		sed "s/^/#ping\t$l\t$tag\t/" "$W/ping-$tag-$l.txt" >>"$TSV"
+	done
+done
+
+# The links' counters: a packet dropped by tundelay would be a lost packet
+# the figures do not show.
+for p in $TD_PIDS; do kill "$p" 2>/dev/null; done
+for p in $TD_PIDS; do wait "$p" 2>/dev/null; done
+TD_PIDS=""
+DROPS=$(cat "$W"/tundelay-*.log | sed -nE 's/.*dropped_full=([0-9]+) dropped_long=([0-9]+).*/\1 \2/p' |
+	awk '{ s += $1 + $2 } END { print s + 0 }')
+printf '#tundelay_drops\t%s\n' "$DROPS" >>"$TSV"
+
+echo
+echo "nacre round-trip benchmark: $ROUNDS round(s)$([ "$SMOKE" = 1 ] && echo ', SMOKE'), $(nproc) cores, $(date -Is)"
+tun_sched="SCHED_FIFO $TUN_PRIO"
+[ "$TUN_PRIO" -gt 0 ] || tun_sched="not prioritised"
+grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && tun_sched="SCHED_FIFO refused: not prioritised"
+echo "4 links user-r1-r2-r3-origin, each 2 TUN devices and tundelay -d $DELAY_MS (ms each way, $tun_sched);" \
+	"$N new connections per path per round ($COLD_N on each cold path, every nacre restarted before each)," \
+	"one at a time, curl GET of 1 KiB from nginx"
+echo "load at start: ${LOAD_START/*load average/load average}"
+echo "load at end:   ${LOAD_END/*load average/load average}"
+echo
+"$PY" - "$TSV" "$JSON" <<'EOF' || hard_error "summary failed"
+import json, math, statistics, sys
+
+tsv, out = sys.argv[1], sys.argv[2]
+meta, pings, rows = {}, {}, []
+for line in open(tsv):
+    f = line.rstrip("\n").split("\t")
+    if f[0] == "#ping":
+        pings.setdefault(int(f[1]), {}).setdefault(f[2], []).append(float(f[3]))
+    elif f[0].startswith("#"):
+        meta[f[0][1:]] = f[1]
+    elif f[0] != "round":
+        rows.append(f)
+
+def pct(v, q):
+    """The nearest-rank percentile."""
+    v = sorted(v)
+    return v[max(0, math.ceil(q * len(v)) - 1)]
+
+links = []
+for l in sorted(pings):
+    allv = pings[l].get("before", []) + pings[l].get("after", [])
+    links.append({
+        "link": l,
+        "name": ["user-r1", "r1-r2", "r2-r3", "r3-origin"][l - 1],
+        "rtt_ms_median": round(statistics.median(allv), 3),
+        "rtt_ms_min": round(min(allv), 3),
+        "rtt_ms_mean": round(statistics.mean(allv), 3),
+        "rtt_ms_median_before": round(statistics.median(pings[l]["before"]), 3),
+        "rtt_ms_median_after": round(statistics.median(pings[l]["after"]), 3),
+        "probes": len(allv),
+    })
+floor = 2 * sum(x["rtt_ms_median"] for x in links)
+
+print("link        ping RTT ms: median (before / after)   min    mean")
+for x in links:
+    print(f"  {x['name']:<10} {x['rtt_ms_median']:7.2f}  ({x['rtt_ms_median_before']:.2f} / "
+          f"{x['rtt_ms_median_after']:.2f})          {x['rtt_ms_min']:6.2f} {x['rtt_ms_mean']:7.2f}")
+print(f"floor = 2 x sum of the link medians = 2 x {floor / 2:.2f} = {floor:.2f} ms")
+print()
+
+paths = []
+for r in rows:
+    if r[1] not in paths:
+        paths.append(r[1])
+order = ["direct", "nacre-socks5", "nacre-connect", "nacre-socks5-cold", "nacre-connect-cold",
+         "ss3-socks5", "ss3-connect"]
+paths.sort(key=lambda p: order.index(p) if p in order else 99)
+labels = {"direct": ("direct (routed)", "-"), "nacre-socks5": ("nacre 3 hops", "SOCKS5"),
+          "nacre-socks5-cold": ("nacre 3 hops, cold", "SOCKS5"),
+          "nacre-connect-cold": ("nacre 3 hops, cold", "CONNECT"),
+          "nacre-connect": ("nacre 3 hops", "CONNECT"), "ss3-socks5": ("ss 3 hops layered", "SOCKS5")}
+
+def agg(vals):
+    return {"median": round(statistics.median(vals), 2), "min": round(min(vals), 2),
+            "max": round(max(vals), 2), "rounds": [round(v, 2) for v in vals]}
+
+def cell(a):
+    if a is None:
+        return "-"
+    return f"{a['median']:.1f} [{a['min']:.1f}-{a['max']:.1f}]"
+
+result = {"meta": meta, "links": links, "floor_ms": round(floor, 3), "paths": {}}
+table = []
+for p in paths + (["ss3-connect"] if "ss3-socks5" in paths else []):
+    if p == "ss3-connect":
+        table.append(("ss 3 hops layered", "CONNECT", None, None, None, None, "n/a (ss-local has no HTTP CONNECT)"))
+        continue
+    rounds = sorted({int(r[0]) for r in rows if r[1] == p})
+    per = {"open_p50": [], "ttfb_p50": [], "ttfb_p90": []}
+    errors = completed = 0
+    for rd in rounds:
+        ok = [r for r in rows if r[1] == p and int(r[0]) == rd and r[5] == "1"]
+        errors += sum(1 for r in rows if r[1] == p and int(r[0]) == rd and r[5] != "1")
+        completed += len(ok)
+        if not ok:
+            continue
+        t = [float(r[4]) for r in ok]
+        o = [float(r[3]) for r in ok]
+        per["ttfb_p50"].append(statistics.median(t))
+        per["ttfb_p90"].append(pct(t, 0.9))
+        per["open_p50"].append(statistics.median(o))
+    a = {k: agg(v) if v else None for k, v in per.items()}
+    ratio = round(a["ttfb_p50"]["median"] / floor, 3) if a["ttfb_p50"] else None
+    ratio90 = round(a["ttfb_p90"]["median"] / floor, 3) if a["ttfb_p90"] else None
+    result["paths"][p] = {"ttfb_p50_ms": a["ttfb_p50"], "ttfb_p90_ms": a["ttfb_p90"],
+                          "open_p50_ms": a["open_p50"], "ttfb_p50_over_floor": ratio,
+                          "ttfb_p90_over_floor": ratio90, "completed": completed, "errors": errors}
+    table.append((*labels.get(p, (p, "")), a["ttfb_p50"], a["ttfb_p90"], a["open_p50"], ratio, errors))
+
+hdr = ("path", "via", "TTFB p50 ms", "TTFB p90 ms", "open p50 ms", "p50/floor", "errors")
+w = [20, 8, 20, 20, 20, 10, 6]
+print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
+for t in table:
+    name, via, p50, p90, op, ratio, err = t
+    cells = [name, via, cell(p50), cell(p90), cell(op), "-" if ratio is None else f"{ratio:.2f}x",
+             str(err) if p50 is not None else "-"]
+    print("  ".join(c.ljust(w[i]) for i, c in enumerate(cells)).rstrip())
+print()
+print("median [min-max] over rounds of each round's percentile; TTFB is curl's time_starttransfer,")
+print("open is time_pretransfer (the proxy said the stream is open; for direct, TCP connected);")
+print(f"p50/floor is the median p50 over the floor of {floor:.2f} ms.")
+json.dump(result, open(out, "w"), indent=1)
+EOF
+echo "tundelay dropped $DROPS packet(s) on the four links"
+echo "raw samples: $TSV"
+echo "summary:     $JSON"
+
+warn=$(cat "$W"/n-*.log 2>/dev/null | grep -E ' (warn|error|fatal)' | head -n 10)
+if [ -n "$warn" ]; then
+	echo
+	echo "nacre logged (first 10 lines at warn or above):"
+	printf '%s\n' "$warn"
+fi
+
+# Sanity: every nacre GET completed.
+bad=$(awk -F '\t' '$2 ~ /^nacre/ && $6 != 1' "$TSV" | wc -l)
+if [ "$bad" -ne 0 ]; then
+	echo "not ok - nacre: $bad GET(s) failed"
+	echo "sanity: 0 passed, 1 failed"
+	exit 1
+fi
+echo "sanity: 1 passed, 0 failed"
