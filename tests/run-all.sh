@@ -4,7 +4,9 @@
 #   2. builds with warnings as errors and runs `make check`,
 #   3. builds again with ASan+UBSan and runs `make check` again,
 #   4. builds the libFuzzer targets with clang and runs each for a while,
-#   5. prints "N passed, N failed".
+#   5. runs each benchmark in its smoke mode (a few seconds: it must not rot;
+#      its figures are not judged here),
+#   6. prints "N passed, N failed".
 # FUZZ_SECONDS sets how long each fuzz target runs (default 60).
 # For a quick loop while coding, `make check` in a build directory is enough.
 set -u
@@ -106,6 +108,27 @@ else
 	echo "clang not installed: fuzzing skipped"
 	skipped=$((skipped + 1))
 fi
+
+# Benchmarks, smoke mode: each installs its peers, runs one short round and
+# ends "sanity: N passed, N failed"; exit 77 means it cannot run here.
+nacre_bin="$top/_build/plain/nacre"
+for b in direct chains rtt; do
+	out="$top/_build/bench-$b.out"
+	echo "== bench smoke: $b"
+	SMOKE=1 NACRE="$nacre_bin" timeout 900 "$top/tests/bench/$b.sh" >"$out" 2>&1 </dev/null
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS: bench $b ($(grep '^sanity:' "$out" | tail -n 1))"
+		passed=$((passed + 1))
+	elif [ "$rc" -eq 77 ]; then
+		echo "SKIP: bench $b ($(tail -n 1 "$out"))"
+		skipped=$((skipped + 1))
+	else
+		echo "FAIL: bench $b (exit $rc)"
+		tail -n 40 "$out"
+		failed=$((failed + 1))
+	fi
+done
 
 echo
 if [ "$skipped" -gt 0 ]; then
