@@ -7,7 +7,9 @@ idle SOCKS5 tunnels held open, an upload sink, and the summary table.
   benchutil.py cpus PID...        the same, one figure per PID, space-separated
   benchutil.py runtime PID...     nanoseconds on a CPU of the same trees, from
                                   schedstat (exact, but reaped children not included)
+  benchutil.py runtimes PID...    the same, one figure per PID, space-separated
   benchutil.py mem PID            "rss_kib=N pss_kib=N procs=N" for the same tree
+  benchutil.py rss PID...         VmRSS KiB of each PID's tree, space-separated
   benchutil.py hold --proxy H:P --n N --ready FILE --release FILE [--max-hold S]
                                   opens N SOCKS5 tunnels through the proxy to a sink
                                   this process listens on, writes FILE when they are
@@ -53,15 +55,27 @@ def read_stat(pid):
     return ppid, ticks
 
 
+_children = None
+
+
+def children_map():
+    """ppid -> [pid] for every process now, read once per run of this script
+    (each command reads its figures once; a walk of /proc costs ~20 ms)."""
+    global _children
+    if _children is None:
+        _children = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            st = read_stat(name)
+            if st:
+                _children.setdefault(st[0], []).append(int(name))
+    return _children
+
+
 def tree(root):
     """PIDs of root and all its descendants that exist now."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        st = read_stat(name)
-        if st:
-            children.setdefault(st[0], []).append(int(name))
+    children = children_map()
     out, todo = [], [root]
     while todo and len(out) < 100000:
         p = todo.pop()
@@ -313,7 +327,9 @@ PEER_TITLE = {"direct": "no proxy", "nacre": "nacre", "microsocks": "microsocks"
 # (key, title, better): "hi" or "lo" is which way is better; None: informative only.
 FIGURES = [
     ("bulk_mbps", "bulk download, MB/s", "hi"),
-    ("bulk_cpu_s_per_gib", "proxy CPU s per GiB", "lo"),
+    ("bulk_cpu_s_per_gib", "  proxy CPU s per GiB", "lo"),
+    ("up_mbps", "bulk upload, MB/s", "hi"),
+    ("up_cpu_s_per_gib", "  proxy CPU s per GiB", "lo"),
     ("conn_rps", "new conn+GET 1k, c=50, req/s", "hi"),
     ("conn_ttfb_p50_us", "  TTFB p50, us", "lo"),
     ("conn_ttfb_p99_us", "  TTFB p99, us", "lo"),
@@ -321,20 +337,26 @@ FIGURES = [
     ("conn_errors", "  errors", "lo"),
     ("conn_loadgen_cpu_pct", "  loadgen's own CPU, % of one core", None),
     ("lat1_ttfb_p50_us", "new conn+GET 1k, c=1, TTFB p50 us", "lo"),
+    ("ka_rps", "keep-alive GET 1k, one tunnel, c=1, req/s", "hi"),
+    ("ka_ttfb_p50_us", "  TTFB p50, us", "lo"),
+    ("ka_ttfb_p99_us", "  TTFB p99, us", "lo"),
+    ("ka_cpu_us_per_req", "  proxy CPU us per request", "lo"),
+    ("ka_errors", "  errors", "lo"),
     ("idle_kib_per_tunnel", "RSS KiB per idle tunnel", "lo"),
     ("idle_pss_kib_per_tunnel", "PSS KiB per idle tunnel", "lo"),
     ("idle_rss_before_kib", "  RSS before, KiB", None),
     ("idle_rss_with_kib", "  RSS with tunnels open, KiB", None),
-    ("idle_rss_after_kib", "  RSS after they close, KiB", None),
+    ("idle_rss_after_kib", "  RSS after they close, KiB", "lo"),
+    ("idle_rss_kept_kib", "  RSS after - before, KiB", "lo"),
     ("idle_procs_with", "  processes with tunnels open", None),
     ("idle_tunnels", "  tunnels opened", None),
 ]
 
 # chains.sh: the paths, each a chain of processes, and the ratios it reports.
-CHAIN_ORDER = ["direct", "nacre1", "ss1", "nacre3", "ss3"]
+CHAIN_ORDER = ["direct", "nacre1", "ss1", "nacre3", "ss3", "tor3"]
 CHAIN_TITLE = {"direct": "no proxy", "nacre1": "nacre 1 hop", "ss1": "ss 1 hop",
-               "nacre3": "nacre 3 hops", "ss3": "ss 3 hops"}
-CHAIN_RATIOS = [("nacre1", "ss1"), ("nacre3", "ss3"), ("nacre3", "ss1")]
+               "nacre3": "nacre 3 hops", "ss3": "ss 3 hops", "tor3": "Tor 3 hops"}
+CHAIN_RATIOS = [("nacre1", "ss1"), ("nacre3", "ss3"), ("nacre3", "ss1"), ("nacre3", "tor3")]
 CHAIN_FIGURES = [
     ("down_mbps", "bulk download, MB/s", "hi"),
     ("down_cpu_s_per_gib", "  CPU s per GiB, all the path's processes", "lo"),
@@ -345,13 +367,40 @@ CHAIN_FIGURES = [
     ("ttfb_cpu_us_per_conn", "  CPU us per new conn+GET, all processes", "lo"),
     ("ttfb_completed", "  requests completed", None),
     ("ttfb_errors", "  errors", "lo"),
+    ("ttfbc_p50_us", "  the same, Connection: close: TTFB p50, us", "lo"),
+    ("ttfbc_p99_us", "    TTFB p99, us", "lo"),
+    ("ttfbc_cpu_us_per_conn", "    CPU us per new conn+GET, all processes", "lo"),
+    ("ttfbc_errors", "    errors", "lo"),
+    ("conn_rps", "new conn+GET 1k, c=50: req/s", "hi"),
+    ("conn_ttfb_p50_us", "  TTFB p50, us", "lo"),
+    ("conn_ttfb_p99_us", "  TTFB p99, us", "lo"),
+    ("conn_cpu_us_per_conn", "  CPU us per new conn+GET, all processes", "lo"),
+    ("conn_errors", "  errors", "lo"),
+    ("idle_kib_per_tunnel", "idle tunnels: RSS KiB per tunnel, all processes", "lo"),
+    ("idle_kib_per_tunnel_max", "  KiB per tunnel, the largest one process", "lo"),
+    ("idle_rss_before_kib", "  RSS before, KiB, all processes", None),
+    ("idle_rss_with_kib", "  RSS with tunnels open, KiB", None),
+    ("idle_rss_after_kib", "  RSS after they close, KiB", "lo"),
+    ("idle_rss_kept_kib", "  RSS after - before, KiB", "lo"),
+    ("idle_tunnels", "  tunnels opened", None),
+    ("bg_cpu_ms_per_s", "idle background CPU, ms per s (subtracted)", None),
 ]
 
 LAYOUTS = {
     "direct": {"order": PEER_ORDER, "title": PEER_TITLE, "figures": FIGURES, "ratios": None},
     "chains": {"order": CHAIN_ORDER, "title": CHAIN_TITLE, "figures": CHAIN_FIGURES,
                "ratios": CHAIN_RATIOS,
-               "split": [("down_cpu_s_per_gib", "download"), ("up_cpu_s_per_gib", "upload")]},
+               # (figure, row title, section): each process's share, by section
+               "split": [("down_cpu_s_per_gib", "download", "CPU s per GiB by process"),
+                         ("up_cpu_s_per_gib", "upload", "CPU s per GiB by process"),
+                         ("ttfb_cpu_us_per_conn", "c=1",
+                          "CPU us per new conn+GET by process"),
+                         ("conn_cpu_us_per_conn", "c=50",
+                          "CPU us per new conn+GET by process"),
+                         ("idle_kib_per_tunnel", "KiB per idle tunnel",
+                          "memory by process"),
+                         ("idle_rss_kept_kib", "RSS after - before, KiB",
+                          "memory by process")]},
 }
 
 CHECK_FIGURES = [
@@ -485,8 +534,8 @@ def summarize(tsv, out_json, layout="direct"):
                   "cost more than usual, so their CPU and rate figures are high.")
     # chains.sh records each process's share as FIGURE:NAME, the names in the
     # order of the meta line procs_PATH (client first).
-    split_rows = []
-    for key, title in lay.get("split", []):
+    sections = {}
+    for key, title, section in lay.get("split", []):
         for p in peers:
             names = meta.get(f"procs_{p}", "").split()
             cells = []
@@ -498,15 +547,53 @@ def summarize(tsv, out_json, layout="direct"):
                     summary["figures"].setdefault(key, {}).setdefault(p, {}) \
                         .setdefault("by_process", {})[n] = m
             if cells:
-                split_rows.append(f"  {title}, {titles[p]}: " + ", ".join(cells))
-    if split_rows:
+                sections.setdefault(section, []).append(
+                    f"  {title}, {titles[p]}: " + ", ".join(cells))
+    for section, split_rows in sections.items():
         print()
-        print("CPU s per GiB by process (medians):")
+        print(f"{section} (medians):")
         for r in split_rows:
             print(r)
 
+    targets = memory_targets(data, meta, titles, layout)
+    if targets:
+        print()
+        print("The issue's memory targets (medians):")
+        for t in targets:
+            print(t)
+        summary["targets"] = targets
+
     with open(out_json, "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
+
+
+def memory_targets(data, meta, titles, layout):
+    """Lines on nacre's idle-tunnel memory against the issue's targets: at most
+    8 KiB per hop (each process) per idle chained tunnel, and RSS back near
+    its baseline once the tunnels close."""
+    def med(key, p):
+        vals = data.get((key, p))
+        return statistics.median(vals) if vals else None
+
+    out = []
+    paths = ["nacre"] if layout == "direct" else ["nacre1", "nacre3"]
+    for p in paths:
+        b, w, a = (med(k, p) for k in ("idle_rss_before_kib", "idle_rss_with_kib",
+                                        "idle_rss_after_kib"))
+        if layout == "chains":
+            per = [(n, med(f"idle_kib_per_tunnel:{n}", p))
+                   for n in meta.get(f"procs_{p}", "").split()]
+            per = [(n, v) for n, v in per if v is not None]
+            if per:
+                n, v = max(per, key=lambda x: x[1])
+                out.append(f"  {titles[p]}: KiB per idle tunnel per process, at most {fmt(v)}"
+                           f" ({n}); target <= 8: {'met' if v <= 8 else 'NOT met'}")
+        if None not in (b, w, a) and w > b:
+            back = 100 * (w - a) / (w - b)
+            out.append(f"  {titles[p]}: RSS {fmt(b)} KiB before, {fmt(w)} with the tunnels,"
+                       f" {fmt(a)} after: {back:.0f}% of what they took given back,"
+                       f" {fmt(a - b)} KiB above the baseline")
+    return out
 
 
 def main():
@@ -517,8 +604,12 @@ def main():
         print(f"{sum(tree_cpu(int(a)) for a in args):.2f}")
     elif cmd == "runtime":
         print(sum(task_runtime_ns(int(p)) for a in args for p in tree(int(a))))
+    elif cmd == "runtimes":
+        print(" ".join(str(sum(task_runtime_ns(p) for p in tree(int(a)))) for a in args))
     elif cmd == "cpus":
         print(" ".join(f"{tree_cpu(int(a)):.2f}" for a in args))
+    elif cmd == "rss":
+        print(" ".join(str(tree_mem(int(a))[0]) for a in args))
     elif cmd == "mem":
         rss, pss, n = tree_mem(int(args[0]))
         print(f"rss_kib={rss} pss_kib={pss} procs={n}")

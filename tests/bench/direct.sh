@@ -2,8 +2,8 @@
 # One-hop benchmark: nacre against microsocks and dante, and the no-proxy
 # ceiling, in the same run, alternating, over ROUNDS rounds.
 #
-#   ROUNDS=5 tests/bench/direct.sh          (about 11 minutes on 2 cores; 3 rounds: 7)
-#   SMOKE=1  tests/bench/direct.sh          (one short round, about 25 s, for CI)
+#   ROUNDS=5 tests/bench/direct.sh          (about 13 minutes on 2 cores; 3 rounds: 9)
+#   SMOKE=1  tests/bench/direct.sh          (one short round, about 30 s, for CI)
 #
 # Environment:
 #   NACRE        the nacre binary (default: ./nacre in the current directory,
@@ -12,9 +12,13 @@
 #                every path, the order rotated from round to round
 #   SMOKE=1      one round, a 64 MiB file, 0.5 s tests, 100 idle tunnels
 #   CONN_SECS    seconds per new-connection run (default 5)
+#   KA_SECS      seconds of keep-alive GETs through one tunnel (default 2)
 #   CONN_CLOSE=1 new-connection requests carry "Connection: close", so the origin
 #                closes first (default: the client closes first, as curl does)
 #   IDLE_N       idle tunnels (default 2000)
+#   AFTER_SECS   seconds to wait after the idle tunnels close before RSS is read
+#                again (default 3: nacre gives memory back a second after its
+#                last client leaves)
 #   OUT_DIR      where the result files go (default /tmp/nacre-bench-results)
 #   NO_INSTALL=1 do not apt-get missing peers: run without them
 #
@@ -34,7 +38,9 @@ if [ "$SMOKE" = 1 ]; then
 	BULK_MIB=${BULK_MIB:-64}
 	CONN_SECS=${CONN_SECS:-0.5}
 	LAT1_SECS=${LAT1_SECS:-0.3}
+	KA_SECS=${KA_SECS:-0.3}
 	IDLE_N=${IDLE_N:-100}
+	AFTER_SECS=${AFTER_SECS:-1.2}
 	CHECK_SECS=${CHECK_SECS:-1}
 	SETTLE=${SETTLE:-1}
 else
@@ -42,7 +48,9 @@ else
 	BULK_MIB=${BULK_MIB:-1024}
 	CONN_SECS=${CONN_SECS:-5}
 	LAT1_SECS=${LAT1_SECS:-2}
+	KA_SECS=${KA_SECS:-2}
 	IDLE_N=${IDLE_N:-2000}
+	AFTER_SECS=${AFTER_SECS:-3}
 	CHECK_SECS=${CHECK_SECS:-5}
 	SETTLE=${SETTLE:-3}
 fi
@@ -193,6 +201,17 @@ ORIGIN=127.0.0.1:$NGX_PORT
 [ "$(curl -s -o /dev/null -w '%{size_download}' "http://$ORIGIN/1k")" = 1024 ] ||
 	hard_error "nginx does not serve /1k"
 
+# Uploads go to a sink (benchutil.py) that reads the whole body and only then
+# answers, with the number of bytes it got: the upload's time is end to end,
+# and a body cut short shows.
+"$PY" "$U" sink --port-file "$W/sink.port" --max-secs 7200 >>"$W/sink.log" 2>&1 &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -f "$W/sink.port" ] && break; sleep 0.05; done
+SINK_PORT=$(cat "$W/sink.port" 2>/dev/null) || hard_error "the upload sink did not start"
+SINK=127.0.0.1:$SINK_PORT
+[ "$(curl -s --max-time 10 --data-binary abc "http://$SINK/up")" = 3 ] ||
+	hard_error "the upload sink does not answer"
+
 # ---- proxies ---------------------------------------------------------------
 # Each proxy can be stopped and started again (on a new port), so the
 # idle-tunnel test always meets a fresh process.
@@ -284,7 +303,7 @@ for p in $PEERS; do
 		-w '%{size_download}' "http://$ORIGIN/1k")
 	[ "$got" = 1024 ] || hard_error "$p does not relay a GET (got '$got')"
 done
-say "origin $ORIGIN; proxies: $(for p in $PEERS; do printf '%s=%s ' "$p" "${PORT[$p]}"; done)"
+say "origin $ORIGIN, sink $SINK; proxies: $(for p in $PEERS; do printf '%s=%s ' "$p" "${PORT[$p]}"; done)"
 
 # ---- results ---------------------------------------------------------------
 
@@ -300,6 +319,8 @@ JSON=$OUT_DIR/direct-$STAMP.json
 	printf '#nacre_commit\t%s\n' "$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	printf '#bulk_bytes\t%s\n' "$BULK_BYTES"
 	printf '#conn_secs\t%s\n' "$CONN_SECS"
+	printf '#ka_secs\t%s\n' "$KA_SECS"
+	printf '#after_secs\t%s\n' "$AFTER_SECS"
 	printf '#concurrency\t%s\n' "$CONC"
 	printf '#idle_n\t%s\n' "$IDLE_N"
 	printf '#nproc\t%s\n' "$(nproc)"
@@ -310,9 +331,19 @@ ROUND=0
 rec() { printf '%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" >>"$TSV"; }
 
 cpu_of() { "$PY" "$U" cpu "$1"; }
+# runtime_of PID: nanoseconds on a CPU of the tree (schedstat: exact where
+# clock ticks are 10 ms).
+runtime_of() { "$PY" "$U" runtime "$1"; }
 # kv KEY LINE: the value of KEY=value in a line of pairs.
-kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
-calc() { "$PY" -c "print(round($1, 3))"; }
+# Both in the shell and awk: a python start costs ~50 ms here, and they run
+# hundreds of times.
+kv() {
+	local w
+	for w in $2; do
+		[ "${w%%=*}" = "$1" ] && { printf '%s\n' "${w#*=}"; return; }
+	done
+}
+calc() { awk "BEGIN { printf \"%.3f\\n\", $1 }"; }
 
 # ---- the tests -------------------------------------------------------------
 
@@ -334,6 +365,26 @@ bulk() {
 		c1=$(cpu_of "${PID[$p]}")
 		rec bulk_cpu_s_per_gib "$p" "$(calc "($c1 - $c0) * 1073741824 / $BULK_BYTES")"
 	fi
+}
+
+# up PATH: one upload of the big file to the sink; MB/s and the proxy's CPU per GiB.
+up() {
+	local p=$1 c0 c1 out got via=()
+	[ "$p" = direct ] || via=(--socks5 "127.0.0.1:${PORT[$p]}")
+	[ "$p" = direct ] || c0=$(cpu_of "${PID[$p]}")
+	rm -f "$W/up.reply"
+	out=$(curl -sS --max-time 120 "${via[@]}" -T "$WWW/big" -H 'Expect:' -o "$W/up.reply" \
+		-w '%{speed_upload} %{size_upload} %{http_code}' "http://$SINK/up" 2>>"$W/curl.log")
+	[ "$p" = direct ] || c1=$(cpu_of "${PID[$p]}")
+	got=$(cat "$W/up.reply" 2>/dev/null)
+	set -- $out
+	if [ "${2:-0}" != "$BULK_BYTES" ] || [ "${3:-}" != 200 ] || [ "$got" != "$BULK_BYTES" ]; then
+		say "upload $p: incomplete ($out; the sink got '$got')"
+		rec up_errors "$p" 1
+		return
+	fi
+	rec up_mbps "$p" "$(calc "$1 / 1e6")"
+	[ "$p" = direct ] || rec up_cpu_s_per_gib "$p" "$(calc "($c1 - $c0) * 1073741824 / $BULK_BYTES")"
 }
 
 # loadgen_for PATH ARGS...: loadgen through PATH (or direct) against the 1 KiB file.
@@ -385,6 +436,32 @@ lat1() {
 	rec lat1_ttfb_p50_us "$p" "$(kv ttfb_p50_us "$out")"
 }
 
+# ka PATH: one client, one connection (one tunnel), GETs one after another for
+# KA_SECS: the request rate and round trip through an open tunnel, and the
+# proxy's CPU per request.
+ka() {
+	local p=$1 r0 r1 out n args=(--mode direct)
+	if [ "$p" != direct ]; then
+		args=(--mode socks5 --proxy "127.0.0.1:${PORT[$p]}")
+		r0=$(runtime_of "${PID[$p]}")
+	fi
+	out=$(timeout 150 "$LOADGEN" "${args[@]}" --target "$ORIGIN" --path /1k --keepalive \
+		--concurrency 1 --duration "$KA_SECS") || {
+		say "ka $p: loadgen failed"
+		return
+	}
+	[ "$p" = direct ] || r1=$(runtime_of "${PID[$p]}")
+	echo "ka $p round $ROUND: $out" >>"$W/loadgen.log"
+	n=$(kv completed "$out")
+	rec ka_rps "$p" "$(kv rps "$out")"
+	rec ka_ttfb_p50_us "$p" "$(kv ttfb_p50_us "$out")"
+	rec ka_ttfb_p99_us "$p" "$(kv ttfb_p99_us "$out")"
+	rec ka_errors "$p" "$(kv errors "$out")"
+	rec ka_connections "$p" "$(kv connections "$out")"
+	[ "$p" = direct ] || [ "${n:-0}" -le 0 ] ||
+		rec ka_cpu_us_per_req "$p" "$(calc "($r1 - $r0) / 1e3 / $n")"
+}
+
 mem_of() { "$PY" "$U" mem "$1"; }
 # settled_mem PID: the tree's memory once its process count has held still for
 # SETTLE samples 0.5 s apart (dante reaps children a while after load), waiting
@@ -427,7 +504,8 @@ dante_settle() {
 }
 
 # idle PATH: RSS of a freshly started proxy's process tree before, with IDLE_N
-# idle tunnels open (each has carried one byte each way), and after they close.
+# idle tunnels open (each has carried one byte each way), and AFTER_SECS after
+# they close.
 idle() {
 	local p=$1 m0 m1 m2 r0 r1 r2 s0 s1 hp ready=$W/idle-ready release=$W/idle-release opened i
 	rm -f "$ready" "$release"
@@ -454,14 +532,16 @@ idle() {
 	touch "$release"
 	wait "$hp" 2>/dev/null
 	opened=$(kv opened "$(cat "$ready")")
-	echo "idle $p round $ROUND: $(cat "$ready") before: $m0 with: $m1" >>"$W/hold.log"
+	sleep "$AFTER_SECS"
 	m2=$(settled_mem "${PID[$p]}")
+	echo "idle $p round $ROUND: $(cat "$ready") before: $m0 with: $m1 after: $m2" >>"$W/hold.log"
 	r0=$(kv rss_kib "$m0") r1=$(kv rss_kib "$m1") r2=$(kv rss_kib "$m2")
 	s0=$(kv pss_kib "$m0") s1=$(kv pss_kib "$m1")
 	rec idle_tunnels "$p" "$opened"
 	rec idle_rss_before_kib "$p" "$r0"
 	rec idle_rss_with_kib "$p" "$r1"
 	rec idle_rss_after_kib "$p" "$r2"
+	rec idle_rss_kept_kib "$p" "$((r2 - r0))"
 	rec idle_procs_with "$p" "$(kv procs "$m1")"
 	if [ "${opened:-0}" -gt 0 ]; then
 		rec idle_kib_per_tunnel "$p" "$(calc "($r1 - $r0) / $opened")"
@@ -520,8 +600,11 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 done
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	order=$(rotate "$ROUND" $ALL)
-	say "round $ROUND/$ROUNDS: bulk ($order)"
+	say "round $ROUND/$ROUNDS: bulk download and upload ($order)"
 	for p in $order; do bulk "$p"; done
+	for p in $order; do up "$p"; done
+	say "round $ROUND/$ROUNDS: keep-alive GETs through one tunnel ($order)"
+	for p in $order; do ka "$p"; done
 	say "round $ROUND/$ROUNDS: new connections, c=1 then c=$CONC ($order)"
 	for p in $order; do
 		lat1 "$p"
@@ -539,8 +622,10 @@ printf '#uptime_end\t%s\n' "$LOAD_END" >>"$TSV"
 
 echo
 echo "nacre one-hop benchmark: $ROUNDS round(s)$([ "$SMOKE" = 1 ] && echo ', SMOKE'), $(nproc) cores, $(date -Is)"
-echo "bulk: ${BULK_MIB} MiB file via curl --socks5; new connections: loadgen -c$CONC, ${CONN_SECS} s," \
-	"$([ "${CONN_CLOSE:-0}" = 1 ] && echo 'Connection: close' || echo 'the client closes first'); idle: $IDLE_N tunnels"
+echo "bulk: ${BULK_MIB} MiB file via curl --socks5, down from nginx and up to a sink;" \
+	"new connections: loadgen -c$CONC, ${CONN_SECS} s," \
+	"$([ "${CONN_CLOSE:-0}" = 1 ] && echo 'Connection: close' || echo 'the client closes first');" \
+	"keep-alive: loadgen -c1 --keepalive, ${KA_SECS} s; idle: $IDLE_N tunnels, RSS again ${AFTER_SECS} s after they close"
 echo "load at start: $(sed -n 's/^#uptime_start\t//p' "$TSV" | sed 's/.*load average/load average/')"
 echo "load at end:   ${LOAD_END/*load average/load average}"
 echo
@@ -566,6 +651,10 @@ sane() {
 	fi
 }
 sane "bulk downloads complete" bulk_mbps 'v > 0'
+sane "bulk uploads complete" up_mbps 'v > 0'
+sane "keep-alive GETs complete" ka_rps 'v > 0'
+sane "no errors on keep-alive GETs" ka_errors 'v == 0'
+sane "keep-alive GETs use one tunnel" ka_connections 'v == 1'
 sane "no errors on new connections" conn_errors 'v == 0'
 sane "new connections complete" conn_rps 'v > 0'
 sane "unloaded GETs complete" lat1_ttfb_p50_us 'v > 0'
