@@ -40,11 +40,6 @@ struct sealed *sealed_new_relay(void)
 	return s;
 }
 
-void sealed_relay_ready(struct sealed *s)
-{
-	(void)s; /* the relay's keys exist once its reply is sealed */
-}
-
 void sealed_free(struct sealed *s)
 {
 	if (!s)

@@ -42,9 +42,8 @@ struct sealed {
 
 /* A client side for n hops; hops[] is then filled by circuit.c. */
 struct sealed *sealed_new_client(unsigned n);
-/* A relay side; the caller fills s->relay and then calls sealed_relay_ready(). */
+/* A relay side; the caller fills s->relay (hop_relay_open_head, hop_reply_seal). */
 struct sealed *sealed_new_relay(void);
-void sealed_relay_ready(struct sealed *s);
 void sealed_free(struct sealed *s);
 
 /* Moves what it can from rin into dst; false if the stream is broken. */

@@ -117,7 +117,6 @@ static void relay_flight(struct sim *m, unsigned k)
 	seed_of(r_seed, k, 0x07);
 	assert_true(hop_reply_seal(&r->s->relay, r_seed, reply));
 	assert_true(buf_append(&r->s->rout, reply, sizeof(reply)));
-	sealed_relay_ready(r->s);
 	r->opened = true;
 
 	if (r->hdr.cmd == RELAY_CMD_EXTEND) {
