@@ -224,6 +224,36 @@ def cmd_echo_server(a):
     srv.serve_forever()
 
 
+def listen_once(a):
+    ls = socket.socket()
+    ls.bind((a.bind, a.port))
+    ls.listen(64)
+    print(f"listening on {a.bind}:{ls.getsockname()[1]}", flush=True)
+    return ls
+
+
+def cmd_reset_server(a):
+    """Reads the first bytes of every connection, then resets it."""
+    ls = listen_once(a)
+    while True:
+        c, _ = ls.accept()
+        c.recv(100)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+
+
+def cmd_watch_server(a):
+    """Takes one connection, reads 5 bytes, prints how the peer ended it."""
+    ls = listen_once(a)
+    c, _ = ls.accept()
+    c.recv(5)
+    try:
+        b = c.recv(100)
+        print("saw", "eof" if not b else "data", flush=True)
+    except ConnectionResetError:
+        print("saw reset", flush=True)
+
+
 # ------------------------------------------------------------------ clients
 def cmd_socks5(a):
     proxy, (host, port) = hostport(a.proxy), hostport(a.dest)
@@ -610,6 +640,12 @@ def main():
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.set_defaults(fn=cmd_echo_server)
+
+    for name, fn in (("reset-server", cmd_reset_server), ("watch-server", cmd_watch_server)):
+        p = sub.add_parser(name)
+        p.add_argument("--bind", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=0)
+        p.set_defaults(fn=fn)
 
     p = sub.add_parser("socks5")
     p.add_argument("--proxy", required=True)

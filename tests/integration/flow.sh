@@ -59,20 +59,8 @@ expect_eq "every byte arrived after the client read again" \
 
 # ------------------------------------------------------------ resets
 # An origin that resets the connection: the client must see a reset, not a FIN.
-python3 -u - >"$T/rst-origin.log" 2>&1 <<'PY' &
-import socket, struct
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0)); ls.listen(8)
-print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
-while True:
-    c, _ = ls.accept()
-    c.recv(100)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-PY
-PIDS="$PIDS $!"
-wait_for_line "$T/rst-origin.log" 'listening on' 10 || hard_error "reset origin did not start"
-RST_PORT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/rst-origin.log" | head -n 1)
+start_helper rst-origin errlib.py reset-server
+RST_PORT=$HELPER_PORT
 out=$(run_py 20 - "$NACRE_PORT" "$RST_PORT" <<'PY'
 import sys
 from origin import socks5_connect
@@ -88,22 +76,8 @@ PY
 expect_eq "an origin's reset reaches the client as a reset" "reset" "$out"
 
 # A client that resets: the origin must see a reset.
-python3 -u - >"$T/rst-origin2.log" 2>&1 <<'PY' &
-import socket
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0)); ls.listen(8)
-print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
-c, _ = ls.accept()
-c.recv(5)
-try:
-    b = c.recv(100)
-    print("saw", "eof" if not b else "data", flush=True)
-except ConnectionResetError:
-    print("saw reset", flush=True)
-PY
-PIDS="$PIDS $!"
-wait_for_line "$T/rst-origin2.log" 'listening on' 10 || hard_error "second origin did not start"
-RST2_PORT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/rst-origin2.log" | head -n 1)
+start_helper rst-origin2 errlib.py watch-server
+RST2_PORT=$HELPER_PORT
 run_py 20 - "$NACRE_PORT" "$RST2_PORT" <<'PY'
 import socket, struct, sys, time
 from origin import socks5_connect
