@@ -77,12 +77,12 @@ static void derive(uint8_t out[32], const char *label, const uint8_t es[32], con
 }
 
 /*
- * master = BLAKE2b-256(key: es || ee, "nacre/1 session" || E || R || S), and
- * the four record keys are crypto_kdf subkeys of it.
+ * master = BLAKE2b-256(key: es || ee, "nacre/1 session" || E || R || S ||
+ * suite), and the four record keys are crypto_kdf subkeys of it.
  */
 static void derive_session(struct record_dir *c2r, struct record_dir *r2c, const uint8_t es[32],
                            const uint8_t ee[32], const uint8_t e_pk[32], const uint8_t r_pk[32],
-                           const uint8_t s_pk[32])
+                           const uint8_t s_pk[32], uint8_t suite)
 {
 	uint8_t ikm[64], master[crypto_kdf_KEYBYTES];
 	crypto_generichash_state st;
@@ -94,15 +94,29 @@ static void derive_session(struct record_dir *c2r, struct record_dir *r2c, const
 	crypto_generichash_update(&st, e_pk, 32);
 	crypto_generichash_update(&st, r_pk, 32);
 	crypto_generichash_update(&st, s_pk, 32);
+	crypto_generichash_update(&st, &suite, 1);
 	crypto_generichash_final(&st, master, sizeof(master));
 	crypto_kdf_derive_from_key(c2r->key, 32, KDF_C2R_KEY, KDF_CONTEXT, master);
 	crypto_kdf_derive_from_key(c2r->mask, 32, KDF_C2R_MASK, KDF_CONTEXT, master);
 	crypto_kdf_derive_from_key(r2c->key, 32, KDF_R2C_KEY, KDF_CONTEXT, master);
 	crypto_kdf_derive_from_key(r2c->mask, 32, KDF_R2C_MASK, KDF_CONTEXT, master);
 	c2r->seq = r2c->seq = 0;
+	c2r->suite = r2c->suite = suite;
 	sodium_memzero(ikm, sizeof(ikm));
 	sodium_memzero(master, sizeof(master));
 	sodium_memzero(&st, sizeof(st));
+}
+
+uint8_t hop_suites_offer(bool allow_aes)
+{
+	return allow_aes && record_aes_available() ? RELAY_OFFER_AES : 0;
+}
+
+enum record_suite hop_suite_pick(uint8_t offered, bool allow_aes)
+{
+	if ((offered & RELAY_OFFER_AES) && allow_aes && record_aes_available())
+		return RECORD_SUITE_AES;
+	return RECORD_SUITE_CHACHA;
 }
 
 bool hop_client_init(struct hop_client *h, const uint8_t relay_pk[32], const uint8_t e_seed[32])
@@ -176,18 +190,21 @@ bool hop_relay_open_blob(const struct hop_relay *h, const uint8_t *in, size_t bl
 	           out, NULL, in, blob_len, in + blob_len, NULL, 0, nonce_blob, h->flight_key) == 0;
 }
 
-bool hop_reply_seal(struct hop_relay *h, const uint8_t r_seed[32], uint8_t out[RELAY_REPLY_LEN])
+bool hop_reply_seal(struct hop_relay *h, const uint8_t r_seed[32], enum record_suite suite,
+                    uint8_t out[RELAY_REPLY_LEN])
 {
-	uint8_t r_sk[32], r_pk[32], ee[32];
+	uint8_t r_sk[32], pt[RELAY_KEY_LEN + 1], ee[32];
 	bool ok = false;
 
 	memcpy(r_sk, r_seed, 32);
-	if (crypto_scalarmult_base(r_pk, r_sk) != 0 || crypto_scalarmult(ee, r_sk, h->e_pk) != 0)
+	if (crypto_scalarmult_base(pt, r_sk) != 0 || crypto_scalarmult(ee, r_sk, h->e_pk) != 0)
 		goto out;
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-	    out, out + RELAY_KEY_LEN, NULL, r_pk, 32, NULL, 0, NULL, nonce_reply, h->reply_key);
+	pt[RELAY_KEY_LEN] = (uint8_t)suite;
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + sizeof(pt), NULL, pt,
+	                                                   sizeof(pt), NULL, 0, NULL, nonce_reply,
+	                                                   h->reply_key);
 	/* The relay sends with r2c and receives with c2r. */
-	derive_session(&h->recv, &h->send, h->es, ee, h->e_pk, r_pk, h->s_pk);
+	derive_session(&h->recv, &h->send, h->es, ee, h->e_pk, pt, h->s_pk, (uint8_t)suite);
 	ok = true;
 out:
 	sodium_memzero(r_sk, sizeof(r_sk));
@@ -200,15 +217,20 @@ out:
 
 bool hop_reply_open(struct hop_client *h, const uint8_t in[RELAY_REPLY_LEN])
 {
-	uint8_t r_pk[32], ee[32];
+	uint8_t pt[RELAY_KEY_LEN + 1], ee[32];
 	bool ok = false;
 
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(r_pk, NULL, in, 32, in + 32, NULL, 0,
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(pt, NULL, in, sizeof(pt),
+	                                                       in + sizeof(pt), NULL, 0,
 	                                                       nonce_reply, h->reply_key) != 0)
 		return false;
-	if (crypto_scalarmult(ee, h->e_sk, r_pk) != 0)
+	uint8_t suite = pt[RELAY_KEY_LEN];
+	if (suite != RECORD_SUITE_CHACHA && !(suite == RECORD_SUITE_AES &&
+	                                      (h->offered & RELAY_OFFER_AES)))
+		return false;
+	if (crypto_scalarmult(ee, h->e_sk, pt) != 0)
 		goto out;
-	derive_session(&h->send, &h->recv, h->es, ee, h->e_pk, r_pk, h->relay_pk);
+	derive_session(&h->send, &h->recv, h->es, ee, h->e_pk, pt, h->relay_pk, suite);
 	h->ready = true;
 	ok = true;
 out:

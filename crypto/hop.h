@@ -31,7 +31,8 @@ struct hop_client {
 	uint8_t e_sk[32], e_pk[32];
 	uint8_t es[32];
 	uint8_t reply_key[32];
-	bool ready; /* the reply was opened: send/recv hold the record keys */
+	uint8_t offered; /* RELAY_OFFER_* bits this hop's header carries */
+	bool ready;      /* the reply was opened: send/recv hold the record keys */
 	struct record_dir send, recv;
 };
 
@@ -52,6 +53,14 @@ bool relay_key_from_secret(struct relay_key *k, const uint8_t sk[32]);
 /* The mask key for a relay's public key (SPEC.md: "mask key"). */
 void relay_mask_key(uint8_t mask[32], const uint8_t pk[32]);
 void relay_key_wipe(struct relay_key *k);
+
+/*
+ * Record suites (SPEC.md, "Record suites"): what a client offers, given
+ * whether its configuration allows AES-256-GCM, and what a relay picks from
+ * an offer. Both count only suites this CPU can run.
+ */
+uint8_t hop_suites_offer(bool allow_aes);
+enum record_suite hop_suite_pick(uint8_t offered, bool allow_aes);
 
 /* false if relay_pk is a low-order point (no shared secret). */
 bool hop_client_init(struct hop_client *h, const uint8_t relay_pk[32], const uint8_t e_seed[32]);
@@ -78,10 +87,15 @@ bool hop_relay_open_blob(const struct hop_relay *h, const uint8_t *in, size_t bl
 
 /*
  * Relay: writes the RELAY_REPLY_LEN-byte reply made with a fresh ephemeral
- * seed and derives the record keys. Wipes the handshake secrets.
+ * seed, naming the record suite, and derives the record keys. Wipes the
+ * handshake secrets.
  */
-bool hop_reply_seal(struct hop_relay *h, const uint8_t r_seed[32], uint8_t out[RELAY_REPLY_LEN]);
-/* Client: opens the reply and derives the record keys; false if it is not genuine. */
+bool hop_reply_seal(struct hop_relay *h, const uint8_t r_seed[32], enum record_suite suite,
+                    uint8_t out[RELAY_REPLY_LEN]);
+/*
+ * Client: opens the reply and derives the record keys; false if it is not
+ * genuine or names a suite h->offered did not include.
+ */
 bool hop_reply_open(struct hop_client *h, const uint8_t in[RELAY_REPLY_LEN]);
 
 /* A keyed 64-bit hash of an ephemeral key, for the replay set's buckets. */

@@ -12,6 +12,31 @@ static void make_nonce(uint8_t nonce[12], uint64_t seq)
 	nonce[8] = nonce[9] = nonce[10] = nonce[11] = 0;
 }
 
+bool record_aes_available(void)
+{
+	return crypto_aead_aes256gcm_is_available() == 1;
+}
+
+static void aead_seal(const struct record_dir *d, uint8_t *c, uint8_t *tag, const uint8_t *m,
+                      size_t n, const uint8_t *ad, const uint8_t nonce[12])
+{
+	if (d->suite == RECORD_SUITE_AES)
+		crypto_aead_aes256gcm_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL, nonce, d->key);
+	else
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL,
+		                                                   nonce, d->key);
+}
+
+static bool aead_open(const struct record_dir *d, uint8_t *m, const uint8_t *c, size_t n,
+                      const uint8_t *tag, const uint8_t *ad, const uint8_t nonce[12])
+{
+	if (d->suite == RECORD_SUITE_AES)
+		return crypto_aead_aes256gcm_decrypt_detached(m, NULL, c, n, tag, ad, 2, nonce,
+		                                              d->key) == 0;
+	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(m, NULL, c, n, tag, ad, 2, nonce,
+	                                                          d->key) == 0;
+}
+
 static void length_mask(const struct record_dir *d, const uint8_t nonce[12], uint8_t m[2])
 {
 	crypto_stream_chacha20_ietf(m, 2, nonce, d->mask);
@@ -32,8 +57,7 @@ size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, s
 	out[2] = (uint8_t)t;
 	if (n)
 		memcpy(out + 3, p, n);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(out + 2, out + 2 + body, NULL, out + 2,
-	                                                   body, out, 2, NULL, nonce, d->key);
+	aead_seal(d, out + 2, out + 2 + body, out + 2, body, out, nonce);
 	d->seq++;
 	return n + RECORD_OVERHEAD;
 }
@@ -53,8 +77,7 @@ enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, siz
 	size_t total = RECORD_HDR_LEN + body + RELAY_TAG_LEN;
 	if (len < total)
 		return PROTO_NEED_MORE;
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-	        in + 2, NULL, in + 2, body, in + 2 + body, in, 2, nonce, d->key) != 0)
+	if (!aead_open(d, in + 2, in + 2, body, in + 2 + body, in, nonce))
 		return PROTO_ERR_MALFORMED;
 	d->seq++;
 	*used = total;

@@ -2,15 +2,17 @@
  * The record layer (protocol/SPEC.md, "Records"): after the first flight,
  * each hop's stream in each direction is a sequence of records
  *
- *     len[2] ^ mask     body = ChaCha20-Poly1305(type || payload)     tag[16]
+ *     len[2] ^ mask     body = AEAD(type || payload)     tag[16]
  *
- * under that direction's own keys, numbered from 0; the masked length is the
- * AEAD's additional data, so a flipped length bit fails authentication.
+ * under that direction's own keys, numbered from 0; the AEAD is the hop's
+ * suite (ChaCha20-Poly1305 or AES-256-GCM), and the masked length is its
+ * additional data, so a flipped length bit fails authentication.
  * Sans-I/O: bytes in, bytes out, no allocation.
  */
 #ifndef NACRE_RECORD_H
 #define NACRE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +23,11 @@ struct record_dir {
 	uint8_t key[32];  /* AEAD key */
 	uint8_t mask[32]; /* ChaCha20 key for the length mask */
 	uint64_t seq;     /* next record's number: the nonce */
+	uint8_t suite;    /* enum record_suite */
 };
+
+/* This CPU can seal and open AES-256-GCM records (libsodium needs AES-NI). */
+bool record_aes_available(void);
 
 /*
  * Seals one record of type t carrying n <= RECORD_DATA_MAX bytes into out;

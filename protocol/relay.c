@@ -16,6 +16,8 @@ enum {
 	OFF_ATYP = 22,
 	OFF_ALEN = 23,
 	OFF_ADDR = 24,
+	OFF_SUITES = 279,
+	OFF_RESERVED = 280,
 };
 
 static uint32_t load32(const uint8_t *p)
@@ -104,9 +106,13 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 	} else {
 		memcpy(out->dst.ip, p + OFF_ADDR, alen);
 	}
-	/* Everything after the address is reserved and must be zero. */
-	if (!all_zero(p + OFF_ADDR + alen, RELAY_HDR_LEN - OFF_ADDR - alen))
+	/* The address field's unused tail and the reserved bytes must be zero. */
+	if (!all_zero(p + OFF_ADDR + alen, OFF_SUITES - OFF_ADDR - alen) ||
+	    !all_zero(p + OFF_RESERVED, RELAY_HDR_LEN - OFF_RESERVED))
 		return PROTO_ERR_MALFORMED;
+	if (p[OFF_SUITES] & ~RELAY_OFFERS_KNOWN)
+		return PROTO_ERR_MALFORMED;
+	out->suites = p[OFF_SUITES];
 	if (out->dst.port == 0)
 		return PROTO_ERR_MALFORMED;
 	return PROTO_DONE;
@@ -117,7 +123,8 @@ size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 	size_t alen;
 	if (h->cmd != RELAY_CMD_EXTEND && h->cmd != RELAY_CMD_CONNECT)
 		return 0;
-	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0)
+	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0 ||
+	    (h->suites & ~RELAY_OFFERS_KNOWN))
 		return 0;
 	switch (h->dst.type) {
 	case PROTO_ADDR_IPV4:
@@ -145,6 +152,7 @@ size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 	dst[OFF_ATYP] = (uint8_t)h->dst.type;
 	dst[OFF_ALEN] = (uint8_t)alen;
 	memcpy(dst + OFF_ADDR, h->dst.type == PROTO_ADDR_DOMAIN ? h->dst.name : h->dst.ip, alen);
+	dst[OFF_SUITES] = h->suites;
 	return RELAY_HDR_LEN;
 }
 

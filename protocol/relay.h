@@ -28,7 +28,8 @@
 #define RELAY_EARLY_MAX 16384 /* client data carried in the first flight */
 #define RELAY_BLOB_MAX  (RELAY_MAX_HOPS * RELAY_LAYER_LEN + RELAY_EARLY_MAX)
 #define RELAY_SKIP_MAX  ((RELAY_MAX_HOPS - 1) * RELAY_LAYER_LEN)
-#define RELAY_REPLY_LEN (RELAY_KEY_LEN + RELAY_TAG_LEN)
+/* The relay's reply: its ephemeral key and the record suite it picked, sealed. */
+#define RELAY_REPLY_LEN (RELAY_KEY_LEN + 1 + RELAY_TAG_LEN)
 
 /* Records (SPEC.md, "Records"): 2 masked length bytes, body, tag. */
 #define RECORD_HDR_LEN  2
@@ -44,6 +45,15 @@ enum relay_cmd {
 	RELAY_CMD_EXTEND = 1,  /* connect to the next relay and pass the blob on */
 	RELAY_CMD_CONNECT = 2, /* exit: connect to the destination */
 };
+
+/* A hop's record AEAD (SPEC.md, "Record suites"). */
+enum record_suite {
+	RECORD_SUITE_CHACHA = 0, /* ChaCha20-Poly1305: every relay has it */
+	RECORD_SUITE_AES = 1,    /* AES-256-GCM: both ends need AES instructions */
+};
+/* The header's suites byte: what a client offers besides ChaCha20-Poly1305. */
+#define RELAY_OFFER_AES    0x01
+#define RELAY_OFFERS_KNOWN RELAY_OFFER_AES
 
 enum record_type {
 	RECORD_DATA = 0,
@@ -72,12 +82,13 @@ struct relay_hdr {
 	uint32_t blob_len;     /* plaintext bytes of the blob that follows */
 	uint32_t data_len;     /* CONNECT: early data at the blob's start; EXTEND: blob_len */
 	uint16_t skip;         /* random bytes after the blob, to discard */
+	uint8_t suites;        /* RELAY_OFFER_* bits: record suites offered */
 	struct proto_addr dst; /* EXTEND: the next relay (an IP); CONNECT: the destination */
 };
 
 /*
  * Parses a header plaintext of exactly RELAY_HDR_LEN bytes. Reserved bytes
- * must be zero and every length must be in range. dst.name is a view into p.
+ * and unknown suite bits must be zero and every length must be in range. dst.name is a view into p.
  */
 enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr *out);
 /* Writes RELAY_HDR_LEN bytes; 0 if cap is too small or h is out of range. */

@@ -30,15 +30,16 @@ static inline size_t buf_room(const struct buf *b)
 	return BUF_CAP - buf_len(b);
 }
 
+/* NULL while the buffer has no storage (NULL + 0 is undefined). */
 static inline const uint8_t *buf_head(const struct buf *b)
 {
-	return b->data + b->start;
+	return b->data ? b->data + b->start : NULL;
 }
 
 /* The unconsumed bytes, writable (records are opened in place). */
 static inline uint8_t *buf_head_mut(struct buf *b)
 {
-	return b->data + b->start;
+	return b->data ? b->data + b->start : NULL;
 }
 
 /*

@@ -23,9 +23,11 @@ bool circuit_build_with(struct sealed *s, const uint8_t (*pks)[32],
 	uint8_t *blob = calloc(1, flen), *layer = calloc(1, flen);
 	if (!blob || !layer)
 		goto out;
-	for (unsigned k = 0; k < n; k++)
+	for (unsigned k = 0; k < n; k++) {
 		if (!hop_client_init(&s->hops[k], pks[k], seeds + 32 * k))
 			goto out;
+		s->hops[k].offered = s->offer;
+	}
 
 	/* The exit's blob: early data, then zero filler up to its fixed size. */
 	size_t blen = relay_blob_len(n, n, early_len);
@@ -38,6 +40,7 @@ bool circuit_build_with(struct sealed *s, const uint8_t (*pks)[32],
 		    .blob_len = (uint32_t)blen,
 		    .data_len = (uint32_t)(k == n - 1 ? early_len : blen),
 		    .skip = (uint16_t)relay_skip_len(k + 1),
+		    .suites = s->offer,
 		    .dst = k == n - 1 ? *dst : next_hops[k],
 		};
 		if (relay_hdr_encode(hdr, sizeof(hdr), &h) == 0)

@@ -16,7 +16,7 @@
 #include "sealed.h"
 
 /*
- * Fills s->hops for chain and appends the flight that asks its exit for dst,
+ * Fills s->hops for chain (offering every hop the suites in s->offer) and appends the flight that asks its exit for dst,
  * carrying early (at most RELAY_EARLY_MAX bytes), to out. now is the
  * timestamp the relays check. false if a key is unusable or out is full.
  */

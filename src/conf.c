@@ -41,6 +41,7 @@ static void set_defaults(struct conf *c)
 	c->max_connections = 4096;
 	c->max_per_client = 256;
 	c->workers = 1;
+	c->record_aes = true;
 }
 
 bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out)
@@ -392,8 +393,9 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 static void load_file(struct conf_loader *ld, struct conf *c)
 {
 	static const char *const names[] = {
-	    "log_level", "log_target", "workers", "timeouts", "limits", "resolver", "relays",
-	    "chains",    "route",      "listen",  "relay",    "rules",  NULL};
+	    "log_level", "log_target", "workers", "record_cipher", "timeouts", "limits",
+	    "resolver",  "relays",     "chains",  "route",         "listen",   "relay",
+	    "rules",     NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -432,6 +434,14 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 			          WORKERS_MAX);
 		else
 			c->workers = (unsigned)v;
+	}
+	if ((s = config_setting_get_member(root, "record_cipher")) != NULL) {
+		const char *v = conf_get_string(ld, s);
+		if (v && strcmp(v, "chacha20-poly1305") == 0)
+			c->record_aes = false;
+		else if (v && strcmp(v, "auto") != 0)
+			conf_fail(ld, s,
+			          "record_cipher: unknown value '%s' (auto, chacha20-poly1305)", v);
 	}
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);

@@ -88,6 +88,7 @@ struct conf {
 	double idle_timeout;
 	double drain_timeout;
 	unsigned workers; /* processes sharing the listeners (SO_REUSEPORT) */
+	bool record_aes;  /* record_cipher "auto": AES-256-GCM on hops where both ends can */
 	unsigned max_connections;
 	unsigned max_per_client;
 	char *resolvers; /* "ip:port,ip:port" for c-ares, or NULL for the system's */

@@ -202,6 +202,8 @@ static void chain_connect(struct client *c, const struct proto_addr *dst)
 		early = RELAY_EARLY_MAX;
 
 	c->us = sealed_new_client(ch->nhops);
+	if (c->us)
+		c->us->offer = hop_suites_offer(c->conf->record_aes);
 	if (!c->us || !circuit_build(c->us, ch, dst, early ? buf_head(&c->uout) : NULL, early,
 	                             (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
 		client_upstream_close(c);

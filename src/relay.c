@@ -85,7 +85,10 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 		goto bad;
 
 	hop_random(seed, sizeof(seed));
-	bool ok = hop_reply_seal(&s->relay, seed, reply);
+	enum record_suite suite = hop_suite_pick(h->suites, c->conf->record_aes);
+	bool ok = hop_reply_seal(&s->relay, seed, suite, reply);
+	log_debug("relay %d: records under %s", c->fd,
+	          suite == RECORD_SUITE_AES ? "AES-256-GCM" : "ChaCha20-Poly1305");
 	secret_wipe(seed, sizeof(seed));
 	if (!ok || !buf_append(&s->rout, reply, sizeof(reply)))
 		goto bad;

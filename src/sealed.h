@@ -27,6 +27,7 @@ struct sealed_layer {
 struct sealed {
 	unsigned n;
 	bool client;
+	uint8_t offer; /* client: RELAY_OFFER_* bits its flight offers every hop */
 	struct sealed_layer l[RELAY_MAX_HOPS]; /* l[0] faces the wire */
 	struct buf rin, rout;
 	struct buf fwd[RELAY_MAX_HOPS]; /* client: layer k's records, for layer k-1 (k >= 1) */

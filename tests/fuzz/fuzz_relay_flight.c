@@ -94,12 +94,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(hdr.data_len <= hdr.blob_len);
 		uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
 		seq(r_seed, 32, 0xc0);
-		check(hop_reply_seal(&h, r_seed, reply));
+		enum record_suite suite = hop_suite_pick(hdr.suites, true);
+		check(hdr.suites & RELAY_OFFER_AES || suite == RECORD_SUITE_CHACHA);
+		check(hop_reply_seal(&h, r_seed, suite, reply));
+		check(h.send.suite == suite && h.recv.suite == suite);
 		check(all_zero(h.es, 32) && all_zero(h.flight_key, 32));
 		/* The fixed client's own flight: its reply must open there. */
 		if (memcmp(h.e_pk, client.e_pk, 32) == 0) {
 			struct hop_client c = client;
+			c.offered = hdr.suites;
 			check(hop_reply_open(&c, reply));
+			check(c.send.suite == suite);
 			check(memcmp(c.send.key, h.recv.key, 32) == 0);
 			check(memcmp(c.recv.mask, h.send.mask, 32) == 0);
 			hop_client_wipe(&c);

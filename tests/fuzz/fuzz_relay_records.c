@@ -10,7 +10,8 @@
  * the plaintext after every chunk (otherwise it backs up); flag 0x04 makes
  * the relay discard c0 x 16 bytes of padding first; flag 0x08 then seals the
  * input as plaintext with sealed_pump_out (and END with flag 0x10), and
- * opens the result again. abort()s when:
+ * opens the result again; flag 0x20 makes the hop's suite AES-256-GCM (on a
+ * CPU that has it; ChaCha20-Poly1305 otherwise). abort()s when:
  *  - the plaintext out is ever more than the bytes in;
  *  - broken is not sticky, or pump_in's answer disagrees with it;
  *  - a relay takes a STATUS, or anything follows an END;
@@ -37,6 +38,8 @@
 
 #define HDR 5
 
+static uint8_t suite; /* this input's record suite */
+
 static void check(int ok)
 {
 	if (!ok)
@@ -53,6 +56,7 @@ static void keys(struct record_dir *c2r, struct record_dir *r2c)
 		r2c->mask[i] = (uint8_t)(0xd0 + i);
 	}
 	c2r->seq = r2c->seq = 0;
+	c2r->suite = r2c->suite = suite;
 }
 
 /* Seals what is left of the input as plaintext and opens it again. */
@@ -82,7 +86,8 @@ static void check_out(struct sealed *s, const uint8_t *p, size_t n, bool end)
 	/* Open what was just sealed (it follows any earlier records in rout). */
 	uint8_t *wire = malloc(buf_len(&s->rout) + 1);
 	check(wire != NULL);
-	memcpy(wire, buf_head(&s->rout), buf_len(&s->rout));
+	if (buf_len(&s->rout))
+		memcpy(wire, buf_head(&s->rout), buf_len(&s->rout));
 	size_t off = before, got = 0, len = buf_len(&s->rout);
 	while (off < len) {
 		size_t used, plen;
@@ -110,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t flags = data[0];
 	const uint8_t *c = data + 1;
+	suite = (flags & 0x20) && record_aes_available() ? RECORD_SUITE_AES : RECORD_SUITE_CHACHA;
 	struct sealed *s = sealed_new_relay();
 	check(s != NULL);
 	keys(&s->relay.recv, &s->relay.send);
@@ -169,6 +175,7 @@ static struct record_dir seed_dir;
 static void start(uint8_t flags, uint8_t c0, uint8_t c1, uint8_t c2, uint8_t c3)
 {
 	struct record_dir unused;
+	suite = flags & 0x20 ? RECORD_SUITE_AES : RECORD_SUITE_CHACHA;
 	keys(&seed_dir, &unused);
 	seed[0] = flags;
 	seed[1] = c0;
@@ -216,6 +223,18 @@ int main(int argc, char **argv)
 	rec(RECORD_DATA, big, 1);
 	rec(RECORD_END, NULL, 0);
 	put(argv[1], "full_record_pad_end");
+
+	start(0x3b, 255, 3, 40, 0); /* the same under AES-256-GCM */
+	rec(RECORD_DATA, big, sizeof(big));
+	rec(RECORD_PAD, big, 100);
+	rec(RECORD_DATA, big, 1);
+	rec(RECORD_END, NULL, 0);
+	put(argv[1], "full_record_pad_end_aes");
+
+	start(0x21, 20, 20, 20, 20);
+	rec(RECORD_DATA, "tampered", 8);
+	seed[seed_len - 1] ^= 1;
+	put(argv[1], "bad_tag_aes");
 
 	start(0x00, 255, 255, 255, 255); /* nobody drains: the fifth record waits */
 	for (int i = 0; i < 5; i++)

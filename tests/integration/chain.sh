@@ -185,17 +185,47 @@ expect_eq "SOCKS5 0x06: relay 2 never answers a flight made for another key" "re
 # ---- one process: the proxy and the relay role at once (a 1-hop chain to itself)
 "$NACRE" keygen "$T/self.key" >"$T/self.pub" 2>/dev/null
 RS=127.0.4.4:$(free_port 127.0.4.4)
+# It keeps to ChaCha20-Poly1305 records, so that it is also a hop that does.
 cat >"$T/both.conf" <<EOF
+log_level = "debug";
+record_cipher = "chacha20-poly1305";
 relays = ( { name = "me"; address = "$RS"; key = "$(cat "$T/self.pub")"; } );
 chains = ( { name = "one"; hops = [ "me" ]; } );
 listen = ( { address = "127.0.0.1:0"; route = "one"; } );
 relay = ( { address = "$RS"; key_file = "self.key"; exit = true;
-	    policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); } );
+	    policy = ( { dest = "127.0.0.1/32"; action = "accept"; },
+	               { dest = "127.0.4.0/24"; action = "accept"; } ); } );
 EOF
 start_nacre both -c "$T/both.conf"
 BP=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T/both.log" | head -n 1)
 expect_eq "one process serves SOCKS5 through its own relay listener" "$BIG_SHA" \
 	"$(mycurl --socks5 "127.0.0.1:$BP" "http://127.0.0.1:$NG/big" | sha256sum | cut -d' ' -f1)"
+
+check "a relay that keeps to ChaCha20-Poly1305 says so" \
+	grep -q 'records under ChaCha20-Poly1305' "$T/both.log"
+
+# ---- record suites: AES-256-GCM where both ends have AES-NI, per hop
+# libsodium's AES-256-GCM needs AES-NI and PCLMULQDQ.
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+	check "the relays took AES-256-GCM when the user offered it" \
+		grep -q 'records under AES-256-GCM' "$T/relays.log"
+else
+	check "without AES-NI every hop stays on ChaCha20-Poly1305" \
+		sh -c "! grep -q 'records under AES-256-GCM' '$T/relays.log'"
+fi
+cat >"$T/mixed.conf" <<EOF
+relays = (
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "me"; address = "$RS"; key = "$(cat "$T/self.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+chains = ( { name = "mixed"; hops = [ "r1", "me", "r3" ]; } );
+route = "mixed";
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre user-mixed -c "$T/mixed.conf"
+expect_eq "64 MiB down through a chain whose middle hop keeps to ChaCha20-Poly1305" "$BIG_SHA" \
+	"$(down --socks5-hostname "127.0.0.1:$NACRE_PORT")"
 
 check "the relays process is still running" kill -0 "$RELAYS_PID"
 finish

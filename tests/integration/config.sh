@@ -123,6 +123,7 @@ relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = true; silent_cl
 	allow = [ "0.0.0.0/0", "::/0" ];
 	policy = ( { dest = "127.0.0.0/8"; port = "1-65535"; action = "accept"; },
 	           { dest = "*"; action = "reject"; } ); } );
+record_cipher = "chacha20-poly1305";
 EOF
 out=$(cd / && timeout 10 "$NACRE" check -c "$T/relay.conf" 2>&1)
 expect_eq "nacre check accepts relays, chains and a relay listener" "$T/relay.conf: OK" "$out"
@@ -146,6 +147,9 @@ bad_in relay short-key 4 "	{ name = \"r2\"; address = \"[::1]:9002\"; key = \"${
 	"32-byte public key"
 bad_in relay long-key 4 "	{ name = \"r2\"; address = \"[::1]:9002\"; key = \"${R2%=}AAAAA\"; }," \
 	"32-byte public key"
+bad_in relay unknown-record-cipher 14 'record_cipher = "rc4";' \
+	"record_cipher: unknown value 'rc4' (auto, chacha20-poly1305)"
+bad_in relay record-cipher-not-a-string 14 'record_cipher = 1;'
 bad_in relay unknown-route 8 'route = "nowhere";' "unknown chain 'nowhere'"
 bad_in relay unknown-listen-route 9 'listen = ( { address = "127.0.0.1:0"; route = "nowhere"; } );' \
 	"unknown chain 'nowhere'"

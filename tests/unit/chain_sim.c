@@ -77,6 +77,9 @@ static void collect(uint8_t **p, size_t *len, size_t *cap, struct buf *from, siz
 
 /* ------------------------------------------------------------ the relay */
 
+uint8_t sim_offer;
+unsigned sim_relay_aes = ~0u;
+
 static void seed_of(uint8_t out[32], unsigned k, uint8_t salt)
 {
 	for (int i = 0; i < 32; i++)
@@ -115,7 +118,8 @@ static void relay_flight(struct sim *m, unsigned k)
 
 	uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
 	seed_of(r_seed, k, 0x07);
-	assert_true(hop_reply_seal(&r->s->relay, r_seed, reply));
+	bool aes = sim_relay_aes & (1u << k);
+	assert_true(hop_reply_seal(&r->s->relay, r_seed, hop_suite_pick(r->hdr.suites, aes), reply));
 	assert_true(buf_append(&r->s->rout, reply, sizeof(reply)));
 	r->opened = true;
 
@@ -316,6 +320,7 @@ struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len)
 	}
 	m->c = sealed_new_client(n);
 	assert_non_null(m->c);
+	m->c->offer = sim_offer;
 	assert_true(circuit_build_with(m->c, (const uint8_t(*)[32])pks, next, n, &sim_dst, early,
 	                               early_len, NOW, seeds, nonces, &m->c->rout));
 	/* Link 1 carries F bytes of flight. */

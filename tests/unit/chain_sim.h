@@ -81,6 +81,14 @@ extern const struct proto_addr sim_dst;
  * for DST:443 carrying early already on link 1. Relay k (0-based) listens
  * at 192.0.2.(k+1):(9001+k); the exit reports status 0 unless told.
  */
+/*
+ * Record suites for the next sim_new(): what the client offers every hop
+ * (RELAY_OFFER_* bits, 0 by default), and which relays (bit k: hop k+1)
+ * would take AES-256-GCM when it is offered (all by default).
+ */
+extern uint8_t sim_offer;
+extern unsigned sim_relay_aes;
+
 struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len);
 void sim_free(struct sim *m);
 /* Moves and pumps until nothing moves and nothing changes. */

@@ -183,6 +183,30 @@ static void test_exchange_8(void **state)
 	check_exchange(8, 50000, 50000, false);
 }
 
+/* A chain whose hops agree on different record suites carries data both ways. */
+static void test_mixed_suites(void **state)
+{
+	(void)state;
+	if (!record_aes_available())
+		skip(); /* libsodium has no AES-256-GCM without AES-NI */
+	sim_offer = RELAY_OFFER_AES;
+	sim_relay_aes = 0x5; /* hops 1 and 3 take it, hop 2 stays on ChaCha20-Poly1305 */
+	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
+	run(m);
+	static const uint8_t want[3] = {RECORD_SUITE_AES, RECORD_SUITE_CHACHA, RECORD_SUITE_AES};
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(m->c->hops[k].send.suite, want[k]);
+		assert_int_equal(m->c->hops[k].recv.suite, want[k]);
+		assert_int_equal(m->r[k].s->relay.recv.suite, want[k]);
+	}
+	sim_free(m);
+	check_exchange(3, 70000, 100000, false);
+	check_exchange(3, 4, 4, true);
+	sim_relay_aes = ~0u; /* every hop on AES-256-GCM */
+	check_exchange(8, 50000, 50000, false);
+	sim_offer = 0;
+}
+
 /* The exit cannot connect: STATUS 5 and END, and the client knows which hop said it. */
 static void test_exit_status(void **state)
 {
@@ -426,7 +450,7 @@ int main(void)
 	    cmocka_unit_test(test_exchange_8),   cmocka_unit_test(test_exit_status),
 	    cmocka_unit_test(test_middle_fails), cmocka_unit_test(test_tampered_link),
 	    cmocka_unit_test(test_status_rules), cmocka_unit_test(test_after_end),
-	    cmocka_unit_test(test_bulk),
+	    cmocka_unit_test(test_bulk),         cmocka_unit_test(test_mixed_suites),
 	};
 	return cmocka_run_group_tests_name("relay_chain", tests, setup, NULL);
 }

@@ -32,6 +32,7 @@ enum {
 	O_ATYP = 22,
 	O_ALEN = 23,
 	O_ADDR = 24,
+	O_SUITES = 279,
 };
 
 static void put(uint8_t *p, uint64_t v, size_t n)
@@ -299,7 +300,10 @@ static void test_lengths(void **state)
 	}
 }
 
-/* Every reserved byte (after the address, to the end) must be zero. */
+/*
+ * Every reserved byte (after the address, to the end) must be zero; in the
+ * suites byte, every bit but bit 0 (AES-256-GCM offered).
+ */
 static void test_reserved(void **state)
 {
 	(void)state;
@@ -314,7 +318,8 @@ static void test_reserved(void **state)
 				raw(h, 2, 0, 0, 0, 0, 1, forms[f].atyp, forms[f].addr,
 				    forms[f].alen);
 				h[i] = (uint8_t)(1u << bit);
-				assert_status(h, PROTO_ERR_MALFORMED);
+				assert_status(h, i == O_SUITES && bit == 0 ? PROTO_DONE
+				                                           : PROTO_ERR_MALFORMED);
 			}
 		}
 	}
@@ -405,6 +410,30 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &h), 0);
 	h.dst.name_len = 255;
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &h), RELAY_HDR_LEN);
+
+	/* Only the suites SPEC.md defines can be offered. */
+	h = ok;
+	for (unsigned bit = 1; bit < 8; bit++) {
+		h.suites = (uint8_t)(RELAY_OFFER_AES | 1u << bit);
+		assert_int_equal(relay_hdr_encode(out, sizeof(out), &h), 0);
+	}
+	h.suites = RELAY_OFFER_AES;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &h), RELAY_HDR_LEN);
+	assert_int_equal(out[O_SUITES], 0x01);
+}
+
+/* The suites byte reaches the caller and survives a round trip. */
+static void test_suites(void **state)
+{
+	(void)state;
+	uint8_t h[RELAY_HDR_LEN];
+	struct relay_hdr out;
+	raw(h, 2, 0, 0, 0, 0, 443, 3, NAME, sizeof(NAME) - 1);
+	assert_roundtrip(h, &out);
+	assert_int_equal(out.suites, 0);
+	h[O_SUITES] = RELAY_OFFER_AES;
+	assert_roundtrip(h, &out);
+	assert_int_equal(out.suites, RELAY_OFFER_AES);
 }
 
 /* ------------------------------------------------------------ padding */
@@ -417,7 +446,7 @@ static void test_sizes(void **state)
 	assert_int_equal(RELAY_HEAD_LEN, 360);
 	assert_int_equal(RELAY_BLOB_MAX, 8 * 376 + 16384);
 	assert_int_equal(RELAY_SKIP_MAX, 7 * 376);
-	assert_int_equal(RELAY_REPLY_LEN, 48);
+	assert_int_equal(RELAY_REPLY_LEN, 49); /* R, the suite byte, the tag */
 	assert_int_equal(RECORD_OVERHEAD, 19);
 	assert_int_equal(RECORD_WIRE_MAX, 16402);
 }
@@ -471,6 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_layout),   cmocka_unit_test(test_size),
 	    cmocka_unit_test(test_version),         cmocka_unit_test(test_command),
 	    cmocka_unit_test(test_lengths),         cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_suites),
 	    cmocka_unit_test(test_port_zero),       cmocka_unit_test(test_name_with_extend),
 	    cmocka_unit_test(test_address_lengths), cmocka_unit_test(test_encode_refuses),
 	    cmocka_unit_test(test_sizes),           cmocka_unit_test(test_flight_arithmetic),

@@ -113,7 +113,7 @@ static void test_handshake(void **state)
 
 	uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
 	seq_fill(r_seed, 32, 0xc0);
-	assert_true(hop_reply_seal(&f->r, r_seed, reply));
+	assert_true(hop_reply_seal(&f->r, r_seed, RECORD_SUITE_CHACHA, reply));
 	assert_false(f->c.ready);
 	assert_true(hop_reply_open(&f->c, reply));
 	assert_true(f->c.ready);
@@ -234,7 +234,7 @@ static void test_forged_reply(void **state)
 	relay_opens(f);
 	uint8_t r_seed[32], reply[RELAY_REPLY_LEN], bad[RELAY_REPLY_LEN];
 	seq_fill(r_seed, 32, 0xc0);
-	assert_true(hop_reply_seal(&f->r, r_seed, reply));
+	assert_true(hop_reply_seal(&f->r, r_seed, RECORD_SUITE_CHACHA, reply));
 
 	/* Random bytes, all zeros, each bit flipped. */
 	seq_fill(bad, sizeof(bad), 7);
@@ -251,7 +251,7 @@ static void test_forged_reply(void **state)
 	/* A genuine reply from the same relay to another client's flight. */
 	struct fixture *g = fixture_new(0x20, 0x90);
 	relay_opens(g);
-	assert_true(hop_reply_seal(&g->r, r_seed, bad));
+	assert_true(hop_reply_seal(&g->r, r_seed, RECORD_SUITE_CHACHA, bad));
 	assert_false(hop_reply_open(&f->c, bad));
 	assert_false(f->c.ready);
 
@@ -330,7 +330,7 @@ static void test_secrets_wiped(void **state)
 
 	uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
 	seq_fill(r_seed, 32, 0xc0);
-	assert_true(hop_reply_seal(&f->r, r_seed, reply));
+	assert_true(hop_reply_seal(&f->r, r_seed, RECORD_SUITE_CHACHA, reply));
 	assert_true(all_zero(f->r.es, 32));
 	assert_true(all_zero(f->r.flight_key, 32));
 	assert_true(all_zero(f->r.reply_key, 32));
@@ -355,12 +355,75 @@ static void test_streams_independent(void **state)
 	seq_fill(r_seed, 32, 0xc0);
 	relay_opens(a);
 	relay_opens(b);
-	assert_true(hop_reply_seal(&a->r, r_seed, reply));
+	assert_true(hop_reply_seal(&a->r, r_seed, RECORD_SUITE_CHACHA, reply));
 	assert_true(hop_reply_open(&a->c, reply));
-	assert_true(hop_reply_seal(&b->r, r_seed, reply)); /* even with the relay's same r */
+	assert_true(hop_reply_seal(&b->r, r_seed, RECORD_SUITE_CHACHA, reply)); /* even with the relay's same r */
 	assert_true(hop_reply_open(&b->c, reply));
 	assert_memory_not_equal(a->c.send.key, b->c.send.key, 32);
 	assert_memory_not_equal(a->c.recv.key, b->c.recv.key, 32);
+	free(a);
+	free(b);
+}
+
+/* Opens f's flight again and replies naming suite, as a relay would. */
+static bool reply_with(struct fixture *f, enum record_suite suite)
+{
+	uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
+	seq_fill(r_seed, 32, 0xc0);
+	relay_opens(f);
+	assert_true(hop_reply_seal(&f->r, r_seed, suite, reply));
+	return hop_reply_open(&f->c, reply);
+}
+
+/* SPEC.md "Record suites": offer, pick, agreement, and replies to refuse. */
+static void test_suites(void **state)
+{
+	(void)state;
+	bool aes = record_aes_available();
+	assert_int_equal(hop_suites_offer(false), 0);
+	assert_int_equal(hop_suites_offer(true), aes ? RELAY_OFFER_AES : 0);
+	assert_int_equal(hop_suite_pick(0, true), RECORD_SUITE_CHACHA);
+	assert_int_equal(hop_suite_pick(RELAY_OFFER_AES, false), RECORD_SUITE_CHACHA);
+	assert_int_equal(hop_suite_pick(RELAY_OFFER_AES, true),
+	                 aes ? RECORD_SUITE_AES : RECORD_SUITE_CHACHA);
+
+	/* Whatever the CPU: a suite not offered, or unknown, fails the hop. */
+	struct fixture *f = fixture_new(0x20, 0x81);
+	assert_false(reply_with(f, RECORD_SUITE_AES));
+	f->c.offered = RELAY_OFFER_AES;
+	assert_false(reply_with(f, (enum record_suite)2));
+	assert_false(reply_with(f, (enum record_suite)0xff));
+	assert_false(f->c.ready);
+	free(f);
+	if (!aes)
+		skip(); /* libsodium has no AES-256-GCM without AES-NI */
+
+	/* The same seeds with each suite: records flow, and the keys differ. */
+	struct fixture *a = fixture_new(0x20, 0x80), *b = fixture_new(0x20, 0x80);
+	a->c.offered = b->c.offered = RELAY_OFFER_AES;
+	assert_true(reply_with(a, RECORD_SUITE_AES));
+	assert_true(reply_with(b, RECORD_SUITE_CHACHA));
+	assert_int_equal(a->c.send.suite, RECORD_SUITE_AES);
+	assert_int_equal(a->c.recv.suite, RECORD_SUITE_AES);
+	assert_int_equal(a->r.send.suite, RECORD_SUITE_AES);
+	assert_int_equal(a->r.recv.suite, RECORD_SUITE_AES);
+	assert_int_equal(b->c.send.suite, RECORD_SUITE_CHACHA);
+	assert_memory_not_equal(a->c.send.key, b->c.send.key, 32);
+	assert_memory_not_equal(a->c.recv.mask, b->c.recv.mask, 32);
+	for (int i = 0; i < 3; i++) {
+		assert_record(&a->c.send, &a->r.recv, "to the relay");
+		assert_record(&a->r.send, &a->c.recv, "to the client");
+	}
+
+	/* A record sealed under the other suite with the same key does not open. */
+	struct record_dir other = a->c.send;
+	other.suite = RECORD_SUITE_CHACHA;
+	uint8_t buf[64], type;
+	const uint8_t *payload;
+	size_t used, plen, len = record_seal(&other, RECORD_DATA, (const uint8_t *)"x", 1, buf,
+	                                     sizeof(buf));
+	assert_int_equal(record_open(&a->r.recv, buf, len, &used, &type, &payload, &plen),
+	                 PROTO_ERR_MALFORMED);
 	free(a);
 	free(b);
 }
@@ -398,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_low_order_relay_key),
 	    cmocka_unit_test(test_low_order_ephemeral),
 	    cmocka_unit_test(test_secrets_wiped),
+	    cmocka_unit_test(test_suites),
 	    cmocka_unit_test(test_streams_independent),
 	    cmocka_unit_test(test_fingerprint),
 	};

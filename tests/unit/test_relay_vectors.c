@@ -55,7 +55,7 @@ static const struct {
     {"hop1_rk", "6093385d99854f69b49c4b4823ebaaeedd4641d41209768baea9e40e8ed78465"},
     {"flight1_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
                      "d764825055803d31e48c30b50514162116228ec5396851014a924a9445cb43bf"},
-    {"flight1_hash", "3eff829851aa717584e2b55ce9afd04377cbca9dbb5f9103b893619ad39ccc9f"},
+    {"flight1_hash", "7907b5a933a231f9bbc4fe8a4718773f08eb0fdb2abb3495c84fbf7ae49c08e7"},
     {"flight3_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
                      "d764825055803d31e48c30b50514162116228ec5396851014a914a9445cb43bf"},
     {"flight3_hash", "d25fbb878e87724e959ab78b8475cdf35c9f5baad557456cc6ff44b9d0358d7d"},
@@ -63,19 +63,23 @@ static const struct {
                        "d764825055803d31e48c30b50514162116228ec5396851014a914a9445cb43bf"},
     {"flight3v6_hash", "0b9a42b03c28b7e4a24eb97409526a1a7d826ed92f74b520871eb190a801b7a0"},
     {"reply1", "32df8056b196a8ef36fb990e983c47569c37dfab8c1aa733f65073f73cfde85a"
-               "14622644e7cb410a8204a53bd8525af8"},
+               "558d03e23c1f4bfa3036b478369b344a85"},
     {"reply2", "7d0f248a663212dc02b6ce918b81356c34a10ff62172d67b26dad70a503391f3"
-               "801e1aa9d424058f164c71f3a1380f56"},
+               "a56e431b89268188758d4006363f0b2dc0"},
     {"reply3", "df6b72439218ca63c2027887fdf1283b8e2ee1f8d84558f645ff1bc49484ae84"
-               "6eb8e363b88c5caaede25a1db42ca40a"},
-    {"hop1_c2r_key", "2395f29116446ff2c73fd564e324a95223987d45117cdeb4ed286f1b9a596668"},
-    {"hop1_c2r_mask", "c986ed62057419c1824546c092674d81d8160f037bec45776fec5a17e3670499"},
-    {"hop1_r2c_key", "47622ef850738b698118c20519794b4c451e7be3411d1e3fe9578182734f3ebe"},
-    {"hop1_r2c_mask", "eb22e35a2dc58e00f693c76af92987b11807c05892eb57f2a4ab5d3fe86c57b9"},
-    {"hello_c2r", "f72e8ef4bb63213136f217e809ad3fb86ab2e9594214298c"},
-    {"hello_r2c", "6e308b9319200f0278d67e9e2e07a4d6061e5fc75f35859d"},
-    {"hello3_c2r", "f7048e72c631a3998f7e43baac9ee0da76708a32bee6cb9b5b9d45277c551995"
-                   "2fdabc2eb3eb60bab91520dd0eb53c37c2b88091228c74692c7871149cad"},
+               "0a5a77cf993d686e43e036ad8eede3402b"},
+    {"reply1_gcm", "32df8056b196a8ef36fb990e983c47569c37dfab8c1aa733f65073f73cfde85a"
+                   "544600f2c14a1f015a83a25336decb6cb8"},
+    {"hop1_c2r_key", "d859a4a027e7a1c49d1bdc28202231e2473b7f941b22f30b16dcc308c0659201"},
+    {"hop1_c2r_mask", "80480ff2ac5e08cbcab998150db83d92f7e073bf55aba655cb8c344749a24adc"},
+    {"hop1_r2c_key", "1ebd9afe7d8551fba9f85c20d37aebe9e2dda2f9cb62b9e5fdbd56e934f18b39"},
+    {"hop1_r2c_mask", "3dbf0f02de276234892b5720abc235217a2c26a29c31b821e47a8e1f64d9448d"},
+    {"hello_c2r", "4683aed2f25174118d6656f12fd34a0dfddcb44448887026"},
+    {"hello_r2c", "050ab40c46c75174648f4bbd88fd39e1294979f552704098"},
+    {"hello_gcm_c2r", "fc65dbcadfee6c7d4b2984e60ff962381bc7cdd9722b7d11"},
+    {"hello_gcm_r2c", "23459cf0f367fd9407e3a4219531d13d6fb7c91066e8bf1e"},
+    {"hello3_c2r", "46a9ae6851632ed32edd85d6b6d63e5828fa34795607333058890b33adad24fc"
+                   "58b432f972599524d1d8f509c8fa72e7bfcc4997de5c16efe0f07a1409da"},
 };
 
 /* The named vector, decoded into out; returns its length. */
@@ -176,6 +180,8 @@ static void chain_build(struct chain *ch, unsigned n, bool v6)
 	}
 	ch->c = sealed_new_client(n);
 	assert_non_null(ch->c);
+	/* The 1-hop chain offers AES-256-GCM; the 3-hop chains offer nothing. */
+	ch->c->offer = n == 1 ? RELAY_OFFER_AES : 0;
 	assert_true(circuit_build_with(
 	    ch->c, (const uint8_t(*)[32])pks, next, n, &dst, v6 ? NULL : (const uint8_t *)EARLY,
 	    v6 ? 0 : sizeof(EARLY) - 1, NOW, seeds, nonces, &ch->flight));
@@ -224,12 +230,15 @@ static void chain_open(struct chain *ch, struct hop_relay *r)
 		}
 		snprintf(name, sizeof(name), "r%u_seed", k + 1);
 		vec_n(name, r_seed, 32);
-		assert_true(hop_reply_seal(&r[k], r_seed, reply));
+		/* The vectors' relays pick AES-256-GCM whenever it is offered. */
+		enum record_suite suite =
+		    hdr.suites & RELAY_OFFER_AES ? RECORD_SUITE_AES : RECORD_SUITE_CHACHA;
+		assert_true(hop_reply_seal(&r[k], r_seed, suite, reply));
 		if (ch->n == 3) {
 			snprintf(name, sizeof(name), "reply%u", k + 1);
 			check(name, reply, sizeof(reply));
 		} else {
-			check("reply1", reply, sizeof(reply));
+			check("reply1_gcm", reply, sizeof(reply));
 		}
 		assert_true(hop_reply_open(&ch->c->hops[k], reply));
 		memcpy(layer, blob, hdr.blob_len);
@@ -339,6 +348,36 @@ static void test_hello(void **state)
 	chain_free(&ch);
 }
 
+/* The 1-hop chain's first record each way, under AES-256-GCM. */
+static void test_hello_gcm(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[1];
+	uint8_t rec[64], type;
+	const uint8_t *payload;
+	size_t used, plen, n;
+	if (!record_aes_available())
+		skip(); /* libsodium has no AES-256-GCM without AES-NI */
+	chain_build(&ch, 1, false);
+	chain_open(&ch, r);
+	assert_int_equal(ch.c->hops[0].send.suite, RECORD_SUITE_AES);
+
+	n = record_seal(&ch.c->hops[0].send, RECORD_DATA, (const uint8_t *)HELLO, 5, rec,
+	                sizeof(rec));
+	check("hello_gcm_c2r", rec, n);
+	assert_int_equal(record_open(&r[0].recv, rec, n, &used, &type, &payload, &plen),
+	                 PROTO_DONE);
+	assert_memory_equal(payload, HELLO, 5);
+
+	n = record_seal(&r[0].send, RECORD_DATA, (const uint8_t *)HELLO, 5, rec, sizeof(rec));
+	check("hello_gcm_r2c", rec, n);
+	assert_int_equal(record_open(&ch.c->hops[0].recv, rec, n, &used, &type, &payload, &plen),
+	                 PROTO_DONE);
+	assert_memory_equal(payload, HELLO, 5);
+	chain_free(&ch);
+}
+
 /* "hello" through 3 hops: sealed for the exit, then for hop 2, then hop 1. */
 static void test_hello_nested(void **state)
 {
@@ -384,7 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_relay_keys),   cmocka_unit_test(test_flight_1),
 	    cmocka_unit_test(test_flight_3),     cmocka_unit_test(test_flight_3v6),
 	    cmocka_unit_test(test_record_keys),  cmocka_unit_test(test_hello),
-	    cmocka_unit_test(test_hello_nested),
+	    cmocka_unit_test(test_hello_nested), cmocka_unit_test(test_hello_gcm),
 	};
 	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Test vectors for nacre's relay protocol (protocol/SPEC.md).
 
-An independent implementation of the handshake, the first flight and the
-record layer, written from protocol/SPEC.md alone, not from the C code.
+An independent implementation of the handshake, the first flight, the
+record suites and the record layer, written from protocol/SPEC.md alone, not
+from the C code.
 It prints the values in SPEC.md's "Test vectors" section, which
 tests/unit/test_relay_vectors.c recomputes with the C code.
 
@@ -20,12 +21,15 @@ import sys
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 L = 376  # one hop's layer without its blob
 MAX_HOPS = 8
 HDR_LEN = 288
+SUITES_OFF = 279  # the header's suites byte
+SUITE_CHACHA = 0  # "Record suites": ChaCha20-Poly1305, every relay has it
+SUITE_GCM = 1  # AES-256-GCM, offered with suites bit 0
 TIMESTAMP = 1700000000
 
 # ------------------------------------------------------------ primitives
@@ -65,6 +69,11 @@ def n12(i):
 def aead(key, nonce, ad, m):
     """ChaCha20-Poly1305 IETF: ciphertext || 16-byte tag."""
     return ChaCha20Poly1305(key).encrypt(nonce, m, ad if ad else None)
+
+
+def gcm(key, nonce, ad, m):
+    """GCM(k, n, ad, m): AES-256-GCM, 12-byte nonce, ciphertext || 16-byte tag."""
+    return AESGCM(key).encrypt(nonce, m, ad if ad else None)
 
 
 def chacha20_stream(key, nonce12, n):
@@ -148,6 +157,10 @@ def self_test():
     # RFC 7748, 6.1
     a = bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
     assert pk(a).hex() == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    # McGrew & Viega, "The Galois/Counter Mode of Operation", test cases 13, 14
+    assert gcm(bytes(32), bytes(12), None, b"").hex() == "530f8afbc74536b9a963b4f1c4cb738b"
+    want = "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"
+    assert gcm(bytes(32), bytes(12), None, bytes(16)).hex() == want
     # XSTREAM and KDF are defined by libsodium's functions: when its shared
     # library is at hand, compare the pure-Python versions with it.
     try:
@@ -169,27 +182,46 @@ def self_test():
     sub = ctypes.create_string_buffer(32)
     na.crypto_kdf_derive_from_key(sub, ctypes.c_size_t(32), ctypes.c_uint64(7), b"nacre1rk", key)
     assert sub.raw == kdf(7, key)
+    if na.crypto_aead_aes256gcm_is_available():
+        m, ad = bytes(range(0x10, 0x35)), b"\x12\x34"
+        ct = ctypes.create_string_buffer(len(m) + 16)
+        ull = ctypes.c_ulonglong
+        na.crypto_aead_aes256gcm_encrypt(ct, None, m, ull(len(m)), ad, ull(2), None, nonce[:12], key)
+        assert ct.raw == gcm(key, nonce[:12], ad, m)
 
 
 # ------------------------------------------------------------ the protocol
 
 
 class Relay:
-    def __init__(self, secret, addr):
+    def __init__(self, secret, addr, gcm=True):
         self.s = secret
         self.S = pk(secret)
         self.MK = h(b"nacre/1 mask" + self.S)
         self.addr = addr  # (type, bytes, port)
+        self.gcm = gcm  # its CPU and configuration allow AES-256-GCM
+
+
+def master(es, ee, E, R, S, suite):
+    """M = H(es || ee; "nacre/1 session" || E || R || S || suite) (SPEC "Handshake")."""
+    return h(b"nacre/1 session" + E + R + S + bytes([suite]), es + ee)
+
+
+def record_keys(M):
+    """KDF(1..4, M): each direction's AEAD key and length mask key."""
+    names = ("c2r_key", "c2r_mask", "r2c_key", "r2c_mask")
+    return {name: kdf(i, M) for i, name in enumerate(names, 1)}
 
 
 class Hop:
-    """The client's side of one hop."""
+    """The client's side of one hop; offer is its header's suites byte."""
 
-    def __init__(self, relay, e_seed, nonce):
+    def __init__(self, relay, e_seed, nonce, offer=0):
         self.relay = relay
         self.e = e_seed
         self.E = pk(e_seed)
         self.n = nonce
+        self.offer = offer
         self.es = dh(self.e, relay.S)
         self.FK = h(b"nacre/1 flight" + self.E + relay.S, self.es)
         self.RK = h(b"nacre/1 reply" + self.E + relay.S, self.es)
@@ -197,35 +229,73 @@ class Hop:
     def layer(self, header, blob):
         masked = xor(self.E, xchacha20_stream(self.relay.MK, self.n, 32))
         ad = self.n + masked
-        return ad + aead(self.FK, n12(0), ad, header) + aead(self.FK, n12(1), None, blob)
+        self.wire = ad + aead(self.FK, n12(0), ad, header) + aead(self.FK, n12(1), None, blob)
+        return self.wire
 
-    def session(self, R, ee):
-        M = h(b"nacre/1 session" + self.E + R + self.relay.S, self.es + ee)
-        self.keys = {
-            "c2r_key": kdf(1, M),
-            "c2r_mask": kdf(2, M),
-            "r2c_key": kdf(3, M),
-            "r2c_mask": kdf(4, M),
-        }
+    def accept(self, sealed):
+        """Opens the reply AEAD(RK, N(0), -, R || suite) and derives the keys.
+
+        A suite the client did not offer, or does not know, fails the hop
+        (SPEC "Record suites")."""
+        plain = ChaCha20Poly1305(self.RK).decrypt(n12(0), sealed, None)
+        if len(plain) != 33:
+            raise ValueError("reply length")
+        R, suite = plain[:32], plain[32]
+        if suite not in (SUITE_CHACHA, SUITE_GCM) or (suite == SUITE_GCM and not self.offer & 1):
+            raise ValueError("suite not offered")
+        self.suite = suite
+        self.M = master(self.es, dh(self.e, R), self.E, R, self.relay.S, suite)
+        self.keys = record_keys(self.M)
+
+    def record(self, direction, i, rtype, payload):
+        """Record i of direction "c2r" or "r2c" under this hop's suite."""
+        k = self.keys
+        return record(self.suite, k[direction + "_key"], k[direction + "_mask"], i, rtype, payload)
 
 
-def reply(hop, r_seed):
-    """The relay's side: R sealed under RK; both ends then hold the keys."""
+def relay_open(relay, wire):
+    """The relay's step 1 (SPEC "What a relay does with a flight"): unmask E,
+    es = DH(s, E), open the header under FK. Returns (E, es, header)."""
+    n, masked = wire[:24], wire[24:56]
+    E = xor(masked, xchacha20_stream(relay.MK, n, 32))
+    es = dh(relay.s, E)
+    fk = h(b"nacre/1 flight" + E + relay.S, es)
+    hdr = ChaCha20Poly1305(fk).decrypt(n12(0), wire[56 : 56 + HDR_LEN + 16], wire[:56])
+    if hdr[SUITES_OFF] & ~1 or any(hdr[SUITES_OFF + 1 :]):
+        raise ValueError("reserved bits set")
+    return E, es, hdr
+
+
+def reply(relay, wire, r_seed):
+    """The relay's side: it opens the layer, picks the suite (1 when offered
+    and it allows GCM, else 0; SPEC "Record suites") and seals R || suite
+    under RK: 32 + 1 + 16 = 49 bytes. Returns the reply and the relay's M."""
+    E, es, hdr = relay_open(relay, wire)
+    suite = SUITE_GCM if hdr[SUITES_OFF] & 1 and relay.gcm else SUITE_CHACHA
     R = pk(r_seed)
-    ee_relay = dh(r_seed, hop.E)
-    ee_client = dh(hop.e, R)
-    assert ee_relay == ee_client
-    hop.session(R, ee_client)
-    return aead(hop.RK, n12(0), None, R)
+    rk = h(b"nacre/1 reply" + E + relay.S, es)
+    sealed = aead(rk, n12(0), None, R + bytes([suite]))
+    assert len(sealed) == 49
+    return sealed, master(es, dh(r_seed, E), E, R, relay.S, suite)
 
 
-def header(cmd, blob_len, data_len, skip, addr):
+def handshake(hop, r_seed):
+    """The relay answers hop's layer, the client accepts; both hold one M."""
+    sealed, M = reply(hop.relay, hop.wire, r_seed)
+    hop.accept(sealed)
+    assert hop.M == M
+    return sealed
+
+
+def header(cmd, blob_len, data_len, skip, addr, suites):
     atyp, a, port = addr
     if atyp == 3 and cmd == 1:
         raise ValueError("names only with CONNECT")
+    assert suites & ~1 == 0  # bit 0 AES-256-GCM, the other bits zero
     hdr = bytes([1, cmd]) + struct.pack(">QIIHH", TIMESTAMP, blob_len, data_len, skip, port)
     hdr += bytes([atyp, len(a)]) + a
-    assert len(hdr) <= HDR_LEN - 9
+    assert len(hdr) <= SUITES_OFF
+    hdr += bytes(SUITES_OFF - len(hdr)) + bytes([suites])
     return hdr + bytes(HDR_LEN - len(hdr))
 
 
@@ -241,19 +311,22 @@ def flight(hops, dst, early):
         skip = (k - 1) * L
         assert len(blob) == blob_len
         if k == n:
-            hdr = header(2, blob_len, d, skip, dst)
+            hdr = header(2, blob_len, d, skip, dst, hop.offer)
         else:
-            hdr = header(1, blob_len, blob_len, skip, hops[k].relay.addr)
+            hdr = header(1, blob_len, blob_len, skip, hops[k].relay.addr, hop.offer)
         blob = hop.layer(hdr, blob)
     assert len(blob) == F
     return blob
 
 
-def record(key, mask, i, rtype, payload):
+def record(suite, key, mask, i, rtype, payload):
+    """One record (SPEC "Records"): the length masked with STREAM(mask, N(i))
+    under every suite, the body sealed with AEAD (suite 0) or GCM (suite 1)."""
     ln = 1 + len(payload)
     assert 1 <= ln <= 16384
     masked = xor(struct.pack(">H", ln), chacha20_stream(mask, n12(i), 2))
-    return masked + aead(key, n12(i), masked, bytes([rtype]) + payload)
+    seal = gcm if suite == SUITE_GCM else aead
+    return masked + seal(key, n12(i), masked, bytes([rtype]) + payload)
 
 
 # ------------------------------------------------------------ fixed inputs
@@ -294,9 +367,10 @@ EARLY = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
 HELLO = b"hello"
 
 
-def chain(addrs):
+def chain(addrs, offer=0):
+    """Relays 1..n, all allowing AES-256-GCM; every hop's suites byte is offer."""
     relays = [Relay(relay_secret(k), addrs[k - 1]) for k in range(1, len(addrs) + 1)]
-    return [Hop(relays[k - 1], e_seed(k), nonce(k)) for k in range(1, len(addrs) + 1)]
+    return [Hop(relays[k - 1], e_seed(k), nonce(k), offer) for k in range(1, len(addrs) + 1)]
 
 
 def vectors():
@@ -318,13 +392,13 @@ def vectors():
     v.append(("hop1_fk", three[0].FK))
     v.append(("hop1_rk", three[0].RK))
 
-    # 1 hop: relay 1 is the exit.
-    one = chain(v4[:1])
+    # 1 hop: relay 1 is the exit; the client offers AES-256-GCM (suites 01).
+    one = chain(v4[:1], offer=0x01)
     f1 = flight(one, DST, EARLY)
     v.append(("flight1_head", f1[:64]))
     v.append(("flight1_hash", h(f1)))
 
-    # 3 hops, IPv4 relays, the name and the early data.
+    # 3 hops, IPv4 relays, the name and the early data; suites 00 everywhere.
     f3 = flight(three, DST, EARLY)
     v.append(("flight3_head", f3[:64]))
     v.append(("flight3_hash", h(f3)))
@@ -336,18 +410,24 @@ def vectors():
     v.append(("flight3v6_hash", h(f3b)))
 
     for k, hop in enumerate(three, 1):
-        v.append(("reply%d" % k, reply(hop, r_seed(k))))
+        v.append(("reply%d" % k, handshake(hop, r_seed(k))))
+        assert hop.suite == SUITE_CHACHA
+    # The 1-hop chain's reply: relay 1 answers suite 1.
+    v.append(("reply1_gcm", handshake(one[0], r_seed(1))))
+    assert one[0].suite == SUITE_GCM
     keys = three[0].keys
     for name in ("c2r_key", "c2r_mask", "r2c_key", "r2c_mask"):
         v.append(("hop1_" + name, keys[name]))
-    v.append(("hello_c2r", record(keys["c2r_key"], keys["c2r_mask"], 0, 0, HELLO)))
-    v.append(("hello_r2c", record(keys["r2c_key"], keys["r2c_mask"], 0, 0, HELLO)))
+    v.append(("hello_c2r", three[0].record("c2r", 0, 0, HELLO)))
+    v.append(("hello_r2c", three[0].record("r2c", 0, 0, HELLO)))
+    # The first record each way on the 1-hop chain, under AES-256-GCM.
+    v.append(("hello_gcm_c2r", one[0].record("c2r", 0, 0, HELLO)))
+    v.append(("hello_gcm_r2c", one[0].record("r2c", 0, 0, HELLO)))
 
     # Through the 3 hops: "hello" for the exit, sealed again for hop 2, then hop 1.
     inner = HELLO
     for hop in reversed(three):
-        k = hop.keys
-        inner = record(k["c2r_key"], k["c2r_mask"], 0, 0, inner)
+        inner = hop.record("c2r", 0, 0, inner)
     v.append(("hello3_c2r", inner))
     return v
 
