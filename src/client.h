@@ -72,6 +72,7 @@ struct relay_state {
 	uint8_t *blob;   /* EXTEND: the next hop's layer; CONNECT: early data first */
 	size_t blob_len; /* bytes of it to send on */
 	size_t pad_len;  /* EXTEND: random bytes to send after it */
+	size_t wait_len; /* bytes cin must hold before the flight is opened */
 };
 
 struct socks_state {

@@ -29,6 +29,12 @@ void relay_accepted(struct client *c)
 	double max = c->lc->relay->silent_close;
 
 	c->h = &relay_handler;
+	/*
+	 * Every flight is at least this long on the wire (SPEC.md, "Padding"):
+	 * opening it costs a DH, so wait for that much rather than try on every
+	 * segment of it.
+	 */
+	c->u.relay.wait_len = relay_flight_len(0);
 	hop_random(&r, sizeof(r));
 	/* Uniform in [max/2, max]: the same for every kind of failure. */
 	double deadline = max / 2 + (max / 2) * ((double)r / 4294967295.0);
@@ -63,13 +69,18 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 
 	if (!s)
 		return doom(c, "out of memory"), false;
+	log_debug("relay %d: opening a flight (%zu bytes in)", c->fd, buf_len(&c->cin));
 	if (!hop_relay_open_head(rc->key, buf_head(&c->cin), &s->relay, hdr))
 		goto bad;
 	if (relay_hdr_parse(hdr, RELAY_HDR_LEN, h) != PROTO_DONE)
 		goto bad;
 	size_t need = RELAY_HEAD_LEN + h->blob_len + RELAY_TAG_LEN;
 	if (buf_len(&c->cin) < need) {
-		/* Wait for the rest: the head is opened again then (rare: one segment). */
+		/*
+		 * Early data makes it longer: wait for all of it, and open the head
+		 * again then (at most twice per flight).
+		 */
+		rs->wait_len = need;
 		hop_relay_wipe(&s->relay);
 		sealed_free(s);
 		return true;
@@ -134,7 +145,7 @@ static void relay_input(struct client *c)
 	}
 	if (c->cs || c->phase != PHASE_HANDSHAKE)
 		return; /* records: the engine moves them */
-	if (buf_len(&c->cin) < RELAY_HEAD_LEN)
+	if (buf_len(&c->cin) < rs->wait_len)
 		return;
 	if (!take_flight(c, &h, hdr) || !c->cs)
 		return;

@@ -89,6 +89,12 @@ timeout 10 curl -s --max-time 8 -o /dev/null --socks5-hostname 127.0.0.1:$CO \
 PIDS="$PIDS $!"
 wait_for_file "$T/sink-good/flight.1" 10 && wait_for_file "$T/sink-other/flight.1" 10 ||
 	hard_error "the sinks recorded no flight"
+# And one with early data: an absolute-form GET travels in the flight.
+timeout 10 curl -s --max-time 8 -o /dev/null -x "http://127.0.0.1:$CF" \
+	"http://127.0.0.1:$O/early" &
+PIDS="$PIDS $!"
+wait_for_file "$T/sink-good/flight.2" 10 || hard_error "the sink recorded no second flight"
+EARLY="$T/sink-good/flight.2"
 USED="$T/fwd/flight.1"
 FRESH="$T/sink-good/flight.1"
 WRONG="$T/sink-other/flight.1"
@@ -133,19 +139,35 @@ expect_eq "no probe made the exit connect to the origin" "$before_probes" "$(ori
 # ---- the fresh flight itself is genuine (so the probes made of it failed
 # only for what was done to them): straight to the relay, it is answered and
 # the exit connects to the origin.
-line=$(rl probe --relay 127.0.0.1:$R --silent-close 1 --wait 2 fresh=file:"$FRESH" 2>&1)
+# It arrives in slices of 500 bytes, 50 ms apart: the relay opens it (a DH)
+# once, when all of it is there, not once per slice.
+opened() { grep -c 'opening a flight' "$T/relay.log"; }
+o0=$(opened)
+line=$(rl probe --relay 127.0.0.1:$R --silent-close 1 --wait 2 --slice 500 fresh=file:"$FRESH" 2>&1)
 echo "# $line"
 n=$(kv bytes "$line")
-check "the untouched fresh flight is answered by the relay ($n bytes)" \
+check "the untouched fresh flight, sent in 500-byte slices, is answered by the relay ($n bytes)" \
 	test "${n:-0}" -gt 0 2>/dev/null
 expect_eq "and the exit connected to the origin for it" $((before_probes + 1)) "$(origin_conns)"
+expect_eq "the relay opened that flight once, not once per slice" 1 $(($(opened) - o0))
+# With early data the flight is longer than the least every flight has: sent
+# as 3050 bytes and then the rest, the relay opens the head once to learn how
+# long it is, and once more when it is all in.
+o1=$(opened)
+line=$(rl probe --relay 127.0.0.1:$R --silent-close 1 --wait 2 --slice 3050 early=file:"$EARLY" 2>&1)
+echo "# $line"
+n=$(kv bytes "$line")
+check "a fresh flight with early data ($(size_of "$EARLY") bytes), in slices, is answered ($n bytes)" \
+	test "${n:-0}" -gt 0 -a "$(size_of "$EARLY")" -gt "$FLIGHT" 2>/dev/null
+expect_eq "the relay opened that flight twice" 2 $(($(opened) - o1))
+expect_eq "and the exit connected for it" $((before_probes + 2)) "$(origin_conns)"
 
 # ---- the relay still serves a genuine client after all of this
 check "the relay process is still running" kill -0 "$RELAY_PID"
 expect_eq "a genuine request after the probes gets the page" \
 	"nacre origin $LABEL /after" \
 	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$C "http://127.0.0.1:$O/after")"
-expect_eq "the origin accepted exactly the genuine connections (first, fresh, after)" \
-	3 "$(origin_conns)"
+expect_eq "the origin accepted exactly the genuine connections (first, fresh, early, after)" \
+	4 "$(origin_conns)"
 
 finish

@@ -234,8 +234,9 @@ def probe_payload(kind):
     raise SystemExit(f"unknown probe kind {kind!r}")
 
 
-def run_probe(relay, payload, wait, out):
-    """Connects, sends payload, then reads until the relay closes."""
+def run_probe(relay, payload, wait, out, slice_len=0):
+    """Connects, sends payload (in slices 50 ms apart if slice_len), then
+    reads until the relay closes."""
     try:
         s = socket.create_connection(relay, timeout=5)
     except OSError as e:
@@ -245,8 +246,11 @@ def run_probe(relay, payload, wait, out):
     got = 0
     close = "open"
     try:
-        if payload:
-            s.sendall(payload)
+        step = slice_len or len(payload)
+        for i in range(0, len(payload), step or 1):
+            if i:
+                time.sleep(0.05)
+            s.sendall(payload[i:i + step])
         while True:
             left = t0 + wait - time.monotonic()
             if left <= 0:
@@ -276,7 +280,7 @@ def cmd_probe(a):
         name, _, kind = p.partition("=")
         probes.append((name, probe_payload(kind), {"bytes": 0}))
     wait = a.wait if a.wait is not None else hi + 2
-    threads = [threading.Thread(target=run_probe, args=(relay, pl, wait, out))
+    threads = [threading.Thread(target=run_probe, args=(relay, pl, wait, out, a.slice))
                for _, pl, out in probes]
     for t in threads:
         t.start()
@@ -380,6 +384,7 @@ def main():
     p.add_argument("--relay", required=True)
     p.add_argument("--silent-close", type=float, required=True)
     p.add_argument("--wait", type=float, help="give up after this long (silent_close + 3)")
+    p.add_argument("--slice", type=int, default=0, help="send in slices of this many bytes")
     p.add_argument("probes", nargs="+")
     p.set_defaults(fn=cmd_probe)
     p = sub.add_parser("capture")
