@@ -83,7 +83,8 @@ void server_client_added(struct server *srv, struct client *c)
 	if (srv->clients)
 		srv->clients->prev = c;
 	srv->clients = c;
-	srv->nclients++;
+	if (++srv->nclients > srv->peak)
+		srv->peak = srv->nclients;
 }
 
 void server_client_gone(struct server *srv, struct client *c)
@@ -113,7 +114,11 @@ void server_client_gone(struct server *srv, struct client *c)
 	}
 	if (srv->draining && srv->nclients == 0)
 		ev_break(srv->loop, EVBREAK_ALL);
-	if (srv->nclients == 0) {
+	/*
+	 * Most of the busy spell's clients are gone (all of them, or all but a
+	 * few spare links to relays): trim a moment after the last one leaves.
+	 */
+	if (srv->nclients <= srv->peak / 4) {
 		ev_timer_stop(srv->loop, &srv->idle_timer);
 		ev_timer_set(&srv->idle_timer, IDLE_TRIM_SECONDS, 0.);
 		ev_timer_start(srv->loop, &srv->idle_timer);
@@ -121,19 +126,22 @@ void server_client_gone(struct server *srv, struct client *c)
 }
 
 /*
- * No client for a moment: hand the spare buffers and the heap's free tail
- * back to the system, so RSS returns near its baseline after a busy spell
- * (glibc keeps freed memory otherwise).
+ * A moment after the load has dropped to a quarter of its peak or less: hand
+ * the spare buffers and the heap's free memory back to the system, so RSS
+ * returns near its baseline after a busy spell (glibc keeps freed memory
+ * otherwise). A relay is rarely left with no client at all: the relay before
+ * it keeps a spare connection open while it is in use.
  */
 static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	struct server *srv = container_of(w, struct server, idle_timer);
-	if (srv->nclients)
+	if (srv->nclients > srv->peak / 4)
 		return;
 	buf_release_spares();
 	malloc_trim(0);
+	srv->peak = srv->nclients;
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)

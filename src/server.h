@@ -26,6 +26,7 @@ struct server {
 	struct listener *listeners;
 	struct client *clients;
 	unsigned nclients;
+	unsigned peak; /* most clients at once since memory was last trimmed */
 	struct peer_count *peers[PEER_BUCKETS];
 	int reserve_fd;    /* given up to accept-and-close when out of descriptors */
 	bool fd_exhausted; /* logged once until a client closes */
