@@ -12,6 +12,8 @@ void client_enter(struct client *c);
 void client_leave(struct client *c);
 void client_set_timer(struct client *c, double seconds);
 
+/* c->ufd is connected (PHASE_CONNECTING): on to opening, or to the handler. */
+void client_connected(struct client *c);
 /* Tries the next address (or the chain's first relay); fails when none is left. */
 void client_dial_next(struct client *c);
 /* Reports a destination that cannot be reached to the handler. */

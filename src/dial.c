@@ -85,9 +85,11 @@ void client_dial_next(struct client *c)
 		    c->via_chain || (c->lc->relay && c->u.relay.cmd == RELAY_CMD_EXTEND);
 		int fd = to_relay ? spare_take(c->srv, ss) : -1;
 		if (fd >= 0) {
+			/* Connected already (spare.c saw to it): no writable event to wait for. */
 			c->ufd = fd;
-			c->phase = PHASE_CONNECTING; /* writable at once: connect_done() */
+			c->phase = PHASE_CONNECTING;
 			client_set_timer(c, c->conf->connect_timeout);
+			client_connected(c);
 			client_update(c);
 			spare_refill(c->srv, ss);
 			return;

@@ -256,9 +256,16 @@ static void s5_connected(struct client *c)
 	socklen_t len = sizeof(local);
 	struct proto_addr bnd;
 
-	/* BND.ADDR and BND.PORT: the real local end of the outgoing connection. */
-	if (getsockname(c->ufd, (struct sockaddr *)&local, &len) != 0 ||
-	    !sockaddr_to_proto(&local, &bnd)) {
+	/*
+	 * BND.ADDR and BND.PORT: the real local end of the outgoing connection.
+	 * Through a chain that is the exit's, which nobody here knows: zeros, as
+	 * Tor answers.
+	 */
+	if (c->via_chain) {
+		memset(&bnd, 0, sizeof(bnd));
+		bnd.type = PROTO_ADDR_IPV4;
+	} else if (getsockname(c->ufd, (struct sockaddr *)&local, &len) != 0 ||
+	           !sockaddr_to_proto(&local, &bnd)) {
 		s5_fail(c, SOCKS5_REP_GENERAL_FAILURE);
 		return;
 	}
@@ -343,7 +350,8 @@ static void s4_connected(struct client *c)
 	uint8_t ip[4] = {0, 0, 0, 0};
 	uint16_t port = 0;
 
-	if (getsockname(c->ufd, (struct sockaddr *)&local, &len) == 0 &&
+	/* Through a chain the exit's end is unknown here: zeros. */
+	if (!c->via_chain && getsockname(c->ufd, (struct sockaddr *)&local, &len) == 0 &&
 	    local.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&local;
 		memcpy(ip, &sin->sin_addr, 4);
