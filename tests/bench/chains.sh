@@ -34,6 +34,10 @@
 #   AFTER_SECS   seconds after the idle tunnels close before RSS is read again
 #                (default 3: nacre gives memory back a second after its last
 #                client leaves)
+#   NACRE_CIPHER record_cipher of every nacre process: auto (default; AES-256-GCM
+#                where the CPU has AES-NI) or chacha20-poly1305
+#   SS_METHOD    shadowsocks' cipher (default chacha20-ietf-poly1305, as the issue
+#                names; aes-256-gcm for the like-for-like comparison with auto)
 #   TOR=0        leave Tor out (default 1, but 0 with SMOKE=1)
 #   TOR_BULK_MIB size of Tor's bulk file (default 64: Tor moves ~10 MB/s here)
 #   OUT_DIR      where the result files go (default /tmp/nacre-bench-results)
@@ -71,7 +75,7 @@ fi
 TOR_BULK_MIB=${TOR_BULK_MIB:-64}
 CONC=${CONC:-50}
 OUT_DIR=${OUT_DIR:-/tmp/nacre-bench-results}
-SS_METHOD=chacha20-ietf-poly1305
+SS_METHOD=${SS_METHOD:-chacha20-ietf-poly1305}
 
 case "$ROUNDS" in '' | *[!0-9]*) echo "ROUNDS must be a whole number"; exit 99 ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] || { echo "ROUNDS must be 1..20"; exit 99; }
@@ -281,6 +285,9 @@ nacre_start() {
 # Every nacre here takes 2,000 idle tunnels from one address (127.0.0.1): the
 # defaults are 4,096 clients and 256 per address.
 NACRE_LIMITS='limits = { connections = 20000; per_client = 20000; };'
+NACRE_CIPHER=${NACRE_CIPHER:-auto}
+NACRE_LIMITS="$NACRE_LIMITS
+record_cipher = \"$NACRE_CIPHER\";"
 
 # nacre_relay NAME POLICY EXIT: a relay process with a fresh key; sets NPID,
 # NPORT and NPUB.
@@ -497,6 +504,7 @@ JSON=$OUT_DIR/chains-$STAMP.json
 	printf '#shadowsocks\t%s\n' "$( (ss-server -h 2>&1 || true) | sed -n 's/^shadowsocks-libev //p' | head -n 1)"
 	[ "$TOR" = 1 ] && printf '#tor\t%s\n' "$(tor --version 2>/dev/null | sed -n 's/^Tor version \([^ ]*\).*/\1/p' | head -n 1)"
 	printf '#ss_method\t%s\n' "$SS_METHOD"
+	printf '#nacre_record_cipher\t%s\n' "$NACRE_CIPHER"
 	printf '#bulk_bytes\t%s\n' "$BULK_BYTES"
 	[ "$TOR" = 1 ] && printf '#tor_bulk_bytes\t%s\n' "${BYTES[tor3]}"
 	printf '#ttfb_n\t%s\n' "$TTFB_N"
@@ -836,7 +844,8 @@ echo "bulk: ${BULK_MIB} MiB$([ "$TOR" = 1 ] && echo " (Tor: ${TOR_BULK_MIB} MiB)
 	"down from nginx and up to a sink; TTFB: loadgen socks5 -c1, $TTFB_N new connections" \
 	"(the client closes first; then with Connection: close, the origin first);" \
 	"c=$CONC: loadgen, ${CONN_SECS} s of new connections; idle: $IDLE_N tunnels," \
-	"RSS again ${AFTER_SECS} s after they close; ss: $SS_METHOD, --no-delay"
+	"RSS again ${AFTER_SECS} s after they close; ss: $SS_METHOD, --no-delay;" \
+	"nacre: record_cipher $NACRE_CIPHER"
 echo "load at start: ${LOAD_START/*load average/load average}"
 echo "load at end:   ${LOAD_END/*load average/load average}"
 echo
