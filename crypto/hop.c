@@ -200,9 +200,8 @@ bool hop_reply_seal(struct hop_relay *h, const uint8_t r_seed[32], enum record_s
 	if (crypto_scalarmult_base(pt, r_sk) != 0 || crypto_scalarmult(ee, r_sk, h->e_pk) != 0)
 		goto out;
 	pt[RELAY_KEY_LEN] = (uint8_t)suite;
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + sizeof(pt), NULL, pt,
-	                                                   sizeof(pt), NULL, 0, NULL, nonce_reply,
-	                                                   h->reply_key);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+	    out, out + sizeof(pt), NULL, pt, sizeof(pt), NULL, 0, NULL, nonce_reply, h->reply_key);
 	/* The relay sends with r2c and receives with c2r. */
 	derive_session(&h->recv, &h->send, h->es, ee, h->e_pk, pt, h->s_pk, (uint8_t)suite);
 	ok = true;
@@ -220,13 +219,12 @@ bool hop_reply_open(struct hop_client *h, const uint8_t in[RELAY_REPLY_LEN])
 	uint8_t pt[RELAY_KEY_LEN + 1], ee[32];
 	bool ok = false;
 
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(pt, NULL, in, sizeof(pt),
-	                                                       in + sizeof(pt), NULL, 0,
-	                                                       nonce_reply, h->reply_key) != 0)
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+	        pt, NULL, in, sizeof(pt), in + sizeof(pt), NULL, 0, nonce_reply, h->reply_key) != 0)
 		return false;
 	uint8_t suite = pt[RELAY_KEY_LEN];
-	if (suite != RECORD_SUITE_CHACHA && !(suite == RECORD_SUITE_AES &&
-	                                      (h->offered & RELAY_OFFER_AES)))
+	if (suite != RECORD_SUITE_CHACHA &&
+	    !(suite == RECORD_SUITE_AES && (h->offered & RELAY_OFFER_AES)))
 		return false;
 	if (crypto_scalarmult(ee, h->e_sk, pt) != 0)
 		goto out;

@@ -21,7 +21,8 @@ static void aead_seal(const struct record_dir *d, uint8_t *c, uint8_t *tag, cons
                       size_t n, const uint8_t *ad, const uint8_t nonce[12])
 {
 	if (d->suite == RECORD_SUITE_AES)
-		crypto_aead_aes256gcm_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL, nonce, d->key);
+		crypto_aead_aes256gcm_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL, nonce,
+		                                       d->key);
 	else
 		crypto_aead_chacha20poly1305_ietf_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL,
 		                                                   nonce, d->key);

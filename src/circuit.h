@@ -16,8 +16,8 @@
 #include "sealed.h"
 
 /*
- * Fills s->hops for chain (offering every hop the suites in s->offer) and appends the flight that asks its exit for dst,
- * carrying early (at most RELAY_EARLY_MAX bytes), to out. now is the
+ * Fills s->hops for chain (offering every hop the suites in s->offer) and appends the flight that
+ * asks its exit for dst, carrying early (at most RELAY_EARLY_MAX bytes), to out. now is the
  * timestamp the relays check. false if a key is unusable or out is full.
  */
 bool circuit_build(struct sealed *s, const struct chain_conf *chain, const struct proto_addr *dst,

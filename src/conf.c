@@ -393,9 +393,8 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 static void load_file(struct conf_loader *ld, struct conf *c)
 {
 	static const char *const names[] = {
-	    "log_level", "log_target", "workers", "record_cipher", "timeouts", "limits",
-	    "resolver",  "relays",     "chains",  "route",         "listen",   "relay",
-	    "rules",     NULL};
+	    "log_level", "log_target", "workers", "record_cipher", "timeouts", "limits", "resolver",
+	    "relays",    "chains",     "route",   "listen",        "relay",    "rules",  NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {

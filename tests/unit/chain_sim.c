@@ -119,7 +119,8 @@ static void relay_flight(struct sim *m, unsigned k)
 	uint8_t r_seed[32], reply[RELAY_REPLY_LEN];
 	seed_of(r_seed, k, 0x07);
 	bool aes = sim_relay_aes & (1u << k);
-	assert_true(hop_reply_seal(&r->s->relay, r_seed, hop_suite_pick(r->hdr.suites, aes), reply));
+	assert_true(
+	    hop_reply_seal(&r->s->relay, r_seed, hop_suite_pick(r->hdr.suites, aes), reply));
 	assert_true(buf_append(&r->s->rout, reply, sizeof(reply)));
 	r->opened = true;
 

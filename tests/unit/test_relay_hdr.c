@@ -495,15 +495,23 @@ static void test_flight_arithmetic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_extend_ipv4),     cmocka_unit_test(test_extend_ipv6),
-	    cmocka_unit_test(test_connect_name),    cmocka_unit_test(test_connect_ip),
-	    cmocka_unit_test(test_encode_layout),   cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_version),         cmocka_unit_test(test_command),
-	    cmocka_unit_test(test_lengths),         cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_extend_ipv4),
+	    cmocka_unit_test(test_extend_ipv6),
+	    cmocka_unit_test(test_connect_name),
+	    cmocka_unit_test(test_connect_ip),
+	    cmocka_unit_test(test_encode_layout),
+	    cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_reserved),
 	    cmocka_unit_test(test_suites),
-	    cmocka_unit_test(test_port_zero),       cmocka_unit_test(test_name_with_extend),
-	    cmocka_unit_test(test_address_lengths), cmocka_unit_test(test_encode_refuses),
-	    cmocka_unit_test(test_sizes),           cmocka_unit_test(test_flight_arithmetic),
+	    cmocka_unit_test(test_port_zero),
+	    cmocka_unit_test(test_name_with_extend),
+	    cmocka_unit_test(test_address_lengths),
+	    cmocka_unit_test(test_encode_refuses),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_flight_arithmetic),
 	};
 	return cmocka_run_group_tests_name("relay_hdr", tests, NULL, NULL);
 }

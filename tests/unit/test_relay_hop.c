@@ -357,7 +357,8 @@ static void test_streams_independent(void **state)
 	relay_opens(b);
 	assert_true(hop_reply_seal(&a->r, r_seed, RECORD_SUITE_CHACHA, reply));
 	assert_true(hop_reply_open(&a->c, reply));
-	assert_true(hop_reply_seal(&b->r, r_seed, RECORD_SUITE_CHACHA, reply)); /* even with the relay's same r */
+	assert_true(hop_reply_seal(&b->r, r_seed, RECORD_SUITE_CHACHA,
+	                           reply)); /* even with the relay's same r */
 	assert_true(hop_reply_open(&b->c, reply));
 	assert_memory_not_equal(a->c.send.key, b->c.send.key, 32);
 	assert_memory_not_equal(a->c.recv.key, b->c.recv.key, 32);
@@ -420,8 +421,8 @@ static void test_suites(void **state)
 	other.suite = RECORD_SUITE_CHACHA;
 	uint8_t buf[64], type;
 	const uint8_t *payload;
-	size_t used, plen, len = record_seal(&other, RECORD_DATA, (const uint8_t *)"x", 1, buf,
-	                                     sizeof(buf));
+	size_t used, plen,
+	    len = record_seal(&other, RECORD_DATA, (const uint8_t *)"x", 1, buf, sizeof(buf));
 	assert_int_equal(record_open(&a->r.recv, buf, len, &used, &type, &payload, &plen),
 	                 PROTO_ERR_MALFORMED);
 	free(a);
