@@ -152,6 +152,9 @@ expect_eq "HTTP 502: the destination refuses" "status=502 close=eof" \
 
 expect_eq "SOCKS5 RESOLVE (0xF0) through a chain: 0x07, never a local lookup" "rep=07 close=eof" \
 	"$(py socks5 --proxy 127.0.0.1:$P --dest origin.test:80 --cmd 240)"
+# The local end of the link to relay 1 says nothing about the exit's end.
+expect_eq "SOCKS5 success through a chain gives BND 0.0.0.0:0, as Tor does" "rep=00 bnd=0.0.0.0:0" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest 127.0.0.1:$ECHO --bnd)"
 
 # ---- names were resolved at the exit only
 check "the exit's resolver was asked for origin.test" grep -q '^query origin\.test ' "$T/exit-dns.log"

@@ -136,22 +136,30 @@ def socks5_request_bytes(host, port, cmd=1, rsv=0, atyp=None):
     return bytes([5, cmd, rsv, atyp]) + addr + struct.pack("!H", port)
 
 
-def socks5_read_reply(s, timeout=8.0):
-    """Returns REP; raises RuntimeError on a malformed reply."""
+def socks5_read_reply_bnd(s, timeout=8.0):
+    """Returns (REP, "BND.ADDR:BND.PORT"); raises RuntimeError on a malformed reply."""
     head = recv_exact(s, 4, timeout)
     ver, rep, rsv, atyp = head
     if ver != 5 or rsv != 0:
         raise RuntimeError(f"malformed reply header {head.hex()}")
     if atyp == 1:
-        recv_exact(s, 4 + 2, timeout)
+        b = recv_exact(s, 4 + 2, timeout)
+        host = socket.inet_ntop(socket.AF_INET, b[:4])
     elif atyp == 4:
-        recv_exact(s, 16 + 2, timeout)
+        b = recv_exact(s, 16 + 2, timeout)
+        host = "[" + socket.inet_ntop(socket.AF_INET6, b[:16]) + "]"
     elif atyp == 3:
         n = recv_exact(s, 1, timeout)[0]
-        recv_exact(s, n + 2, timeout)
+        b = recv_exact(s, n + 2, timeout)
+        host = b[:n].decode("ascii", "replace")
     else:
         raise RuntimeError(f"malformed reply ATYP {atyp}")
-    return rep
+    return rep, f"{host}:{int.from_bytes(b[-2:], 'big')}"
+
+
+def socks5_read_reply(s, timeout=8.0):
+    """Returns REP; raises RuntimeError on a malformed reply."""
+    return socks5_read_reply_bnd(s, timeout)[0]
 
 
 def socks5_tunnel(proxy, dest, auth=None, src=None, timeout=5.0):
@@ -265,12 +273,15 @@ def cmd_socks5(a):
         return
     s.sendall(socks5_request_bytes(host, port, a.cmd, a.rsv, a.atyp))
     try:
-        rep = socks5_read_reply(s, a.reply_wait)
+        rep, bnd = socks5_read_reply_bnd(s, a.reply_wait)
     except RuntimeError as e:
         print(f"rep=malformed close=none ({e})")
         return
     except Exception as e:
         print(f"rep=none close={outcome(e)}")
+        return
+    if a.bnd:
+        print(f"rep={rep:02x} bnd={bnd}")
         return
     if rep == 0 and a.echo:
         ok = echo_roundtrip(s, b"hello through nacre\n")
@@ -656,6 +667,7 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--src")
     p.add_argument("--echo", action="store_true")
+    p.add_argument("--bnd", action="store_true", help="print REP and BND.ADDR:BND.PORT")
     p.add_argument("--wait", type=float, default=5.0)
     p.add_argument("--reply-wait", type=float, default=8.0)
     p.set_defaults(fn=cmd_socks5)

@@ -234,9 +234,10 @@ def probe_payload(kind):
     raise SystemExit(f"unknown probe kind {kind!r}")
 
 
-def run_probe(relay, payload, wait, out, slice_len=0):
-    """Connects, sends payload (in slices 50 ms apart if slice_len), then
-    reads until the relay closes."""
+def run_probe(relay, payload, wait, out, slice_len=0, first=0):
+    """Connects, sends payload (the first `first` bytes, then slices of
+    slice_len, 50 ms apart, if they are given), then reads until the relay
+    closes."""
     try:
         s = socket.create_connection(relay, timeout=5)
     except OSError as e:
@@ -246,11 +247,14 @@ def run_probe(relay, payload, wait, out, slice_len=0):
     got = 0
     close = "open"
     try:
-        step = slice_len or len(payload)
-        for i in range(0, len(payload), step or 1):
-            if i:
+        step = slice_len or len(payload) or 1
+        cuts = [0] + ([first] if first else []) + \
+            list(range(first + step if first else step, len(payload), step))
+        for k, i in enumerate(cuts):
+            if k:
                 time.sleep(0.05)
-            s.sendall(payload[i:i + step])
+            end = cuts[k + 1] if k + 1 < len(cuts) else len(payload)
+            s.sendall(payload[i:end])
         while True:
             left = t0 + wait - time.monotonic()
             if left <= 0:
@@ -280,7 +284,8 @@ def cmd_probe(a):
         name, _, kind = p.partition("=")
         probes.append((name, probe_payload(kind), {"bytes": 0}))
     wait = a.wait if a.wait is not None else hi + 2
-    threads = [threading.Thread(target=run_probe, args=(relay, pl, wait, out, a.slice))
+    threads = [threading.Thread(target=run_probe,
+                                args=(relay, pl, wait, out, a.slice, a.first_slice))
                for _, pl, out in probes]
     for t in threads:
         t.start()
@@ -385,6 +390,7 @@ def main():
     p.add_argument("--silent-close", type=float, required=True)
     p.add_argument("--wait", type=float, help="give up after this long (silent_close + 3)")
     p.add_argument("--slice", type=int, default=0, help="send in slices of this many bytes")
+    p.add_argument("--first-slice", type=int, default=0, help="... after a first one this long")
     p.add_argument("probes", nargs="+")
     p.set_defaults(fn=cmd_probe)
     p = sub.add_parser("capture")
