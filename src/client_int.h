@@ -12,7 +12,7 @@ void client_enter(struct client *c);
 void client_leave(struct client *c);
 void client_set_timer(struct client *c, double seconds);
 
-/* c->ufd is connected (PHASE_CONNECTING): on to opening, or to the handler. */
+/* c->ufd is connected: on to opening (through a chain), or to the handler. */
 void client_connected(struct client *c);
 /* Tries the next address (or the chain's first relay); fails when none is left. */
 void client_dial_next(struct client *c);

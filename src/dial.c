@@ -87,8 +87,6 @@ void client_dial_next(struct client *c)
 		if (fd >= 0) {
 			/* Connected already (spare.c saw to it): no writable event to wait for. */
 			c->ufd = fd;
-			c->phase = PHASE_CONNECTING;
-			client_set_timer(c, c->conf->connect_timeout);
 			client_connected(c);
 			client_update(c);
 			spare_refill(c->srv, ss);

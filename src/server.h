@@ -34,7 +34,7 @@ struct server {
 	unsigned worker, nworkers; /* this process's index among the workers */
 	ev_timer drain_timer;
 	struct spare *spares; /* connections to relays opened ahead (spare.c) */
-	ev_timer idle_timer;  /* gives memory back once the last client is gone */
+	ev_timer idle_timer;  /* gives memory back once load falls to a quarter of peak */
 	ev_signal sighup, sigterm, sigint;
 };
 

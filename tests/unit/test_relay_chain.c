@@ -204,7 +204,15 @@ static void test_mixed_suites(void **state)
 	check_exchange(3, 4, 4, true);
 	sim_relay_aes = ~0u; /* every hop on AES-256-GCM */
 	check_exchange(8, 50000, 50000, false);
+}
+
+/* The other cases keep the defaults even when test_mixed_suites fails midway. */
+static int default_suites(void **state)
+{
+	(void)state;
 	sim_offer = 0;
+	sim_relay_aes = ~0u;
+	return 0;
 }
 
 /* The exit cannot connect: STATUS 5 and END, and the client knows which hop said it. */
@@ -445,12 +453,18 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_flight_sizes), cmocka_unit_test(test_build_refuses),
-	    cmocka_unit_test(test_exchange_1),   cmocka_unit_test(test_exchange_3),
-	    cmocka_unit_test(test_exchange_8),   cmocka_unit_test(test_exit_status),
-	    cmocka_unit_test(test_middle_fails), cmocka_unit_test(test_tampered_link),
-	    cmocka_unit_test(test_status_rules), cmocka_unit_test(test_after_end),
-	    cmocka_unit_test(test_bulk),         cmocka_unit_test(test_mixed_suites),
+	    cmocka_unit_test(test_flight_sizes),
+	    cmocka_unit_test(test_build_refuses),
+	    cmocka_unit_test(test_exchange_1),
+	    cmocka_unit_test(test_exchange_3),
+	    cmocka_unit_test(test_exchange_8),
+	    cmocka_unit_test(test_exit_status),
+	    cmocka_unit_test(test_middle_fails),
+	    cmocka_unit_test(test_tampered_link),
+	    cmocka_unit_test(test_status_rules),
+	    cmocka_unit_test(test_after_end),
+	    cmocka_unit_test(test_bulk),
+	    cmocka_unit_test_teardown(test_mixed_suites, default_suites),
 	};
 	return cmocka_run_group_tests_name("relay_chain", tests, setup, NULL);
 }
