@@ -2,12 +2,10 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "server.h"
 #include "spare.h"
 #include "util.h"

@@ -39,6 +39,40 @@ static void signal_all(struct worker *w, unsigned n, int sig)
 			kill(w[i].pid, sig);
 }
 
+/*
+ * Collects the workers that ended; unless stopping, starts each again.
+ * Returns how many fewer are running now.
+ */
+static unsigned reap(struct worker *w, unsigned n, bool stopping, const struct cli_opts *opts,
+                     const sigset_t *old)
+{
+	unsigned gone = 0;
+	pid_t pid;
+	int status;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (w[i].pid != pid)
+				continue;
+			w[i].pid = 0;
+			gone++;
+			if (stopping)
+				break;
+			log_warnx("master: worker %u (pid %d) ended (status %d); starting it again",
+			          i + 1, (int)pid, status);
+			/* A worker that cannot even start must not spin the master. */
+			if (time(NULL) - w[i].started < 2)
+				sleep(1);
+			w[i].pid = spawn(opts, i, n, old);
+			if (w[i].pid > 0) {
+				w[i].started = time(NULL);
+				gone--;
+			}
+			break;
+		}
+	}
+	return gone;
+}
+
 int workers_run(const struct cli_opts *opts, unsigned n)
 {
 	struct worker *w = calloc(n, sizeof(*w));
@@ -78,32 +112,7 @@ int workers_run(const struct cli_opts *opts, unsigned n)
 			stopping = true;
 			signal_all(w, n, SIGTERM);
 		} else if (sig == SIGCHLD) {
-			pid_t pid;
-			int status;
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				for (unsigned i = 0; i < n; i++) {
-					if (w[i].pid != pid)
-						continue;
-					w[i].pid = 0;
-					live--;
-					if (stopping)
-						break;
-					log_warnx("master: worker %u (pid %d) ended (status %d); "
-					          "starting "
-					          "it again",
-					          i + 1, (int)pid, status);
-					/* A worker that cannot even start must not spin the master.
-					 */
-					if (time(NULL) - w[i].started < 2)
-						sleep(1);
-					w[i].pid = spawn(opts, i, n, &old);
-					if (w[i].pid > 0) {
-						w[i].started = time(NULL);
-						live++;
-					}
-					break;
-				}
-			}
+			live -= reap(w, n, stopping, opts, &old);
 		}
 	}
 	free(w);
