@@ -567,6 +567,14 @@ def summarize(tsv, out_json, layout="direct"):
         json.dump(summary, f, indent=1, sort_keys=True)
 
 
+def rss_kept_share(before, with_, after):
+    """Of what the idle tunnels took (with - before), the share still held
+    after they closed; None when they took nothing measurable."""
+    if None in (before, with_, after) or with_ <= before:
+        return None
+    return max(0.0, (after - before) / (with_ - before))
+
+
 def memory_targets(data, meta, titles, layout):
     """Lines on nacre's idle-tunnel memory against the issue's targets: at most
     8 KiB per hop (each process) per idle chained tunnel, and RSS back near
@@ -588,8 +596,9 @@ def memory_targets(data, meta, titles, layout):
                 n, v = max(per, key=lambda x: x[1])
                 out.append(f"  {titles[p]}: KiB per idle tunnel per process, at most {fmt(v)}"
                            f" ({n}); target <= 8: {'met' if v <= 8 else 'NOT met'}")
-        if None not in (b, w, a) and w > b:
-            back = 100 * (w - a) / (w - b)
+        kept = rss_kept_share(b, w, a)
+        if kept is not None:
+            back = 100 * (1 - kept)
             out.append(f"  {titles[p]}: RSS {fmt(b)} KiB before, {fmt(w)} with the tunnels,"
                        f" {fmt(a)} after: {back:.0f}% of what they took given back,"
                        f" {fmt(a - b)} KiB above the baseline")

@@ -15,6 +15,8 @@ import argparse
 import json
 import sys
 
+from benchutil import rss_kept_share
+
 # (what, figure, numerator path, denominator path or None, bound, "<=" or ">=")
 DIRECT = [
     ("direct: bulk download / no-proxy ceiling", "bulk_mbps", "nacre", "direct", 0.8, ">="),
@@ -81,12 +83,8 @@ def judge(value, bound, op):
 
 def kept_share(figs, path):
     """Share of what the idle tunnels took that is still held after they close."""
-    before = median(figs.get("idle_rss_before_kib", {}), path)
-    with_ = median(figs.get("idle_rss_with_kib", {}), path)
-    after = median(figs.get("idle_rss_after_kib", {}), path)
-    if None in (before, with_, after) or with_ <= before:
-        return None
-    return max(0.0, (after - before) / (with_ - before))
+    return rss_kept_share(*(median(figs.get(f"idle_rss_{k}_kib", {}), path)
+                            for k in ("before", "with", "after")))
 
 
 def evaluate(summaries):
