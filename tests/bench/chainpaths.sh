@@ -1,7 +1,7 @@
 # Sourced by chains.sh: how each path but Tor's is started (nacre 1 and 3 hops,
 # shadowsocks-libev 1 hop and its layered 3 hops). Expects W, NACRE, say,
-# hard_error, free_port, wait_port and the other helpers of chains.sh;
-# defines PORT, PPIDS, PNAMES and BYTES and the start_* functions.
+# hard_error, free_port, wait_port (benchlib.sh) and the other helpers of
+# chains.sh; defines PORT, PPIDS, PNAMES and BYTES and the start_* functions.
 
 # ---- the paths ---------------------------------------------------------------
 

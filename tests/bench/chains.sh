@@ -98,51 +98,21 @@ PIDS=""
 STARTED=$(date +%s)
 
 cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	if [ "${KEEP_LOGS:-}" ]; then
-		echo "logs kept in $W"
-	else
-		rm -rf "$W"
-	fi
+	stop_pids $PIDS
+	drop_work_dir
 	rm -rf "$WWW"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[%4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
-hard_error() {
-	echo "ERROR: $*"
-	for f in "$W"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f (last 20 lines)"
-		tail -n 20 "$f"
-	done
-	exit 99
-}
+# benchlib.sh: the traps, say, hard_error, PY and the shared helpers.
+. "$here/benchlib.sh"
 
 # ---- tools -----------------------------------------------------------------
 
-PY=$(command -v python3) || { echo "SKIP: python3 is missing"; exit 77; }
-# pyenv shims cost a shell per call: use the interpreter itself.
-PY=$("$PY" -c 'import sys; print(sys.executable)')
-U="$here/benchutil.py"
-
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=""
 for pair in ss-server:shadowsocks-libev nginx:nginx-light curl:curl; do
 	have "${pair%%:*}" || missing="$missing ${pair#*:}"
 done
 [ "$TOR" = 1 ] && { have tor && have tor-gencert || missing="$missing tor"; }
-if [ -n "$missing" ] && [ "${NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	{ timeout 300 apt-get install -y --no-install-recommends $missing ||
-		{ timeout 300 apt-get update && timeout 300 apt-get install -y --no-install-recommends $missing; }; } \
-		>"$W/apt.log" 2>&1 || say "apt-get failed: see $W/apt.log"
-fi
-PATH=$PATH:/usr/sbin
+install_missing $missing
 have nginx || { echo "SKIP: nginx is missing"; exit 77; }
 have curl || { echo "SKIP: curl is missing"; exit 77; }
 HAVE_SS=1
@@ -153,46 +123,12 @@ if [ "$TOR" = 1 ] && ! { have tor && have tor-gencert; }; then
 	TOR=0
 fi
 
-if [ -z "${NACRE:-}" ]; then
-	if [ -x ./nacre ]; then
-		NACRE=$(pwd)/nacre
-	else
-		say "building nacre under $W/build"
-		mkdir -p "$W/build"
-		(cd "$top_srcdir" && { [ -x configure ] || autoreconf -fi; }) >"$W/build.log" 2>&1 &&
-			(cd "$W/build" && "$top_srcdir/configure" && make -j2 nacre) >>"$W/build.log" 2>&1 ||
-			hard_error "could not build nacre"
-		NACRE=$W/build/nacre
-	fi
-fi
-[ -x "$NACRE" ] || hard_error "NACRE=$NACRE is not executable"
-
-LOADGEN=$W/loadgen
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$LOADGEN" "$here/loadgen.c" "$here/loadgen_conn.c" 2>"$W/loadgen-build.log" ||
-	hard_error "could not build loadgen"
+find_nacre
+build_loadgen
 
 # Each idle tunnel costs the helper two descriptors and each process on the
 # path two (nacre raises its own limit; shadowsocks inherits this one).
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_N * 2 + 200)) ]; then
-	IDLE_N=$((($(ulimit -n) - 200) / 2))
-	say "ulimit -n is $(ulimit -n): holding $IDLE_N idle tunnels"
-fi
-
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_port PORT SECONDS: until something accepts on 127.0.0.1:PORT.
-wait_port() {
-	local i=0
-	while [ "$i" -lt $(($2 * 20)) ]; do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
+fit_idle_n
 
 # ---- origin and upload sink ------------------------------------------------
 
@@ -239,17 +175,9 @@ ORIGIN=127.0.0.1:$NGX_PORT
 [ "$(curl -s -o /dev/null -w '%{size_download}' "http://$ORIGIN/1k")" = 1024 ] ||
 	hard_error "nginx does not serve /1k"
 
-# Uploads go to a sink that reads the whole body and only then answers, with
-# the number of bytes it got: the upload's time is end to end, and a body cut
-# short shows. (nginx answers a body it discards at once, and reads it 4 KiB
-# at a time.)
-"$PY" "$U" sink --port-file "$W/sink.port" --max-secs 7200 >>"$W/sink.log" 2>&1 &
-PIDS="$PIDS $!"
-for i in $(seq 100); do [ -f "$W/sink.port" ] && break; sleep 0.05; done
-SINK_PORT=$(cat "$W/sink.port" 2>/dev/null) || hard_error "the upload sink did not start"
-SINK=127.0.0.1:$SINK_PORT
-[ "$(curl -s --max-time 10 --data-binary abc "http://$SINK/up")" = 3 ] ||
-	hard_error "the upload sink does not answer"
+# Uploads go to the sink, which answers once it has the whole body, not to
+# nginx: nginx answers a body it discards at once, and reads it 4 KiB at a time.
+start_sink
 
 # ---- the paths (chainpaths.sh) ------------------------------------------------
 . "$here/chainpaths.sh"
@@ -372,15 +300,6 @@ JSON=$OUT_DIR/chains-$STAMP.json
 ROUND=0
 rec() { printf '%s\t%s\t%s\t%s\n' "$ROUND" "$1" "$2" "$3" >>"$TSV"; }
 
-# Both in the shell and awk: a python start costs ~50 ms here, and they run
-# hundreds of times.
-kv() {
-	local w
-	for w in $2; do
-		[ "${w%%=*}" = "$1" ] && { printf '%s\n' "${w#*=}"; return; }
-	done
-}
-calc() { awk "BEGIN { printf \"%.3f\\n\", $1 }"; }
 # lt A B: true when the number A is less than B.
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
@@ -563,8 +482,7 @@ conn() {
 # with IDLE_N idle tunnels open through it (each has carried a byte each way),
 # and AFTER_SECS after they close.
 idle() {
-	local p=$1 b w a names opened i hp tot_b=0 tot_w=0 tot_a=0 per maxper=0 ready=$W/idle-ready release=$W/idle-release
-	rm -f "$ready" "$release"
+	local p=$1 b w a names opened i tot_b=0 tot_w=0 tot_a=0 per maxper=0
 	stop_path "$p"
 	start_path "$p" || {
 		say "idle $p: the path did not start again"
@@ -573,28 +491,14 @@ idle() {
 	[ "$SMOKE" = 1 ] || sleep 0.5
 	read -r -a names <<<"${PNAMES[$p]}"
 	read -r -a b <<<"$("$PY" "$U" rss ${PPIDS[$p]})"
-	timeout 200 "$PY" "$U" hold --proxy "127.0.0.1:${PORT[$p]}" --n "$IDLE_N" \
-		--ready "$ready" --release "$release" --max-hold 60 2>>"$W/hold.log" &
-	hp=$!
-	for i in $(seq 1200); do # at most 120 s
-		[ -f "$ready" ] && break
-		kill -0 "$hp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -f "$ready" ]; then
-		say "idle $p: the tunnels did not open"
-		kill "$hp" 2>/dev/null
-		wait "$hp" 2>/dev/null
-		return
-	fi
+	hold_open "$p" "${PORT[$p]}" || return
 	[ "$SMOKE" = 1 ] || sleep 1
 	read -r -a w <<<"$("$PY" "$U" rss ${PPIDS[$p]})"
-	touch "$release"
-	wait "$hp" 2>/dev/null
+	hold_release
 	sleep "$AFTER_SECS"
 	read -r -a a <<<"$("$PY" "$U" rss ${PPIDS[$p]})"
-	opened=$(kv opened "$(cat "$ready")")
-	echo "idle $p round $ROUND: $(cat "$ready") before: ${b[*]} with: ${w[*]} after: ${a[*]}" >>"$W/hold.log"
+	opened=$(kv opened "$(cat "$HOLD_READY")")
+	echo "idle $p round $ROUND: $(cat "$HOLD_READY") before: ${b[*]} with: ${w[*]} after: ${a[*]}" >>"$W/hold.log"
 	rec idle_tunnels "$p" "$opened"
 	[ "${opened:-0}" = "$IDLE_N" ] || say "idle $p: only $opened of $IDLE_N tunnels opened"
 	for ((i = 0; i < ${#names[@]}; i++)); do
@@ -613,16 +517,6 @@ idle() {
 		rec idle_kib_per_tunnel "$p" "$(calc "($tot_w - $tot_b) / $opened")"
 		rec idle_kib_per_tunnel_max "$p" "$maxper"
 	fi
-}
-
-# rotate N WORDS...: the words starting from the (N mod count)th.
-rotate() {
-	local n=$1
-	shift
-	local a=("$@") i
-	for ((i = 0; i < ${#a[@]}; i++)); do
-		printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"
-	done
 }
 
 LOAD_START=$(uptime)

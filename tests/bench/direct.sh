@@ -71,92 +71,28 @@ PIDS=""
 STARTED=$(date +%s)
 
 cleanup() {
-	local p
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	if [ "${KEEP_LOGS:-}" ]; then
-		echo "logs kept in $W"
-	else
-		rm -rf "$W"
-	fi
+	stop_pids $PIDS
+	drop_work_dir
 	rm -rf "$WWW"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[%4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
-hard_error() {
-	echo "ERROR: $*"
-	for f in "$W"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f (last 20 lines)"
-		tail -n 20 "$f"
-	done
-	exit 99
-}
+# benchlib.sh: the traps, say, hard_error, PY and the shared helpers.
+. "$here/benchlib.sh"
 
 # ---- tools -----------------------------------------------------------------
 
-PY=$(command -v python3) || { echo "SKIP: python3 is missing"; exit 77; }
-# pyenv shims cost a shell per call: use the interpreter itself.
-PY=$("$PY" -c 'import sys; print(sys.executable)')
-U="$here/benchutil.py"
-
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=""
 for pair in microsocks:microsocks danted:dante-server nginx:nginx-light curl:curl wrk:wrk; do
 	have "${pair%%:*}" || missing="$missing ${pair#*:}"
 done
-if [ -n "$missing" ] && [ "${NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ]; then
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	{ timeout 300 apt-get install -y --no-install-recommends $missing ||
-		{ timeout 300 apt-get update && timeout 300 apt-get install -y --no-install-recommends $missing; }; } \
-		>"$W/apt.log" 2>&1 || say "apt-get failed: see $W/apt.log"
-fi
-PATH=$PATH:/usr/sbin
+install_missing $missing
 have nginx || { echo "SKIP: nginx is missing"; exit 77; }
 have curl || { echo "SKIP: curl is missing"; exit 77; }
 
-if [ -z "${NACRE:-}" ]; then
-	if [ -x ./nacre ]; then
-		NACRE=$(pwd)/nacre
-	else
-		say "building nacre under $W/build"
-		mkdir -p "$W/build"
-		(cd "$top_srcdir" && { [ -x configure ] || autoreconf -fi; }) >"$W/build.log" 2>&1 &&
-			(cd "$W/build" && "$top_srcdir/configure" && make -j2 nacre) >>"$W/build.log" 2>&1 ||
-			hard_error "could not build nacre"
-		NACRE=$W/build/nacre
-	fi
-fi
-[ -x "$NACRE" ] || hard_error "NACRE=$NACRE is not executable"
-
-LOADGEN=$W/loadgen
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$LOADGEN" "$here/loadgen.c" "$here/loadgen_conn.c" 2>"$W/loadgen-build.log" ||
-	hard_error "could not build loadgen"
+find_nacre
+build_loadgen
 
 # Each idle tunnel costs the helper two descriptors and a proxy two.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_N * 2 + 200)) ]; then
-	IDLE_N=$((($(ulimit -n) - 200) / 2))
-	say "ulimit -n is $(ulimit -n): holding $IDLE_N idle tunnels"
-fi
-
-free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_port PORT SECONDS: until something accepts on 127.0.0.1:PORT.
-wait_port() {
-	local i=0
-	while [ "$i" -lt $(($2 * 20)) ]; do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
+fit_idle_n
 
 # ---- origin ----------------------------------------------------------------
 
@@ -201,16 +137,8 @@ ORIGIN=127.0.0.1:$NGX_PORT
 [ "$(curl -s -o /dev/null -w '%{size_download}' "http://$ORIGIN/1k")" = 1024 ] ||
 	hard_error "nginx does not serve /1k"
 
-# Uploads go to a sink (benchutil.py) that reads the whole body and only then
-# answers, with the number of bytes it got: the upload's time is end to end,
-# and a body cut short shows.
-"$PY" "$U" sink --port-file "$W/sink.port" --max-secs 7200 >>"$W/sink.log" 2>&1 &
-PIDS="$PIDS $!"
-for i in $(seq 100); do [ -f "$W/sink.port" ] && break; sleep 0.05; done
-SINK_PORT=$(cat "$W/sink.port" 2>/dev/null) || hard_error "the upload sink did not start"
-SINK=127.0.0.1:$SINK_PORT
-[ "$(curl -s --max-time 10 --data-binary abc "http://$SINK/up")" = 3 ] ||
-	hard_error "the upload sink does not answer"
+# Uploads go to the sink, which answers once it has the whole body.
+start_sink
 
 # ---- proxies ---------------------------------------------------------------
 # Each proxy can be stopped and started again (on a new port), so the
@@ -334,16 +262,6 @@ cpu_of() { "$PY" "$U" cpu "$1"; }
 # runtime_of PID: nanoseconds on a CPU of the tree (schedstat: exact where
 # clock ticks are 10 ms).
 runtime_of() { "$PY" "$U" runtime "$1"; }
-# kv KEY LINE: the value of KEY=value in a line of pairs.
-# Both in the shell and awk: a python start costs ~50 ms here, and they run
-# hundreds of times.
-kv() {
-	local w
-	for w in $2; do
-		[ "${w%%=*}" = "$1" ] && { printf '%s\n' "${w#*=}"; return; }
-	done
-}
-calc() { awk "BEGIN { printf \"%.3f\\n\", $1 }"; }
 
 # ---- the tests -------------------------------------------------------------
 
@@ -507,34 +425,19 @@ dante_settle() {
 # idle tunnels open (each has carried one byte each way), and AFTER_SECS after
 # they close.
 idle() {
-	local p=$1 m0 m1 m2 r0 r1 r2 s0 s1 hp ready=$W/idle-ready release=$W/idle-release opened i
-	rm -f "$ready" "$release"
+	local p=$1 m0 m1 m2 r0 r1 r2 s0 s1 opened
 	stop_peer "$p"
 	[ "$p" = dante ] && dante_settle
 	start_peer "$p"
 	m0=$(settled_mem "${PID[$p]}")
-	timeout 200 "$PY" "$U" hold --proxy "127.0.0.1:${PORT[$p]}" --n "$IDLE_N" \
-		--ready "$ready" --release "$release" --max-hold 60 2>>"$W/hold.log" &
-	hp=$!
-	for i in $(seq 1200); do # at most 120 s
-		[ -f "$ready" ] && break
-		kill -0 "$hp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -f "$ready" ]; then
-		say "idle $p: the tunnels did not open"
-		kill "$hp" 2>/dev/null
-		wait "$hp" 2>/dev/null
-		return
-	fi
+	hold_open "$p" "${PORT[$p]}" || return
 	[ "$SMOKE" = 1 ] || sleep 1
 	m1=$(mem_of "${PID[$p]}")
-	touch "$release"
-	wait "$hp" 2>/dev/null
-	opened=$(kv opened "$(cat "$ready")")
+	hold_release
+	opened=$(kv opened "$(cat "$HOLD_READY")")
 	sleep "$AFTER_SECS"
 	m2=$(settled_mem "${PID[$p]}")
-	echo "idle $p round $ROUND: $(cat "$ready") before: $m0 with: $m1 after: $m2" >>"$W/hold.log"
+	echo "idle $p round $ROUND: $(cat "$HOLD_READY") before: $m0 with: $m1 after: $m2" >>"$W/hold.log"
 	r0=$(kv rss_kib "$m0") r1=$(kv rss_kib "$m1") r2=$(kv rss_kib "$m2")
 	s0=$(kv pss_kib "$m0") s1=$(kv pss_kib "$m1")
 	rec idle_tunnels "$p" "$opened"
@@ -577,16 +480,6 @@ check() {
 		rec loadgen_close_rps direct "$(kv rps "$out")"
 		rec loadgen_close_cpu_us_per_req direct "$(kv loadgen_cpu_us_per_req "$out")"
 	}
-}
-
-# rotate N WORDS...: the words starting from the (N mod count)th.
-rotate() {
-	local n=$1
-	shift
-	local a=("$@") i
-	for ((i = 0; i < ${#a[@]}; i++)); do
-		printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"
-	done
 }
 
 ALL="direct $PEERS"

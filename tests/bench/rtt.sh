@@ -113,8 +113,7 @@ declare -A NPID # nacre processes by name (restarted for the cold paths)
 
 cleanup() {
 	local p ns i left
-	for p in $PIDS "${NPID[@]}" $TD_PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS "${NPID[@]}" $TD_PIDS; do wait "$p" 2>/dev/null; done
+	stop_pids $PIDS "${NPID[@]}" $TD_PIDS
 	# Anything still inside a namespace of ours (a curl cut short by a
 	# signal) is ours too: asked to stop, then, after 2 s, killed.
 	for i in $(seq 40); do
@@ -131,63 +130,25 @@ cleanup() {
 	for ns in $NETNS; do ip netns del "$ns" 2>/dev/null; done
 	# The TUN devices are not persistent: they went with tundelay or with
 	# their namespace.
-	if [ "${KEEP_LOGS:-}" ]; then
-		echo "logs kept in $W"
-	else
-		rm -rf "$W"
-	fi
+	drop_work_dir
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[%4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
-hard_error() {
-	echo "ERROR: $*"
-	for f in "$W"/*.log; do
-		[ -f "$f" ] || continue
-		echo "---- $f (last 20 lines)"
-		tail -n 20 "$f"
-	done
-	exit 99
-}
+# benchlib.sh: the traps, say, hard_error, PY and the shared helpers.
+. "$here/benchlib.sh"
 
 # ---- tools -----------------------------------------------------------------
 
-PY=$(command -v python3) || { echo "SKIP: python3 is missing"; exit 77; }
-PY=$("$PY" -c 'import sys; print(sys.executable)')
-
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=""
 for pair in ping:iputils-ping ss-server:shadowsocks-libev nginx:nginx-light curl:curl; do
 	have "${pair%%:*}" || missing="$missing ${pair#*:}"
 done
-if [ -n "$missing" ] && [ "${NO_INSTALL:-0}" != 1 ]; then
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	{ timeout 300 apt-get install -y --no-install-recommends $missing ||
-		{ timeout 300 apt-get update && timeout 300 apt-get install -y --no-install-recommends $missing; }; } \
-		>"$W/apt.log" 2>&1 || say "apt-get failed: see $W/apt.log"
-fi
-PATH=$PATH:/usr/sbin
+install_missing $missing
 for t in ping nginx curl; do have "$t" || { echo "SKIP: $t is missing"; exit 77; }; done
 HAVE_SS=1
 for t in ss-server ss-local ss-tunnel; do have "$t" || HAVE_SS=0; done
 [ "$HAVE_SS" = 1 ] || say "shadowsocks-libev is missing: its path is not measured"
 
-if [ -z "${NACRE:-}" ]; then
-	if [ -x ./nacre ]; then
-		NACRE=$(pwd)/nacre
-	else
-		say "building nacre under $W/build"
-		mkdir -p "$W/build"
-		(cd "$top_srcdir" && { [ -x configure ] || autoreconf -fi; }) >"$W/build.log" 2>&1 &&
-			(cd "$W/build" && "$top_srcdir/configure" && make -j2 nacre) >>"$W/build.log" 2>&1 ||
-			hard_error "could not build nacre"
-		NACRE=$W/build/nacre
-	fi
-fi
-case $NACRE in /*) ;; *) NACRE=$(pwd)/$NACRE ;; esac
-[ -x "$NACRE" ] || hard_error "NACRE=$NACRE is not executable"
+case ${NACRE:-} in '' | /*) ;; *) NACRE=$(pwd)/$NACRE ;; esac
+find_nacre
 
 TUNDELAY=$W/tundelay
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$TUNDELAY" "$here/tundelay.c" 2>"$W/tundelay-build.log" ||
@@ -497,16 +458,6 @@ JSON=$OUT_DIR/rtt-$STAMP.json
 	printf 'round\tpath\tsample\topen_ms\tttfb_ms\tok\n'
 } >"$TSV"
 
-# rotate N WORDS...: the words starting from the (N mod count)th.
-rotate() {
-	local n=$1
-	shift
-	local a=("$@") i
-	for ((i = 0; i < ${#a[@]}; i++)); do
-		printf '%s ' "${a[$(((i + n) % ${#a[@]}))]}"
-	done
-}
-
 LOAD_START=$(uptime)
 say "load before: $LOAD_START"
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
@@ -538,8 +489,7 @@ done
 
 # The links' counters: a packet dropped by tundelay would be a lost packet
 # the figures do not show.
-for p in $TD_PIDS; do kill "$p" 2>/dev/null; done
-for p in $TD_PIDS; do wait "$p" 2>/dev/null; done
+stop_pids $TD_PIDS
 TD_PIDS=""
 DROPS=$(cat "$W"/tundelay-*.log | sed -nE 's/.*dropped_full=([0-9]+) dropped_long=([0-9]+).*/\1 \2/p' |
 	awk '{ s += $1 + $2 } END { print s + 0 }')

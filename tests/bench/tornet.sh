@@ -1,6 +1,6 @@
 # Sourced by chains.sh: a private Tor network on loopback (the "Tor 3 hops"
-# path). Expects W, say, hard_error, free_port and the other helpers of
-# chains.sh; defines TOR_DIR and the tor_* functions.
+# path). Expects W, say, hard_error, free_port (benchlib.sh) and the other
+# helpers of chains.sh; defines TOR_DIR and the tor_* functions.
 
 # ---- Tor: a private network on loopback --------------------------------------
 # One directory authority that is also a relay, two relays and an exit, and a
