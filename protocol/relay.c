@@ -17,7 +17,8 @@ enum {
 	OFF_ALEN = 23,
 	OFF_ADDR = 24,
 	OFF_SUITES = 279,
-	OFF_RESERVED = 280,
+	OFF_FLAGS = 280,
+	OFF_RESERVED = 281,
 };
 
 static uint32_t load32(const uint8_t *p)
@@ -61,6 +62,54 @@ static bool lengths_ok(const struct relay_hdr *h)
 	return h->data_len <= h->blob_len && h->data_len <= RELAY_EARLY_MAX;
 }
 
+/* An address as the header and BEGIN carry it: names only for CONNECT. */
+static enum proto_status addr_parse(uint8_t atyp, size_t alen, const uint8_t *addr,
+                                    enum relay_cmd cmd, struct proto_addr *dst)
+{
+	switch (atyp) {
+	case PROTO_ADDR_IPV4:
+		if (alen != 4)
+			return PROTO_ERR_MALFORMED;
+		break;
+	case PROTO_ADDR_IPV6:
+		if (alen != 16)
+			return PROTO_ERR_MALFORMED;
+		break;
+	case PROTO_ADDR_DOMAIN:
+		/* A relay is named by its address only: names go to the exit. */
+		if (alen == 0 || cmd == RELAY_CMD_EXTEND)
+			return PROTO_ERR_MALFORMED;
+		break;
+	default:
+		return PROTO_ERR_ADDRTYPE;
+	}
+	dst->type = (enum proto_addr_type)atyp;
+	if (dst->type == PROTO_ADDR_DOMAIN) {
+		dst->name = addr;
+		dst->name_len = alen;
+	} else {
+		memcpy(dst->ip, addr, alen);
+	}
+	return PROTO_DONE;
+}
+
+/* The address's length on the wire, 0 if it cannot be sent. */
+static size_t addr_len_of(const struct proto_addr *a, enum relay_cmd cmd)
+{
+	switch (a->type) {
+	case PROTO_ADDR_IPV4:
+		return 4;
+	case PROTO_ADDR_IPV6:
+		return 16;
+	case PROTO_ADDR_DOMAIN:
+		if (a->name_len == 0 || a->name_len > PROTO_NAME_MAX || cmd == RELAY_CMD_EXTEND)
+			return 0;
+		return a->name_len;
+	default:
+		return 0;
+	}
+}
+
 enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr *out)
 {
 	if (len < RELAY_HDR_LEN)
@@ -82,30 +131,9 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 		return PROTO_ERR_TOO_LONG;
 
 	size_t alen = p[OFF_ALEN];
-	switch (p[OFF_ATYP]) {
-	case PROTO_ADDR_IPV4:
-		if (alen != 4)
-			return PROTO_ERR_MALFORMED;
-		break;
-	case PROTO_ADDR_IPV6:
-		if (alen != 16)
-			return PROTO_ERR_MALFORMED;
-		break;
-	case PROTO_ADDR_DOMAIN:
-		/* A relay is named by its address only: names go to the exit. */
-		if (alen == 0 || out->cmd == RELAY_CMD_EXTEND)
-			return PROTO_ERR_MALFORMED;
-		break;
-	default:
-		return PROTO_ERR_ADDRTYPE;
-	}
-	out->dst.type = (enum proto_addr_type)p[OFF_ATYP];
-	if (out->dst.type == PROTO_ADDR_DOMAIN) {
-		out->dst.name = p + OFF_ADDR;
-		out->dst.name_len = alen;
-	} else {
-		memcpy(out->dst.ip, p + OFF_ADDR, alen);
-	}
+	enum proto_status st = addr_parse(p[OFF_ATYP], alen, p + OFF_ADDR, out->cmd, &out->dst);
+	if (st != PROTO_DONE)
+		return st;
 	/* The address field's unused tail and the reserved bytes must be zero. */
 	if (!all_zero(p + OFF_ADDR + alen, OFF_SUITES - OFF_ADDR - alen) ||
 	    !all_zero(p + OFF_RESERVED, RELAY_HDR_LEN - OFF_RESERVED))
@@ -113,6 +141,9 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 	if (p[OFF_SUITES] & ~RELAY_OFFERS_KNOWN)
 		return PROTO_ERR_MALFORMED;
 	out->suites = p[OFF_SUITES];
+	if ((p[OFF_FLAGS] & ~RELAY_FLAGS_KNOWN) || (p[OFF_FLAGS] && out->cmd != RELAY_CMD_CONNECT))
+		return PROTO_ERR_MALFORMED;
+	out->flags = p[OFF_FLAGS];
 	if (out->dst.port == 0)
 		return PROTO_ERR_MALFORMED;
 	return PROTO_DONE;
@@ -120,27 +151,15 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 
 size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 {
-	size_t alen;
 	if (h->cmd != RELAY_CMD_EXTEND && h->cmd != RELAY_CMD_CONNECT)
 		return 0;
 	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0 ||
 	    (h->suites & ~RELAY_OFFERS_KNOWN))
 		return 0;
-	switch (h->dst.type) {
-	case PROTO_ADDR_IPV4:
-		alen = 4;
-		break;
-	case PROTO_ADDR_IPV6:
-		alen = 16;
-		break;
-	case PROTO_ADDR_DOMAIN:
-		alen = h->dst.name_len;
-		if (alen == 0 || alen > PROTO_NAME_MAX || h->cmd == RELAY_CMD_EXTEND)
-			return 0;
-		break;
-	default:
+	size_t alen = addr_len_of(&h->dst, h->cmd);
+	if (alen == 0 || (h->flags & ~RELAY_FLAGS_KNOWN) ||
+	    (h->flags && h->cmd != RELAY_CMD_CONNECT))
 		return 0;
-	}
 	memset(dst, 0, RELAY_HDR_LEN);
 	dst[OFF_VERSION] = RELAY_VERSION;
 	dst[OFF_CMD] = (uint8_t)h->cmd;
@@ -153,7 +172,35 @@ size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 	dst[OFF_ALEN] = (uint8_t)alen;
 	memcpy(dst + OFF_ADDR, h->dst.type == PROTO_ADDR_DOMAIN ? h->dst.name : h->dst.ip, alen);
 	dst[OFF_SUITES] = h->suites;
+	dst[OFF_FLAGS] = h->flags;
 	return RELAY_HDR_LEN;
+}
+
+enum proto_status relay_begin_parse(const uint8_t *p, size_t len, struct proto_addr *dst)
+{
+	if (len < 4)
+		return PROTO_NEED_MORE;
+	memset(dst, 0, sizeof(*dst));
+	size_t alen = p[3];
+	if (len != 4 + alen)
+		return len < 4 + alen ? PROTO_NEED_MORE : PROTO_ERR_TOO_LONG;
+	enum proto_status st = addr_parse(p[2], alen, p + 4, RELAY_CMD_CONNECT, dst);
+	if (st != PROTO_DONE)
+		return st;
+	dst->port = proto_load16(p);
+	return dst->port ? PROTO_DONE : PROTO_ERR_MALFORMED;
+}
+
+size_t relay_begin_encode(uint8_t *dst, size_t cap, const struct proto_addr *a)
+{
+	size_t alen = addr_len_of(a, RELAY_CMD_CONNECT);
+	if (alen == 0 || a->port == 0 || cap < 4 + alen)
+		return 0;
+	proto_store16(dst, a->port);
+	dst[2] = (uint8_t)a->type;
+	dst[3] = (uint8_t)alen;
+	memcpy(dst + 4, a->type == PROTO_ADDR_DOMAIN ? a->name : a->ip, alen);
+	return 4 + alen;
 }
 
 size_t relay_flight_len(size_t early)

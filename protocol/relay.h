@@ -54,13 +54,23 @@ enum record_suite {
 /* The header's suites byte: what a client offers besides ChaCha20-Poly1305. */
 #define RELAY_OFFER_AES    0x01
 #define RELAY_OFFERS_KNOWN RELAY_OFFER_AES
+/*
+ * The header's flags byte (CONNECT only): RELAY_FLAG_REUSE asks the exit to
+ * keep the circuit after the stream, for further streams opened with BEGIN.
+ */
+#define RELAY_FLAG_REUSE  0x01
+#define RELAY_FLAGS_KNOWN RELAY_FLAG_REUSE
 
 enum record_type {
 	RECORD_DATA = 0,
 	RECORD_END = 1,    /* this layer's stream is over (a FIN, authenticated) */
 	RECORD_STATUS = 2, /* one byte: enum relay_status */
 	RECORD_PAD = 3,    /* ignored */
+	RECORD_BEGIN = 4,  /* exit's layer, reused circuit: a new stream to an address */
 };
+
+/* A BEGIN payload: port, address type, address length, address. */
+#define RELAY_BEGIN_MAX (2 + 1 + 1 + PROTO_NAME_MAX)
 
 /* What an exit (or a relay that cannot extend) reports back. */
 enum relay_status {
@@ -83,6 +93,7 @@ struct relay_hdr {
 	uint32_t data_len;     /* CONNECT: early data at the blob's start; EXTEND: blob_len */
 	uint16_t skip;         /* random bytes after the blob, to discard */
 	uint8_t suites;        /* RELAY_OFFER_* bits: record suites offered */
+	uint8_t flags;         /* RELAY_FLAG_* bits, CONNECT only */
 	struct proto_addr dst; /* EXTEND: the next relay (an IP); CONNECT: the destination */
 };
 
@@ -93,6 +104,15 @@ struct relay_hdr {
 enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr *out);
 /* Writes RELAY_HDR_LEN bytes; 0 if cap is too small or h is out of range. */
 size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h);
+
+/*
+ * A BEGIN record's payload (SPEC.md, "Reused circuits"): parses exactly len
+ * bytes into dst (dst->name is a view into p); the address rules are the
+ * header's for CONNECT. encode writes it and returns its length, 0 if dst is
+ * out of range or cap too small.
+ */
+enum proto_status relay_begin_parse(const uint8_t *p, size_t len, struct proto_addr *dst);
+size_t relay_begin_encode(uint8_t *dst, size_t cap, const struct proto_addr *a);
 
 /*
  * Flight sizes for a chain of n hops carrying early bytes of data: every link

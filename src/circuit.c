@@ -41,6 +41,7 @@ bool circuit_build_with(struct sealed *s, const uint8_t (*pks)[32],
 		    .data_len = (uint32_t)(k == n - 1 ? early_len : blen),
 		    .skip = (uint16_t)relay_skip_len(k + 1),
 		    .suites = s->offer,
+		    .flags = k == n - 1 && s->reuse ? RELAY_FLAG_REUSE : 0,
 		    .dst = k == n - 1 ? *dst : next_hops[k],
 		};
 		if (relay_hdr_encode(hdr, sizeof(hdr), &h) == 0)

@@ -15,6 +15,7 @@
 #include "hostname.h"
 #include "log.h"
 #include "policy.h"
+#include "pool.h"
 #include "rules.h"
 #include "server.h"
 #include "util.h"
@@ -97,7 +98,7 @@ static void say_goodbye(struct client *c, int fd, struct sealed *s, bool fin)
 	static struct buf nothing;
 	if (!s || s->broken || fin || fd < 0 || c->aborting)
 		return;
-	s->want_end = true;
+	sealed_close(s);
 	if (sealed_pump_out(s, &nothing))
 		buf_write_fd(&s->rout, fd);
 }
@@ -256,6 +257,9 @@ static void shut_side(int fd, struct sealed *s, bool *shut)
 
 static void flush_fin(int fd, struct sealed *s, bool *fin)
 {
+	/* A reused circuit outlives its streams: their END is enough. */
+	if (s && s->reuse && !s->want_close)
+		return;
 	if (s && !*fin && s->want_end && sealed_out_flushed(s)) {
 		shutdown(fd, SHUT_WR);
 		*fin = true;
@@ -264,7 +268,44 @@ static void flush_fin(int fd, struct sealed *s, bool *fin)
 
 static bool side_flushed(struct sealed *s, bool fin)
 {
+	if (s && s->reuse)
+		return sealed_stream_flushed(s);
 	return !s || fin;
+}
+
+/*
+ * Both directions of a stream are over. A circuit kept for reuse survives it:
+ * an exit waits for the next BEGIN, the user's side keeps the circuit in the
+ * pool for the application's next stream.
+ */
+static void stream_done(struct client *c)
+{
+	if (c->cs && c->cs->reuse) {
+		relay_stream_done(c);
+		return;
+	}
+	if (c->us && c->us->reuse && sealed_idle(c->us)) {
+		struct pool_key key;
+		pool_key_init(&key, c->conf, c->lc, &c->peer, c->user);
+		ev_io_stop(c->srv->loop, &c->uio);
+		pool_put(c->srv, &key, c->ufd, c->us, c->circ_born);
+		c->ufd = -1;
+		c->us = NULL;
+	}
+	client_close(c, "both sides finished");
+}
+
+void client_stream_reset(struct client *c)
+{
+	close_upstream_fd(c);
+	buf_free(&c->cin);
+	buf_free(&c->uin);
+	buf_free(&c->uout);
+	spipe_release(&c->c2u);
+	spipe_release(&c->u2c);
+	c->c_eof = c->u_eof = c->c_shut = c->u_shut = c->cs_fin = c->us_fin = false;
+	c->phase = PHASE_HANDSHAKE;
+	client_set_timer(c, c->conf->idle_timeout);
 }
 
 static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side);
@@ -339,6 +380,11 @@ void client_update(struct client *c)
 		client_abort(c, "relay link broken");
 		return;
 	}
+	if (c->cs && (c->cs->begun || c->c_eof) && c->phase == PHASE_HANDSHAKE) {
+		c->h->input(c); /* an exit between streams: the next one, or the end */
+		if (c->closed)
+			return;
+	}
 	if (c->us && c->phase == PHASE_OPENING) {
 		client_opening_check(c);
 		if (c->closed || c->phase == PHASE_CLOSING)
@@ -371,7 +417,7 @@ void client_update(struct client *c)
 		flush_fin(c->fd, c->cs, &c->cs_fin);
 		if (c->c_shut && c->u_shut && side_flushed(c->us, c->us_fin) &&
 		    side_flushed(c->cs, c->cs_fin)) {
-			client_close(c, "both sides finished");
+			stream_done(c);
 			return;
 		}
 	}
@@ -463,7 +509,7 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 			*eof = true;
 		return true;
 	}
-	if (n == 0 && sealed_in_ended(s)) {
+	if (n == 0 && (sealed_in_ended(s) || s->between)) {
 		*eof = true;
 		return true;
 	}
@@ -509,6 +555,9 @@ static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 	ssize_t n;
 	struct sealed *s = fd == c->fd ? c->cs : c->us;
 	if (s) {
+		/* A kept circuit holds the stream's first bytes until the exit's status. */
+		if (c->phase == PHASE_OPENING && c->circ_reused)
+			b = NULL;
 		if (!sealed_pump_out(s, b)) {
 			client_abort(c, "relay link broken");
 			return false;

@@ -113,19 +113,23 @@ struct client {
 	bool closed;
 	int busy; /* callbacks on the stack; free only at 0 */
 
-	struct buf cin;        /* read from the client */
-	struct buf cout;       /* to write to the client (replies, HTTP responses) */
-	struct buf uin;        /* read from upstream */
-	struct buf uout;       /* to write upstream (HTTP request heads and bodies) */
-	struct spipe c2u, u2c; /* tunnels: the splice path, once a direction is busy */
-	bool c_eof, u_eof;     /* a side sent FIN */
-	bool c_shut, u_shut;   /* we sent FIN to a side */
-	bool lingering;        /* CLOSING: the reply is out; discarding until EOF */
-	struct sealed *cs;     /* relay role: the client side speaks records */
-	struct sealed *us;     /* through a chain: the upstream side speaks records */
-	bool cs_fin, us_fin;   /* FIN sent on a sealed side (after its END records) */
-	bool via_chain;        /* the upstream connection is to a chain's first relay */
-	bool aborting;         /* client_abort: no END, so every hop resets too */
+	struct buf cin;              /* read from the client */
+	struct buf cout;             /* to write to the client (replies, HTTP responses) */
+	struct buf uin;              /* read from upstream */
+	struct buf uout;             /* to write upstream (HTTP request heads and bodies) */
+	struct spipe c2u, u2c;       /* tunnels: the splice path, once a direction is busy */
+	bool c_eof, u_eof;           /* a side sent FIN */
+	bool c_shut, u_shut;         /* we sent FIN to a side */
+	bool lingering;              /* CLOSING: the reply is out; discarding until EOF */
+	struct sealed *cs;           /* relay role: the client side speaks records */
+	struct sealed *us;           /* through a chain: the upstream side speaks records */
+	bool cs_fin, us_fin;         /* FIN sent on a sealed side (after its END records) */
+	bool via_chain;              /* the upstream connection is to a chain's first relay */
+	bool aborting;               /* client_abort: no END, so every hop resets too */
+	uint32_t user;               /* the authenticated user (users.c's number), 0 if none */
+	bool circ_reused;            /* through a chain: the stream went on a kept circuit */
+	ev_tstamp circ_born;         /* when that circuit carried its first stream */
+	struct proto_addr chain_dst; /* through a chain: the destination, to retry it */
 
 	/* The destination being connected to. */
 	char dst_name[PROTO_NAME_MAX + 1]; /* empty for an IP destination */
@@ -178,6 +182,10 @@ extern const struct client_handler relay_handler;
 
 /* Relay role (relay.c): a new relay connection; the deadline is drawn here. */
 void relay_accepted(struct client *c);
+/* Closes the upstream side and forgets the stream's state: back to PHASE_HANDSHAKE. */
+void client_stream_reset(struct client *c);
+/* Relay role, reused circuit: a stream is over; wait for the next BEGIN. */
+void relay_stream_done(struct client *c);
 /* Reads and drops whatever the client side has sent (before a quiet close). */
 void client_discard_input(struct client *c);
 

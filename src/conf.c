@@ -42,6 +42,7 @@ static void set_defaults(struct conf *c)
 	c->max_per_client = 256;
 	c->workers = 1;
 	c->record_aes = true;
+	c->reuse_circuits = true;
 }
 
 bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out)
@@ -393,8 +394,9 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 static void load_file(struct conf_loader *ld, struct conf *c)
 {
 	static const char *const names[] = {
-	    "log_level", "log_target", "workers", "record_cipher", "timeouts", "limits", "resolver",
-	    "relays",    "chains",     "route",   "listen",        "relay",    "rules",  NULL};
+	    "log_level", "log_target", "workers",  "record_cipher", "reuse_circuits",
+	    "timeouts",  "limits",     "resolver", "relays",        "chains",
+	    "route",     "listen",     "relay",    "rules",         NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -441,6 +443,12 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 		else if (v && strcmp(v, "auto") != 0)
 			conf_fail(ld, s,
 			          "record_cipher: unknown value '%s' (auto, chacha20-poly1305)", v);
+	}
+	if ((s = config_setting_get_member(root, "reuse_circuits")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			conf_fail(ld, s, "reuse_circuits: expected true or false");
+		else
+			c->reuse_circuits = config_setting_get_bool(s);
 	}
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);

@@ -87,8 +87,9 @@ struct conf {
 	double connect_timeout;
 	double idle_timeout;
 	double drain_timeout;
-	unsigned workers; /* processes sharing the listeners (SO_REUSEPORT) */
-	bool record_aes;  /* record_cipher "auto": AES-256-GCM on hops where both ends can */
+	unsigned workers;    /* processes sharing the listeners (SO_REUSEPORT) */
+	bool record_aes;     /* record_cipher "auto": AES-256-GCM on hops where both ends can */
+	bool reuse_circuits; /* streams share circuits within an isolation key (pool.h) */
 	unsigned max_connections;
 	unsigned max_per_client;
 	char *resolvers; /* "ip:port,ip:port" for c-ares, or NULL for the system's */

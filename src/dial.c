@@ -20,6 +20,7 @@
 #include "hostname.h"
 #include "log.h"
 #include "policy.h"
+#include "pool.h"
 #include "rules.h"
 #include "server.h"
 #include "spare.h"
@@ -162,6 +163,8 @@ static enum client_error status_to_cerr(int status)
 	}
 }
 
+static void chain_build(struct client *c);
+
 /* PHASE_OPENING: waits for the exit's status; anything else ends the attempt. */
 void client_opening_check(struct client *c)
 {
@@ -189,23 +192,62 @@ void client_opening_check(struct client *c)
 		return;
 	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
 	enum client_error e = status_to_cerr(s->status);
+	bool retry = c->circ_reused && s->status < 0;
 	client_upstream_close(c);
+	if (retry) {
+		/* A kept circuit that died meanwhile: the exit never saw the BEGIN. */
+		log_debug("client %d: kept circuit gone, building a new one", c->fd);
+		chain_build(c);
+		return;
+	}
 	client_fail(c, e);
 }
 
-/* Sends the stream through the listener's chain: the exit resolves and connects. */
-static void chain_connect(struct client *c, const struct proto_addr *dst)
+/* A kept circuit for this client's isolation key: the stream is one BEGIN away. */
+static bool chain_reuse(struct client *c)
+{
+	struct pool_key key;
+	int fd;
+	struct sealed *s;
+	ev_tstamp born;
+
+	pool_key_init(&key, c->conf, c->lc, &c->peer, c->user);
+	if (!pool_take(c->srv, &key, &fd, &s, &born))
+		return false;
+	if (!sealed_begin(s, &c->chain_dst)) {
+		pool_put(c->srv, &key, fd, s, 0.); /* closes it */
+		return false;
+	}
+	log_debug("client %d: on a kept circuit", c->fd);
+	c->us = s;
+	c->ufd = fd;
+	c->circ_reused = true;
+	c->circ_born = born;
+	c->via_chain = true;
+	c->addrs[0] = c->lc->route->hops[0]->addr;
+	c->naddrs = c->next_addr = 1;
+	client_connected(c);
+	client_update(c);
+	return true;
+}
+
+/* A new circuit: one first flight through every hop. */
+static void chain_build(struct client *c)
 {
 	const struct chain_conf *ch = c->lc->route;
 	size_t early = buf_len(&c->uout);
 	if (early > RELAY_EARLY_MAX)
 		early = RELAY_EARLY_MAX;
 
+	c->circ_reused = false;
+	c->circ_born = ev_now(c->srv->loop);
 	c->us = sealed_new_client(ch->nhops);
-	if (c->us)
+	if (c->us) {
 		c->us->offer = hop_suites_offer(c->conf->record_aes);
-	if (!c->us || !circuit_build(c->us, ch, dst, early ? buf_head(&c->uout) : NULL, early,
-	                             (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
+		c->us->reuse = c->conf->reuse_circuits;
+	}
+	if (!c->us || !circuit_build(c->us, ch, &c->chain_dst, early ? buf_head(&c->uout) : NULL,
+	                             early, (uint64_t)ev_now(c->srv->loop), &c->us->rout)) {
 		client_upstream_close(c);
 		client_fail(c, CERR_GENERAL);
 		return;
@@ -214,7 +256,20 @@ static void chain_connect(struct client *c, const struct proto_addr *dst)
 	c->via_chain = true;
 	c->addrs[0] = ch->hops[0]->addr;
 	c->naddrs = 1;
+	c->next_addr = 0;
 	client_dial_next(c);
+}
+
+/* Sends the stream through the listener's chain: the exit resolves and connects. */
+static void chain_connect(struct client *c, const struct proto_addr *dst)
+{
+	/* Kept for a retry; a name points at dst_name, which lives as long as c. */
+	c->chain_dst = *dst;
+	if (dst->type == PROTO_ADDR_DOMAIN)
+		c->chain_dst.name = (const uint8_t *)c->dst_name;
+	if (c->conf->reuse_circuits && chain_reuse(c))
+		return;
+	chain_build(c);
 }
 
 void client_connect(struct client *c, const struct proto_addr *dst)

@@ -75,8 +75,9 @@ static bool authorized(struct client *c, const struct http_request *req)
 	if (n > 0) {
 		uint8_t *colon = memchr(plain, ':', (size_t)n);
 		if (colon)
-			ok = users_check(c->lc->users, plain, (size_t)(colon - plain), colon + 1,
-			                 (size_t)n - (size_t)(colon - plain) - 1);
+			c->user = users_check(c->lc->users, plain, (size_t)(colon - plain),
+			                      colon + 1, (size_t)n - (size_t)(colon - plain) - 1);
+		ok = c->user != 0;
 	}
 	secret_wipe(plain, sizeof(plain));
 	return ok;

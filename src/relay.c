@@ -112,6 +112,7 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 		buf_free(&c->cin);
 	}
 	c->cs = s;
+	s->reuse = h->cmd == RELAY_CMD_CONNECT && (h->flags & RELAY_FLAG_REUSE);
 	rs->cmd = (uint8_t)h->cmd;
 	if (h->cmd == RELAY_CMD_EXTEND) {
 		rs->blob_len = h->blob_len;
@@ -125,6 +126,32 @@ bad:
 	rs->blob = NULL;
 	sealed_free(s);
 	return doom(c, "flight refused"), false;
+}
+
+static void start_connect(struct client *c, const struct proto_addr *dst)
+{
+	/* A genuine flight: the lookup, if any, gets the usual handshake time. */
+	ev_timer_stop(c->srv->loop, &c->timer);
+	ev_timer_set(&c->timer, c->conf->handshake_timeout, 0.);
+	ev_timer_start(c->srv->loop, &c->timer);
+	client_connect(c, dst);
+}
+
+/* A reused circuit's next stream (SPEC.md, "Reused circuits"). */
+static void take_begin(struct client *c)
+{
+	struct sealed *s = c->cs;
+	struct proto_addr dst;
+	s->begun = false;
+	/* sealed.c parsed it already; the view into begin[] lives as long as s. */
+	if (relay_begin_parse(s->begin, s->begin_len, &dst) != PROTO_DONE) {
+		client_abort(c, "bad BEGIN");
+		return;
+	}
+	log_debug("relay %d: a new stream on a reused circuit", c->fd);
+	c->u.relay.cmd = RELAY_CMD_CONNECT;
+	c->u.relay.blob_len = 0;
+	start_connect(c, &dst);
 }
 
 static void relay_input(struct client *c)
@@ -143,8 +170,16 @@ static void relay_input(struct client *c)
 		buf_free(&c->cin);
 		return;
 	}
-	if (c->cs || c->phase != PHASE_HANDSHAKE)
-		return; /* records: the engine moves them */
+	if (c->cs) {
+		/* Records: the engine moves them; a BEGIN opens the next stream. */
+		if (c->cs->begun && c->phase == PHASE_HANDSHAKE)
+			take_begin(c);
+		else if (c->c_eof && c->phase == PHASE_HANDSHAKE)
+			client_close(c, "circuit closed"); /* between streams: nothing is lost */
+		return;
+	}
+	if (c->phase != PHASE_HANDSHAKE)
+		return;
 	if (buf_len(&c->cin) < rs->wait_len)
 		return;
 	if (!take_flight(c, &h, hdr) || !c->cs)
@@ -156,11 +191,19 @@ static void relay_input(struct client *c)
 		client_finish(c);
 		return;
 	}
-	/* A genuine flight: the lookup, if any, gets the usual handshake time. */
-	ev_timer_stop(c->srv->loop, &c->timer);
-	ev_timer_set(&c->timer, c->conf->handshake_timeout, 0.);
-	ev_timer_start(c->srv->loop, &c->timer);
-	client_connect(c, &h.dst);
+	start_connect(c, &h.dst);
+}
+
+void relay_stream_done(struct client *c)
+{
+	if (c->srv->draining) {
+		client_close(c, "stream over, stopping");
+		return;
+	}
+	log_debug("relay %d: stream over, the circuit stays", c->fd);
+	sealed_next_stream(c->cs);
+	client_stream_reset(c);
+	client_update(c); /* a BEGIN may be waiting already */
 }
 
 static void relay_connected(struct client *c)
@@ -174,7 +217,8 @@ static void relay_connected(struct client *c)
 		buf_append(&c->uout, pad, rs->pad_len);
 	} else {
 		sealed_send_status(c->cs, RELAY_ST_OK);
-		buf_append(&c->uout, rs->blob, rs->blob_len);
+		if (rs->blob)
+			buf_append(&c->uout, rs->blob, rs->blob_len);
 	}
 	free(rs->blob);
 	rs->blob = NULL;

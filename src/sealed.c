@@ -90,6 +90,19 @@ static bool take_status(struct sealed *s, unsigned k, const uint8_t *p, size_t n
 	return true;
 }
 
+/* A relay's next stream: kept for relay.c, which connects. */
+static bool take_begin(struct sealed *s, const uint8_t *p, size_t n)
+{
+	struct proto_addr dst;
+	if (relay_begin_parse(p, n, &dst) != PROTO_DONE)
+		return false;
+	memcpy(s->begin, p, n);
+	s->begin_len = n;
+	s->begun = true;
+	s->between = false;
+	return true;
+}
+
 /* One step of layer k: a reply or one record. Returns 1 on progress, 0 when stuck. */
 static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out)
 {
@@ -105,8 +118,17 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 	}
 	if (buf_len(in) == 0)
 		return 0;
+	/*
+	 * Nothing may follow END, except on a reused circuit once the exit has
+	 * ended its side too: there a BEGIN opens the next stream, as soon as
+	 * relay.c has let the last one go (sealed_next_stream()). Until relay.c
+	 * has taken the BEGIN, what follows it waits.
+	 */
 	if (l->in_end)
-		return broken(s), -1; /* nothing may follow END */
+		return s->client || !s->reuse || !l->out_end ? broken(s), -1 : 0;
+	if (s->begun)
+		return 0;
+	bool between = s->between;
 	if (buf_room(out) < RECORD_DATA_MAX)
 		return 0;
 
@@ -121,8 +143,8 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 		return broken(s), -1;
 
 	bool innermost = k == s->n - 1;
-	bool ok = true;
-	switch (type) {
+	bool ok = between == (type == RECORD_BEGIN);
+	switch (ok ? type : RECORD_PAD) {
 	case RECORD_DATA:
 		/* Through a chain, the exit's status comes before any data. */
 		if (s->client && innermost && s->status != RELAY_ST_OK)
@@ -136,6 +158,9 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 		break;
 	case RECORD_STATUS:
 		ok = take_status(s, k, payload, plen);
+		break;
+	case RECORD_BEGIN:
+		ok = take_begin(s, payload, plen);
 		break;
 	case RECORD_PAD:
 		break;
@@ -206,7 +231,10 @@ bool sealed_pump_out(struct sealed *s, struct buf *src)
 				break;
 			buf_consume(in, n);
 		}
-		bool inner_done = k == s->n - 1 ? s->want_end : s->l[k + 1].out_end;
+		/* On a reused circuit a stream's END is the exit's alone. */
+		bool inner_done = k == s->n - 1
+		                      ? s->want_end
+		                      : s->l[k + 1].out_end && (!s->reuse || s->want_close);
 		if (inner_done && (!in || buf_len(in) == 0) &&
 		    seal_into(l, out, RECORD_END, NULL, 0))
 			l->out_end = true;
@@ -226,4 +254,54 @@ bool sealed_send_status(struct sealed *s, int status)
 		l->out_end = true;
 	}
 	return true;
+}
+
+bool sealed_idle(const struct sealed *s)
+{
+	const struct sealed_layer *l = &s->l[s->n - 1];
+	return s->reuse && !s->broken && l->in_end && l->out_end && !s->want_close;
+}
+
+bool sealed_next_stream(struct sealed *s)
+{
+	struct sealed_layer *l = &s->l[0];
+	if (s->client || !s->reuse || !l->in_end || !l->out_end)
+		return false;
+	l->in_end = l->out_end = false;
+	s->want_end = false;
+	s->between = true;
+	return true;
+}
+
+bool sealed_stream_flushed(const struct sealed *s)
+{
+	if (!s->l[s->n - 1].out_end || buf_len(&s->rout))
+		return false;
+	for (unsigned k = 1; k < s->n; k++)
+		if (buf_len(&s->fwd[k]))
+			return false;
+	return true;
+}
+
+bool sealed_begin(struct sealed *s, const struct proto_addr *dst)
+{
+	uint8_t p[RELAY_BEGIN_MAX];
+	unsigned k = s->n - 1;
+	struct sealed_layer *l = &s->l[k];
+	size_t n = relay_begin_encode(p, sizeof(p), dst);
+	if (!s->client || !sealed_idle(s) || n == 0)
+		return false;
+	l->in_end = l->out_end = false;
+	s->want_end = false;
+	s->status = -1;
+	s->status_hop = 0;
+	/* Sealed for the exit, then wrapped in every layer before it. */
+	return seal_into(l, k == 0 ? &s->rout : &s->fwd[k], RECORD_BEGIN, p, n) &&
+	       sealed_pump_out(s, NULL);
+}
+
+void sealed_close(struct sealed *s)
+{
+	s->want_end = true;
+	s->want_close = true;
 }

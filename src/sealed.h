@@ -34,11 +34,17 @@ struct sealed {
 	struct buf bwd[RELAY_MAX_HOPS]; /* client: layer k-1's plaintext, for layer k (k >= 1) */
 	size_t discard;                 /* relay: padding still to drop from rin */
 	bool want_end;                  /* the plaintext going out is over */
-	int status;                     /* the first STATUS received, or -1 */
-	unsigned status_hop;            /* the hop (1-based) that sent it */
-	bool broken;                    /* forged, cut or malformed: reset */
-	struct hop_client *hops;        /* client: n hops */
-	struct hop_relay relay;         /* relay: its one hop */
+	bool reuse;                     /* the exit keeps the circuit after a stream (BEGIN) */
+	bool want_close; /* client, reused circuit: END every layer, not just the exit's */
+	bool between;    /* relay: between streams, only a BEGIN may come */
+	bool begun;      /* relay: a BEGIN waits in begin[] */
+	uint8_t begin[RELAY_BEGIN_MAX]; /* relay: its payload */
+	size_t begin_len;
+	int status;              /* the first STATUS received, or -1 */
+	unsigned status_hop;     /* the hop (1-based) that sent it */
+	bool broken;             /* forged, cut or malformed: reset */
+	struct hop_client *hops; /* client: n hops */
+	struct hop_relay relay;  /* relay: its one hop */
 };
 
 /* A client side for n hops; hops[] is then filled by circuit.c. */
@@ -53,6 +59,23 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst);
 bool sealed_pump_out(struct sealed *s, struct buf *src);
 /* Relay: queues a STATUS record (and, unless OK, an END). */
 bool sealed_send_status(struct sealed *s, int status);
+/*
+ * Client, reused circuit: opens the next stream to dst with a BEGIN in the
+ * exit's layer. Only once both directions of the last stream have ended.
+ */
+bool sealed_begin(struct sealed *s, const struct proto_addr *dst);
+/* The circuit itself is over: END in every layer on the next pump. */
+void sealed_close(struct sealed *s);
+/*
+ * Relay, reused circuit: both directions of the stream have ended and
+ * relay.c has let it go; the next record must be a BEGIN. false if the
+ * stream is not over.
+ */
+bool sealed_next_stream(struct sealed *s);
+/* The stream's END (the exit's layer) and all before it are on the wire. */
+bool sealed_stream_flushed(const struct sealed *s);
+/* A reused circuit between streams: both directions of the last one ended. */
+bool sealed_idle(const struct sealed *s);
 
 /* Every hop has replied (client), so data can be sealed. */
 bool sealed_ready(const struct sealed *s);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "server.h"
+#include "pool.h"
 #include "spare.h"
 #include "util.h"
 #include "workers.h"
@@ -265,6 +266,8 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	conf_unref(old);
+	/* New streams take new circuits, built under the new config. */
+	pool_free_all(srv);
 	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
 }
 
@@ -285,10 +288,17 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	if (srv->draining)
 		return;
 	srv->draining = true;
+	pool_free_all(srv);
 	while (srv->listeners) {
 		struct listener *l = srv->listeners;
 		srv->listeners = l->next;
 		listener_close(l);
+	}
+	/* An exit's kept circuits between streams carry nothing: let them go now. */
+	for (struct client *c = srv->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->cs && c->cs->between)
+			client_close(c, "stopping");
 	}
 	if (srv->nclients == 0) {
 		ev_break(loop, EVBREAK_ALL);
@@ -366,6 +376,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 		listener_close(l);
 	}
 	spare_free_all(&srv);
+	pool_free_all(&srv);
 	resolver_free(srv.resolver);
 	free(srv.resolver_servers);
 	conf_unref(srv.conf);

@@ -14,6 +14,7 @@ struct client;
 struct listener;
 struct peer_count;
 struct spare;
+struct pool_entry;
 
 #define PEER_BUCKETS 1024
 
@@ -33,8 +34,10 @@ struct server {
 	bool draining;
 	unsigned worker, nworkers; /* this process's index among the workers */
 	ev_timer drain_timer;
-	struct spare *spares; /* connections to relays opened ahead (spare.c) */
-	ev_timer idle_timer;  /* gives memory back once load falls to a quarter of peak */
+	struct spare *spares;    /* connections to relays opened ahead (spare.c) */
+	struct pool_entry *pool; /* circuits kept between streams (pool.c) */
+	unsigned npool;
+	ev_timer idle_timer; /* gives memory back once load falls to a quarter of peak */
 	ev_signal sighup, sigterm, sigint;
 };
 

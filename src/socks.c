@@ -99,7 +99,8 @@ static void s5_auth(struct client *c)
 		client_finish(c);
 		return;
 	}
-	bool ok = users_check(c->lc->users, a.user, a.user_len, a.pass, a.pass_len);
+	c->user = users_check(c->lc->users, a.user, a.user_len, a.pass, a.pass_len);
+	bool ok = c->user != 0;
 	/* The password is no longer needed: do not leave it in the buffer. */
 	secret_wipe((void *)a.pass, a.pass_len);
 	buf_consume(&c->cin, used);

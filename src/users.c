@@ -117,16 +117,18 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 	return u;
 }
 
-bool users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
-                 size_t plen)
+uint32_t users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
+                     size_t plen)
 {
-	bool ok = false;
+	uint32_t which = 0;
 	/* Walk every entry, so the time does not tell which user name exists. */
 	for (size_t i = 0; i < u->n; i++) {
 		const struct user_entry *e = &u->v[i];
 		bool name_ok = secret_equal((const uint8_t *)e->name, e->name_len, user, ulen);
 		bool pass_ok = secret_equal((const uint8_t *)e->pass, e->pass_len, pass, plen);
-		ok |= name_ok & pass_ok;
+		/* The first entry that matches, without a branch on it. */
+		uint32_t mask = 0u - (uint32_t)(name_ok & pass_ok & (which == 0));
+		which |= mask & (uint32_t)(i + 1);
 	}
-	return ok;
+	return which;
 }

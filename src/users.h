@@ -14,7 +14,11 @@ struct users;
 /* Loads path; on failure returns NULL and writes "path:line: what" to err. */
 struct users *users_load(const char *path, char *err, size_t errlen);
 void users_free(struct users *u);
-bool users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
-                 size_t plen);
+/*
+ * The matching entry's number (1-based, in file order), 0 if none matches.
+ * Reused circuits are kept apart by it (pool.h).
+ */
+uint32_t users_check(const struct users *u, const uint8_t *user, size_t ulen, const uint8_t *pass,
+                     size_t plen);
 
 #endif

@@ -33,6 +33,7 @@ enum {
 	O_ALEN = 23,
 	O_ADDR = 24,
 	O_SUITES = 279,
+	O_FLAGS = 280,
 };
 
 static void put(uint8_t *p, uint64_t v, size_t n)
@@ -318,8 +319,9 @@ static void test_reserved(void **state)
 				raw(h, 2, 0, 0, 0, 0, 1, forms[f].atyp, forms[f].addr,
 				    forms[f].alen);
 				h[i] = (uint8_t)(1u << bit);
-				assert_status(h, i == O_SUITES && bit == 0 ? PROTO_DONE
-				                                           : PROTO_ERR_MALFORMED);
+				/* Bit 0 of suites (AES) and of flags (reuse, CONNECT) are known. */
+				bool known = (i == O_SUITES || i == O_FLAGS) && bit == 0;
+				assert_status(h, known ? PROTO_DONE : PROTO_ERR_MALFORMED);
 			}
 		}
 	}
@@ -436,6 +438,105 @@ static void test_suites(void **state)
 	assert_int_equal(out.suites, RELAY_OFFER_AES);
 }
 
+/* The reuse flag: CONNECT only, and it survives a round trip. */
+static void test_flags(void **state)
+{
+	(void)state;
+	uint8_t h[RELAY_HDR_LEN], out[RELAY_HDR_LEN];
+	struct relay_hdr r;
+	raw(h, 2, 0, 0, 0, 0, 443, 3, NAME, sizeof(NAME) - 1);
+	assert_roundtrip(h, &r);
+	assert_int_equal(r.flags, 0);
+	h[O_FLAGS] = RELAY_FLAG_REUSE;
+	assert_roundtrip(h, &r);
+	assert_int_equal(r.flags, RELAY_FLAG_REUSE);
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &r), RELAY_HDR_LEN);
+	assert_memory_equal(out, h, RELAY_HDR_LEN);
+
+	/* A middle relay keeps no circuit for anyone: EXTEND with the flag is refused. */
+	raw(h, 1, 0, L, L, 0, 443, 1, ip4, 4);
+	h[O_FLAGS] = RELAY_FLAG_REUSE;
+	assert_status(h, PROTO_ERR_MALFORMED);
+	struct relay_hdr e = {.cmd = RELAY_CMD_EXTEND,
+	                      .blob_len = L,
+	                      .data_len = L,
+	                      .flags = RELAY_FLAG_REUSE,
+	                      .dst = {.type = PROTO_ADDR_IPV4, .port = 443}};
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &e), 0);
+	e.cmd = RELAY_CMD_CONNECT;
+	e.data_len = 0;
+	e.flags = 0x02;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &e), 0);
+}
+
+/* ------------------------------------------------------------ BEGIN */
+
+static enum proto_status begin_guarded(const uint8_t *p, size_t len, struct proto_addr *a)
+{
+	struct guard g;
+	enum proto_status st = relay_begin_parse(guard_copy(&g, p, len), len, a);
+	guard_free(&g);
+	return st;
+}
+
+static void test_begin(void **state)
+{
+	(void)state;
+	struct proto_addr a;
+	static const uint8_t v4[] = {0x01, 0xbb, 1, 4, 192, 0, 2, 1};
+	assert_int_equal(begin_guarded(v4, sizeof(v4), &a), PROTO_DONE);
+	assert_int_equal(a.type, PROTO_ADDR_IPV4);
+	assert_int_equal(a.port, 443);
+	assert_memory_equal(a.ip, ip4, 4);
+
+	uint8_t name[4 + sizeof(NAME) - 1] = {0x00, 0x50, 3, sizeof(NAME) - 1};
+	memcpy(name + 4, NAME, sizeof(NAME) - 1);
+	assert_int_equal(relay_begin_parse(name, sizeof(name), &a), PROTO_DONE);
+	assert_int_equal(a.type, PROTO_ADDR_DOMAIN);
+	assert_int_equal(a.port, 80);
+	assert_int_equal(a.name_len, sizeof(NAME) - 1);
+	assert_memory_equal(a.name, NAME, sizeof(NAME) - 1);
+
+	uint8_t v6[4 + 16] = {0x00, 0x16, 4, 16};
+	memcpy(v6 + 4, ip6, 16);
+	assert_int_equal(begin_guarded(v6, sizeof(v6), &a), PROTO_DONE);
+	assert_int_equal(a.type, PROTO_ADDR_IPV6);
+	assert_memory_equal(a.ip, ip6, 16);
+
+	/* Encoding gives the same bytes back. */
+	uint8_t out[RELAY_BEGIN_MAX];
+	assert_int_equal(relay_begin_encode(out, sizeof(out), &a), sizeof(v6));
+	assert_memory_equal(out, v6, sizeof(v6));
+	assert_int_equal(relay_begin_parse(name, sizeof(name), &a), PROTO_DONE);
+	assert_int_equal(relay_begin_encode(out, sizeof(out), &a), sizeof(name));
+	assert_memory_equal(out, name, sizeof(name));
+	assert_int_equal(relay_begin_encode(out, sizeof(name) - 1, &a), 0);
+}
+
+static void test_begin_refuses(void **state)
+{
+	(void)state;
+	struct proto_addr a;
+	uint8_t b[8] = {0x01, 0xbb, 1, 4, 192, 0, 2, 1};
+	/* Every cut is short; one byte more is too long. */
+	for (size_t n = 0; n < sizeof(b); n++)
+		assert_int_equal(begin_guarded(b, n, &a), PROTO_NEED_MORE);
+	uint8_t longer[9] = {0x01, 0xbb, 1, 4, 192, 0, 2, 1, 0};
+	assert_int_equal(begin_guarded(longer, sizeof(longer), &a), PROTO_ERR_TOO_LONG);
+	b[0] = b[1] = 0; /* port 0 */
+	assert_int_equal(begin_guarded(b, sizeof(b), &a), PROTO_ERR_MALFORMED);
+	b[1] = 80;
+	b[2] = 2; /* no such address type */
+	assert_int_equal(begin_guarded(b, sizeof(b), &a), PROTO_ERR_ADDRTYPE);
+	b[2] = 4; /* IPv6 with 4 bytes */
+	assert_int_equal(begin_guarded(b, sizeof(b), &a), PROTO_ERR_MALFORMED);
+	uint8_t empty[4] = {0, 80, 3, 0}; /* an empty name */
+	assert_int_equal(begin_guarded(empty, sizeof(empty), &a), PROTO_ERR_MALFORMED);
+	struct proto_addr bad = {.type = PROTO_ADDR_IPV4, .port = 0};
+	uint8_t out[RELAY_BEGIN_MAX];
+	assert_int_equal(relay_begin_encode(out, sizeof(out), &bad), 0);
+}
+
 /* ------------------------------------------------------------ padding */
 
 static void test_sizes(void **state)
@@ -495,23 +596,16 @@ static void test_flight_arithmetic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_extend_ipv4),
-	    cmocka_unit_test(test_extend_ipv6),
-	    cmocka_unit_test(test_connect_name),
-	    cmocka_unit_test(test_connect_ip),
-	    cmocka_unit_test(test_encode_layout),
-	    cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_version),
-	    cmocka_unit_test(test_command),
-	    cmocka_unit_test(test_lengths),
-	    cmocka_unit_test(test_reserved),
-	    cmocka_unit_test(test_suites),
-	    cmocka_unit_test(test_port_zero),
-	    cmocka_unit_test(test_name_with_extend),
-	    cmocka_unit_test(test_address_lengths),
-	    cmocka_unit_test(test_encode_refuses),
-	    cmocka_unit_test(test_sizes),
-	    cmocka_unit_test(test_flight_arithmetic),
+	    cmocka_unit_test(test_extend_ipv4),     cmocka_unit_test(test_extend_ipv6),
+	    cmocka_unit_test(test_connect_name),    cmocka_unit_test(test_connect_ip),
+	    cmocka_unit_test(test_encode_layout),   cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_version),         cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_lengths),         cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_suites),          cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_begin),           cmocka_unit_test(test_begin_refuses),
+	    cmocka_unit_test(test_port_zero),       cmocka_unit_test(test_name_with_extend),
+	    cmocka_unit_test(test_address_lengths), cmocka_unit_test(test_encode_refuses),
+	    cmocka_unit_test(test_sizes),           cmocka_unit_test(test_flight_arithmetic),
 	};
 	return cmocka_run_group_tests_name("relay_hdr", tests, NULL, NULL);
 }

@@ -1,0 +1,168 @@
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "util.h"
+
+struct pool_entry {
+	struct server *srv;
+	struct pool_key key;
+	int fd;
+	struct sealed *s;
+	ev_tstamp born;
+	ev_io io;
+	ev_timer timer;
+	struct pool_entry *prev, *next;
+};
+
+void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_conf *lc,
+                   const struct sockaddr_storage *peer, uint32_t user)
+{
+	memset(k, 0, sizeof(*k));
+	k->conf = conf;
+	k->lc = lc;
+	k->user = user;
+	k->peer.ss_family = peer->ss_family;
+	if (peer->ss_family == AF_INET)
+		((struct sockaddr_in *)&k->peer)->sin_addr =
+		    ((const struct sockaddr_in *)peer)->sin_addr;
+	else if (peer->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&k->peer)->sin6_addr =
+		    ((const struct sockaddr_in6 *)peer)->sin6_addr;
+}
+
+static bool same_key(const struct pool_key *a, const struct pool_key *b)
+{
+	return a->conf == b->conf && a->lc == b->lc && a->user == b->user &&
+	       memcmp(&a->peer, &b->peer, sizeof(a->peer)) == 0;
+}
+
+/*
+ * Ends a circuit politely: END in every layer that has not sent one, so each
+ * relay passes a FIN on rather than a reset. One non-blocking write; what
+ * does not fit is lost with the connection anyway.
+ */
+static void close_circuit(int fd, struct sealed *s)
+{
+	static struct buf nothing;
+	sealed_close(s);
+	if (sealed_pump_out(s, &nothing))
+		buf_write_fd(&s->rout, fd);
+	close(fd);
+	sealed_free(s);
+}
+
+static void unlink_entry(struct pool_entry *e)
+{
+	struct server *srv = e->srv;
+	ev_io_stop(srv->loop, &e->io);
+	ev_timer_stop(srv->loop, &e->timer);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		srv->pool = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	srv->npool--;
+}
+
+static void drop(struct pool_entry *e)
+{
+	unlink_entry(e);
+	close_circuit(e->fd, e->s);
+	conf_unref(e->key.conf);
+	free(e);
+}
+
+/* An idle circuit has nothing to say: any byte or EOF from it ends it. */
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct pool_entry *e = container_of(w, struct pool_entry, io);
+	log_debug("pool: a kept circuit was closed by its relay");
+	drop(e);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	drop(container_of(w, struct pool_entry, timer));
+}
+
+void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
+              ev_tstamp born)
+{
+	ev_tstamp now = ev_now(srv->loop);
+	struct pool_entry *e = NULL;
+	if (!srv->draining && srv->npool < POOL_MAX && now - born < POOL_DIRTY && sealed_idle(s) &&
+	    buf_len(&s->rout) == 0)
+		e = calloc(1, sizeof(*e));
+	if (!e) {
+		close_circuit(fd, s);
+		return;
+	}
+	e->srv = srv;
+	e->key = *key;
+	conf_ref(e->key.conf);
+	e->fd = fd;
+	e->s = s;
+	e->born = born;
+	ev_io_init(&e->io, on_io, fd, EV_READ);
+	ev_io_start(srv->loop, &e->io);
+	double left = POOL_DIRTY - (now - born);
+	ev_timer_init(&e->timer, on_timer, left < POOL_IDLE ? left : POOL_IDLE, 0.);
+	ev_timer_start(srv->loop, &e->timer);
+	/* Most recently used first: it is the least likely to have been closed. */
+	e->next = srv->pool;
+	if (e->next)
+		e->next->prev = e;
+	srv->pool = e;
+	srv->npool++;
+}
+
+/* A kept circuit the relay has closed meanwhile (EOF or an error) is no use. */
+static bool alive(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
+               ev_tstamp *born)
+{
+	struct pool_entry *e, *next;
+	for (e = srv->pool; e; e = next) {
+		next = e->next;
+		if (!same_key(&e->key, key))
+			continue;
+		if (!alive(e->fd)) {
+			drop(e);
+			continue;
+		}
+		unlink_entry(e);
+		*fd = e->fd;
+		*s = e->s;
+		*born = e->born;
+		conf_unref(e->key.conf);
+		free(e);
+		return true;
+	}
+	return false;
+}
+
+void pool_free_all(struct server *srv)
+{
+	while (srv->pool)
+		drop(srv->pool);
+}

@@ -1,0 +1,54 @@
+/*
+ * Circuits kept between streams (SPEC.md, "Reused circuits"). A stream that
+ * ended cleanly through a chain leaves its circuit here: every link open and
+ * every hop's keys in place, so the next stream from the same application
+ * costs one BEGIN record instead of a TCP connect and a handshake per hop.
+ *
+ * As Tor does, a circuit is reused only within one isolation key: the same
+ * listener (and so the same chain), the same client IP address and the same
+ * authenticated user. A circuit takes no new stream after POOL_DIRTY seconds
+ * from its first, and an idle one is closed after POOL_IDLE seconds, well
+ * before any relay's idle timeout.
+ */
+#ifndef NACRE_POOL_H
+#define NACRE_POOL_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "sealed.h"
+
+#define POOL_DIRTY 600.0 /* Tor's MaxCircuitDirtiness */
+#define POOL_IDLE  30.0
+#define POOL_MAX   256 /* idle circuits kept per process */
+
+struct server;
+
+/* Who may share a circuit. */
+struct pool_key {
+	struct conf *conf; /* a kept circuit holds a reference */
+	const struct listen_conf *lc;
+	struct sockaddr_storage peer; /* the client's address, port zero */
+	uint32_t user;                /* users.c's index + 1, 0 without authentication */
+};
+
+void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_conf *lc,
+                   const struct sockaddr_storage *peer, uint32_t user);
+
+/*
+ * Keeps the circuit (fd to the first relay, its sealed state, idle between
+ * streams) for key; closes it instead when it is too old or the pool full.
+ * Takes both over either way.
+ */
+void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
+              ev_tstamp born);
+/* An idle circuit for key, taken out of the pool; false if there is none. */
+bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
+               ev_tstamp *born);
+/* Closes every kept circuit (shutdown, reload). */
+void pool_free_all(struct server *srv);
+
+#endif

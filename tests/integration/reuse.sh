@@ -1,0 +1,183 @@
+#!/bin/bash
+# Circuits kept between streams (protocol/SPEC.md, "Reused circuits"): a
+# stream that ends cleanly leaves its circuit to the next stream of the same
+# listener, client address and user, which then costs one BEGIN record and no
+# handshake. Checked with curl and small Python clients through three relays:
+# the data, the count of handshakes the relays did, isolation, failures on a
+# kept circuit, a circuit its exit closed, and the switch that turns it off.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+need_python
+PY_TIMEOUT=60
+mkdir -p "$T/www"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$T/www/big"
+BIG_SHA=$(sha256_of "$T/www/big")
+start_nginx
+NG=$NGINX_PORT
+start_origin origin http
+O=$ORIGIN_PORT
+start_origin halfclose-origin halfclose
+HC=$ORIGIN_PORT
+
+for r in r1 r2 r3; do
+	"$NACRE" keygen "$T/$r.key" >"$T/$r.pub" 2>/dev/null || hard_error "keygen $r"
+done
+R1=127.0.5.1:$(free_port 127.0.5.1)
+R2=127.0.5.2:$(free_port 127.0.5.2)
+R3=127.0.5.3:$(free_port 127.0.5.3)
+relays_conf() { # IDLE: the relays' idle timeout
+	cat <<EOF
+log_level = "debug";
+timeouts = { idle = $1; };
+relay = (
+	{ address = "$R1"; key_file = "r1.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
+	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
+	{ address = "$R3"; key_file = "r3.key"; exit = true;
+	  policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); }
+);
+listen = ();
+EOF
+}
+relays_conf 300 >"$T/relays.conf"
+start_nacre relays -c "$T/relays.conf"
+RELAYS_PID=$NACRE_PID
+
+printf 'alice:wonderland\nbob:builder\n' >"$T/users"
+chmod 600 "$T/users"
+user_conf() { # REUSE
+	cat <<EOF
+log_level = "debug";
+reuse_circuits = $1;
+relays = (
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
+route = "three";
+listen = (
+	{ address = "127.0.0.1:0"; },
+	{ address = "127.0.0.1:0"; protocols = [ "socks5" ]; users = "$T/users"; }
+);
+EOF
+}
+user_conf true >"$T/user.conf"
+start_nacre user -c "$T/user.conf"
+P=$NACRE_PORT
+PA=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/user.log" | sed -n 2p)
+
+# Handshakes the relays have done (one line per relay per circuit) and
+# streams an exit took on a kept circuit.
+flights() { grep -c 'records under' "$T/relays.log"; }
+reused() { grep -c 'a new stream on a reused circuit' "$T/relays.log"; }
+mycurl() { timeout 30 curl -sS --max-time 25 "$@"; }
+get() { mycurl "$@" "http://127.0.0.1:$NG/big" | sha256sum | cut -d' ' -f1; }
+
+# ---- one circuit, many streams
+F0=$(flights)
+for i in 1 2 3 4 5; do
+	expect_eq "stream $i of 5 in a row gets all its data (SOCKS5)" "$BIG_SHA" \
+		"$(get --socks5 "127.0.0.1:$P")"
+done
+expect_eq "five streams in a row: one circuit (3 handshakes), four reuses" "3 4" \
+	"$(($(flights) - F0)) $(reused)"
+expect_eq "HTTP CONNECT and absolute-form GET share that circuit" "$BIG_SHA $BIG_SHA" \
+	"$(get -p -x "127.0.0.1:$P") $(get -x "127.0.0.1:$P")"
+expect_eq "... still no new handshake" "3" "$(($(flights) - F0))"
+# An absolute-form GET keeps the origin's connection for its own keep-alive
+# and ends the circuit with the client: the next stream builds one.
+F0=$(flights)
+expect_eq "an upload on a kept circuit arrives whole" "$BIG_SHA" \
+	"$(mycurl -X POST -H 'Expect:' -T "$T/www/big" --socks5 "127.0.0.1:$P" \
+		"http://127.0.0.1:$O/sha256")"
+
+# Half-close both ways on a kept circuit: END ends the stream, not the circuit.
+WANT="got 1048579 bytes sha256=$(origin_sha256 1048579)"
+for i in 1 2; do
+	expect_eq "client FIN on a kept circuit (round $i); the reply still arrives" "$WANT" \
+		"$(run_py 30 - "$P" "$HC" <<'PY'
+import socket, sys
+from origin import recv_to_eof, socks5_connect, stream_bytes
+s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
+assert rep == 0, "SOCKS5 reply %d" % rep
+s.sendall(stream_bytes(1048579))
+s.shutdown(socket.SHUT_WR)
+print(recv_to_eof(s).decode("latin-1"))
+PY
+)"
+done
+expect_eq "upload and half-closed streams: one new circuit for the three" "3" \
+	"$(($(flights) - F0))"
+
+# ---- isolation: another client address, another user: another circuit
+F0=$(flights)
+expect_eq "from another client address" "rep=00" \
+	"$(py socks5 --proxy 127.0.0.1:$P --src 127.0.0.9 --dest 127.0.0.1:$NG --wait 0.5 | cut -d' ' -f1)"
+expect_eq "a new client address takes a circuit of its own" "3" "$(($(flights) - F0))"
+F0=$(flights)
+for u in alice:wonderland bob:builder alice:wonderland bob:builder; do
+	expect_eq "SOCKS5 user ${u%%:*} gets all the data" "$BIG_SHA" \
+		"$(get --socks5 "127.0.0.1:$PA" --proxy-user "$u")"
+done
+expect_eq "two users, two streams each: two circuits" "6" "$(($(flights) - F0))"
+
+# ---- a failure on a kept circuit is reported as usual; the next stream works
+CLOSED=$(free_port 127.0.0.1)
+get --socks5 "127.0.0.1:$P" >/dev/null
+F0=$(flights)
+expect_eq "SOCKS5 0x05 through a kept circuit: the destination refuses" "rep=05 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest 127.0.0.1:$CLOSED)"
+expect_eq "... on that circuit, without a handshake" "0" "$(($(flights) - F0))"
+expect_eq "the next stream still works" "$BIG_SHA" "$(get --socks5 "127.0.0.1:$P")"
+
+# ---- 20 streams at once, then 20 again: circuits are reused, never shared
+F0=$(flights)
+batch() {
+	local i pids=""
+	for i in $(seq 1 20); do
+		get --socks5 "127.0.0.1:$P" >"$T/batch.$i" &
+		pids="$pids $!"
+	done
+	wait $pids
+	cat "$T"/batch.* | sort | uniq -c | awk '{print $1}'
+	rm -f "$T"/batch.*
+}
+expect_eq "20 streams at once all get their data" "20" "$(batch)"
+N1=$(($(flights) - F0))
+expect_eq "20 more at once all get their data" "20" "$(batch)"
+N2=$(($(flights) - F0 - N1))
+check "the second batch needs fewer handshakes than the first ($N2 < $N1)" [ "$N2" -lt "$N1" ]
+
+# ---- an exit that closes an idle circuit: the user's side lets it go
+kill -KILL "$RELAYS_PID"
+wait "$RELAYS_PID" 2>/dev/null
+relays_conf 1 >"$T/relays.conf"
+mv "$T/relays.log" "$T/relays-1.log"
+start_nacre relays -c "$T/relays.conf"
+RELAYS_PID=$NACRE_PID
+i=0
+while ! grep -q 'kept circuit was closed' "$T/user.log" && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "the user's side notices its kept circuits die with their relays" \
+	grep -q 'kept circuit was closed' "$T/user.log"
+expect_eq "a new stream then builds a new circuit" "$BIG_SHA 3" \
+	"$(get --socks5 "127.0.0.1:$P") $(flights)"
+sleep 2.5 # the relays' idle timeout is 1 s: the exit closes the kept circuit
+expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 6" \
+	"$(get --socks5 "127.0.0.1:$P") $(flights)"
+no_reset() { ! grep -q 'link ended badly' "$T/user.log"; }
+check "the exit ended the idle circuit with a FIN, not a reset (no broken link logged)" no_reset
+
+# ---- reuse_circuits = false: one circuit per stream
+user_conf false >"$T/user2.conf"
+start_nacre user2 -c "$T/user2.conf"
+P2=$NACRE_PORT
+F0=$(flights)
+get --socks5 "127.0.0.1:$P2" >/dev/null
+get --socks5 "127.0.0.1:$P2" >/dev/null
+expect_eq "reuse_circuits = false: two streams, two circuits" "6" "$(($(flights) - F0))"
+
+finish
