@@ -244,12 +244,17 @@ static bool pump_sealed(struct sealed *s, struct buf *in, struct buf *out, bool 
 	return true;
 }
 
-/* A FIN towards a side: for a sealed side, END records first, then the FIN. */
-static void shut_side(int fd, struct sealed *s, bool *shut)
+/*
+ * A FIN towards a side: for a sealed side, END records first, then the FIN.
+ * last: the side has sent its FIN and the other side is done, so the close
+ * that follows at once sends this FIN (a shutdown() would be a syscall more).
+ */
+static void shut_side(int fd, struct sealed *s, bool *shut, bool last)
 {
 	*shut = true;
 	if (!s) {
-		shutdown(fd, SHUT_WR);
+		if (!last)
+			shutdown(fd, SHUT_WR);
 		return;
 	}
 	s->want_end = true;
@@ -399,13 +404,15 @@ void client_update(struct client *c)
 		/* Carry each FIN across once everything before it has been written. */
 		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0 &&
 		    c->c2u.len == 0) {
-			shut_side(c->ufd, c->us, &c->u_shut);
+			shut_side(c->ufd, c->us, &c->u_shut,
+			          c->u_eof && c->c_shut && side_flushed(c->cs, c->cs_fin));
 			if (c->us)
 				sealed_pump_out(c->us, upstream_out(c));
 		}
 		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0 &&
 		    c->u2c.len == 0) {
-			shut_side(c->fd, c->cs, &c->c_shut);
+			shut_side(c->fd, c->cs, &c->c_shut,
+			          c->c_eof && c->u_shut && side_flushed(c->us, c->us_fin));
 			if (c->cs)
 				sealed_pump_out(c->cs, client_out(c));
 		}
@@ -578,6 +585,12 @@ static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 	if (io_again(n))
 		return true;
 	log_debug("client %d: %s write: %s", c->fd, side, strerror(errno));
+	if (s && c->phase == PHASE_OPENING) {
+		/* No status yet: the application is answered (or the stream retried) there. */
+		s->broken = true;
+		client_opening_check(c);
+		return !c->closed;
+	}
 	client_abort(c, "write failed");
 	return false;
 }
@@ -729,7 +742,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	case PHASE_HANDSHAKE:
 		if (c->lc->relay)
 			client_discard_input(c); /* a quiet FIN, not a reset */
-		client_close(c, "handshake timeout");
+		/* An exit's kept circuit between streams times out as idle. */
+		client_close(c, c->cs ? "idle between streams" : "handshake timeout");
 		break;
 	case PHASE_RESOLVING:
 		/* The lookup outlived the handshake's time: answer, do not just close. */

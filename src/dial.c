@@ -226,7 +226,9 @@ static bool chain_reuse(struct client *c)
 	c->via_chain = true;
 	c->addrs[0] = c->lc->route->hops[0]->addr;
 	c->naddrs = c->next_addr = 1;
-	client_connected(c);
+	/* Connected long ago: the BEGIN is in us->rout, the exit's status decides. */
+	c->phase = PHASE_OPENING;
+	client_set_timer(c, c->conf->connect_timeout);
 	client_update(c);
 	return true;
 }

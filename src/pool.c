@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@ struct pool_entry {
 	int fd;
 	struct sealed *s;
 	ev_tstamp born;
-	ev_io io;
 	ev_timer timer;
 	struct pool_entry *prev, *next;
 };
@@ -63,7 +61,6 @@ static void close_circuit(int fd, struct sealed *s)
 static void unlink_entry(struct pool_entry *e)
 {
 	struct server *srv = e->srv;
-	ev_io_stop(srv->loop, &e->io);
 	ev_timer_stop(srv->loop, &e->timer);
 	if (e->prev)
 		e->prev->next = e->next;
@@ -80,16 +77,6 @@ static void drop(struct pool_entry *e)
 	close_circuit(e->fd, e->s);
 	conf_unref(e->key.conf);
 	free(e);
-}
-
-/* An idle circuit has nothing to say: any byte or EOF from it ends it. */
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	struct pool_entry *e = container_of(w, struct pool_entry, io);
-	log_debug("pool: a kept circuit was closed by its relay");
-	drop(e);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -117,8 +104,6 @@ void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sea
 	e->fd = fd;
 	e->s = s;
 	e->born = born;
-	ev_io_init(&e->io, on_io, fd, EV_READ);
-	ev_io_start(srv->loop, &e->io);
 	double left = POOL_DIRTY - (now - born);
 	ev_timer_init(&e->timer, on_timer, left < POOL_IDLE ? left : POOL_IDLE, 0.);
 	ev_timer_start(srv->loop, &e->timer);
@@ -130,26 +115,17 @@ void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sea
 	srv->npool++;
 }
 
-/* A kept circuit the relay has closed meanwhile (EOF or an error) is no use. */
-static bool alive(int fd)
-{
-	char b;
-	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
 bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
                ev_tstamp *born)
 {
-	struct pool_entry *e, *next;
-	for (e = srv->pool; e; e = next) {
-		next = e->next;
+	for (struct pool_entry *e = srv->pool; e; e = e->next) {
 		if (!same_key(&e->key, key))
 			continue;
-		if (!alive(e->fd)) {
-			drop(e);
-			continue;
-		}
+		/*
+		 * Nothing watches a kept circuit (a watcher would cost two epoll_ctl
+		 * calls a stream): one its relay has closed fails before the exit's
+		 * status, and dial.c then builds a new one for the stream.
+		 */
 		unlink_entry(e);
 		*fd = e->fd;
 		*s = e->s;

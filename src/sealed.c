@@ -259,7 +259,13 @@ bool sealed_send_status(struct sealed *s, int status)
 bool sealed_idle(const struct sealed *s)
 {
 	const struct sealed_layer *l = &s->l[s->n - 1];
-	return s->reuse && !s->broken && l->in_end && l->out_end && !s->want_close;
+	if (!s->reuse || s->broken || s->want_close || !l->in_end || !l->out_end)
+		return false;
+	/* A relay before the exit that has ended its layer has closed the circuit. */
+	for (unsigned k = 0; k + 1 < s->n; k++)
+		if (s->l[k].in_end || s->l[k].out_end)
+			return false;
+	return true;
 }
 
 bool sealed_next_stream(struct sealed *s)
@@ -302,6 +308,9 @@ bool sealed_begin(struct sealed *s, const struct proto_addr *dst)
 
 void sealed_close(struct sealed *s)
 {
+	/* An exit between streams has ended its side already: its FIN says the rest. */
+	if (s->between)
+		s->l[0].out_end = true;
 	s->want_end = true;
 	s->want_close = true;
 }

@@ -11,11 +11,26 @@
  * the relay discard c0 x 16 bytes of padding first; flag 0x08 then seals the
  * input as plaintext with sealed_pump_out (and END with flag 0x10), and
  * opens the result again; flag 0x20 makes the hop's suite AES-256-GCM (on a
- * CPU that has it; ChaCha20-Poly1305 otherwise). abort()s when:
+ * CPU that has it; ChaCha20-Poly1305 otherwise); flag 0x40 makes the circuit
+ * a reused one (REUSE): once the client's END is in, the relay ends its side
+ * too (want_end and sealed_pump_out) and lets the stream go
+ * (sealed_next_stream), takes the BEGIN that must come next (checks it and
+ * clears begun) and goes on feeding, stream after stream; flag 0x80 makes
+ * the relay end its side first, as each stream starts. abort()s when:
  *  - the plaintext out is ever more than the bytes in;
  *  - broken is not sticky, or pump_in's answer disagrees with it;
- *  - a relay takes a STATUS, or anything follows an END;
- *  - what pump_out seals does not open to exactly what it consumed.
+ *  - a relay takes a STATUS, or anything follows an END, except on a reused
+ *    circuit whose relay has ended too, where it waits;
+ *  - begun is set without reuse, or a BEGIN is taken while the stream is
+ *    not over (before sealed_next_stream) or does not parse
+ *    (relay_begin_parse), or between streams anything but a BEGIN is taken
+ *    without breaking the stream;
+ *  - records move while both directions have ended and sealed_next_stream
+ *    has not been called, sealed_next_stream takes a stream that is not
+ *    over, or more streams start than the bytes in can pay for;
+ *  - the END the relay seals does not open as one END;
+ *  - what pump_out seals does not open to exactly what it consumed (nothing
+ *    once the relay's END is out).
  *
  * The seed corpus holds genuine records for these keys. Remake it from a
  * build directory such as _build/dev (after `make libnacrecrypto.a
@@ -69,11 +84,11 @@ static void check_out(struct sealed *s, const uint8_t *p, size_t n, bool end)
 	size_t take = n < BUF_CAP ? n : BUF_CAP;
 	check(buf_append(&src, p, take));
 	s->want_end = end;
-	bool was_broken = s->broken;
+	bool was_broken = s->broken, was_ended = s->l[0].out_end;
 	size_t before = buf_len(&s->rout);
 	check(sealed_pump_out(s, &src) == !was_broken);
-	if (was_broken) {
-		check(buf_len(&s->rout) == before);
+	if (was_broken || was_ended) {
+		check(buf_len(&s->rout) == before && buf_len(&src) == take);
 		buf_free(&src);
 		return;
 	}
@@ -109,6 +124,105 @@ static void check_out(struct sealed *s, const uint8_t *p, size_t n, bool end)
 	buf_free(&src);
 }
 
+/* The relay ends its side of the stream: one END into rout, which is then sent. */
+static void relay_end(struct sealed *s)
+{
+	struct record_dir c2r, r2c;
+	keys(&c2r, &r2c);
+	r2c.seq = s->relay.send.seq;
+	check(!s->l[0].out_end && buf_len(&s->rout) == 0);
+	s->want_end = true;
+	check(sealed_pump_out(s, NULL));
+	check(s->l[0].out_end && buf_len(&s->rout) == RECORD_OVERHEAD);
+	check(s->relay.send.seq == r2c.seq + 1);
+
+	uint8_t wire[RECORD_OVERHEAD];
+	size_t used, plen;
+	uint8_t type;
+	const uint8_t *payload;
+	memcpy(wire, buf_head(&s->rout), sizeof(wire));
+	check(record_open(&r2c, wire, sizeof(wire), &used, &type, &payload, &plen) == PROTO_DONE);
+	check(type == RECORD_END && plen == 0 && used == sizeof(wire));
+	buf_consume(&s->rout, buf_len(&s->rout));
+}
+
+/* One input's run through a relay's sealed. */
+struct run {
+	struct sealed *s;
+	struct buf dst;    /* the plaintext out */
+	size_t fed, out;   /* bytes into rin, plaintext out */
+	bool was_broken;   /* broken after the last pump */
+	bool end_first;    /* flag 0x80 */
+	bool expect_begin; /* sealed_next_stream() said yes; no BEGIN taken since */
+	unsigned streams;  /* BEGINs taken */
+};
+
+static void pump(struct run *r)
+{
+	struct sealed *s = r->s;
+	struct sealed_layer *l = &s->l[0];
+	size_t before = buf_len(&r->dst), rin = buf_len(&s->rin);
+	bool ok = sealed_pump_in(s, &r->dst);
+	check(ok == !s->broken);
+	if (r->was_broken)
+		check(!ok && buf_len(&r->dst) == before && buf_len(&s->rin) == rin);
+	r->out += buf_len(&r->dst) - before;
+	check(r->out <= r->fed);
+	check(s->status == -1); /* a relay is never told a status */
+	/* Nothing may follow END, but on a reused circuit the relay has ended too. */
+	if (l->in_end && buf_len(&s->rin) > 0 && !(s->reuse && l->out_end))
+		check(s->broken);
+	/* Only a reused circuit takes a BEGIN, and only once the last stream is over. */
+	check(!s->begun || (s->reuse && r->expect_begin));
+	if (s->begun)
+		check(!s->between && !l->in_end && !l->out_end && buf_len(&r->dst) == before);
+	/* Between streams a BEGIN, or the stream breaks. */
+	if (r->expect_begin && !s->begun && !s->broken)
+		check(s->between && !l->in_end && buf_len(&r->dst) == before);
+	r->was_broken = s->broken;
+}
+
+/* What relay.c does between pumps; true if records may move again. */
+static bool advance(struct run *r)
+{
+	struct sealed *s = r->s;
+	struct sealed_layer *l = &s->l[0];
+	if (s->broken)
+		return false;
+	if (!s->reuse) {
+		check(!sealed_next_stream(s) && !s->between);
+		return false;
+	}
+	if (s->begun) {
+		struct proto_addr a;
+		check(s->begin_len <= RELAY_BEGIN_MAX &&
+		      relay_begin_parse(s->begin, s->begin_len, &a) == PROTO_DONE);
+		s->begun = false;
+		r->expect_begin = false;
+		r->streams++;
+		if (r->end_first)
+			relay_end(s);
+		return true;
+	}
+	if (!l->in_end) {
+		check(!sealed_next_stream(s)); /* the stream is not over */
+		return false;
+	}
+	if (!l->out_end) {
+		check(!sealed_next_stream(s) && l->in_end && !s->between);
+		relay_end(s);
+	}
+	/* Both ways over: what came after END waits until the stream is let go. */
+	size_t rin = buf_len(&s->rin), before = buf_len(&r->dst);
+	check(sealed_idle(s));
+	check(sealed_pump_in(s, &r->dst) && !s->begun);
+	check(buf_len(&s->rin) == rin && buf_len(&r->dst) == before);
+	check(sealed_next_stream(s));
+	check(s->between && !l->in_end && !l->out_end && !s->want_end && !sealed_idle(s));
+	r->expect_begin = true;
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < HDR)
@@ -116,16 +230,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = data[0];
 	const uint8_t *c = data + 1;
 	suite = (flags & 0x20) && record_aes_available() ? RECORD_SUITE_AES : RECORD_SUITE_CHACHA;
-	struct sealed *s = sealed_new_relay();
+	struct run r = {0};
+	struct sealed *s = r.s = sealed_new_relay();
 	check(s != NULL);
 	keys(&s->relay.recv, &s->relay.send);
+	s->reuse = flags & 0x40;
+	r.end_first = flags & 0x80;
 	size_t discard = 0;
 	if (flags & 0x04)
 		s->discard = discard = (size_t)c[0] * 16;
+	if (r.end_first)
+		relay_end(s);
 
-	struct buf dst = {0};
-	size_t off = HDR, fed = 0, out = 0;
-	bool was_broken = false, was_ended = false;
+	size_t off = HDR;
 	for (unsigned i = 0; off < size; i++) {
 		size_t n = (size_t)c[i % 4] + 1;
 		if (flags & 0x02)
@@ -138,29 +255,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break; /* backed up: nothing drains the plaintext */
 		check(buf_append(&s->rin, data + off, n));
 		off += n;
-		fed += n;
-
-		size_t before = buf_len(&dst);
-		bool ok = sealed_pump_in(s, &dst);
-		check(ok == !s->broken);
-		if (was_broken)
-			check(!ok && buf_len(&dst) == before);
-		if (was_ended && buf_len(&s->rin) > 0)
-			check(s->broken); /* nothing may follow END */
-		out += buf_len(&dst) - before;
-		check(out <= fed);
-		check(s->status == -1); /* a relay is never told a status */
-		was_broken = s->broken;
-		was_ended = sealed_in_ended(s);
+		r.fed += n;
+		do
+			pump(&r);
+		while (advance(&r));
 		if (flags & 0x01)
-			buf_consume(&dst, buf_len(&dst));
+			buf_consume(&r.dst, buf_len(&r.dst));
 	}
 	/* Each record costs 19 bytes on top of its payload, and the padding is no data. */
+	size_t out = r.out, fed = r.fed;
 	check(out == 0 || out + RECORD_OVERHEAD + (discard < fed ? discard : fed) <= fed);
+	/* Each stream after the first took an END and a BEGIN of 5 bytes or more. */
+	check(r.streams == 0 || (s->reuse && r.streams * (2 * RECORD_OVERHEAD + 5) <= fed));
 
 	if (flags & 0x08)
 		check_out(s, data + HDR, size - HDR, flags & 0x10);
-	buf_free(&dst);
+	buf_free(&r.dst);
 	sealed_free(s);
 	return 0;
 }
@@ -188,6 +298,22 @@ static void start(uint8_t flags, uint8_t c0, uint8_t c1, uint8_t c2, uint8_t c3)
 static void rec(enum record_type t, const void *p, size_t n)
 {
 	seed_len += record_seal(&seed_dir, t, p, n, seed + seed_len, sizeof(seed) - seed_len);
+}
+
+/* A BEGIN record for port and an address of type t (an IP or a name). */
+static void begin(uint16_t port, enum proto_addr_type t, const void *addr, size_t alen)
+{
+	struct proto_addr a = {.type = t, .port = port};
+	uint8_t p[RELAY_BEGIN_MAX];
+	if (t == PROTO_ADDR_DOMAIN) {
+		a.name = (const uint8_t *)addr;
+		a.name_len = alen;
+	} else {
+		memcpy(a.ip, addr, alen);
+	}
+	size_t n = relay_begin_encode(p, sizeof(p), &a);
+	check(n != 0);
+	rec(RECORD_BEGIN, p, n);
 }
 
 static void raw(const void *p, size_t n)
@@ -251,6 +377,11 @@ int main(int argc, char **argv)
 	rec(RECORD_STATUS, &st, 1); /* a relay is never told a status */
 	put(argv[1], "status_to_relay");
 
+	start(0x01, 0, 0, 0, 0);
+	rec(RECORD_STATUS, &st, 1);
+	rec(RECORD_DATA, "x", 1); /* broken stays broken */
+	put(argv[1], "status_then_data");
+
 	start(0x01, 9, 1, 2, 3);
 	rec(RECORD_DATA, "x", 1);
 	rec(RECORD_END, NULL, 0);
@@ -269,6 +400,73 @@ int main(int argc, char **argv)
 	start(0x0a, 1, 2, 3, 4);
 	rec(RECORD_END, "payload", 7); /* END carries nothing */
 	put(argv[1], "end_with_payload");
+
+	/* Reused circuits (flag 0x40). */
+	static const uint8_t ip4[4] = {192, 0, 2, 1};
+	static const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 7};
+	start(0x41, 0, 0, 0, 0); /* byte by byte: two streams */
+	rec(RECORD_DATA, "hello", 5);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4);
+	rec(RECORD_DATA, "again", 5);
+	rec(RECORD_END, NULL, 0);
+	put(argv[1], "reuse_two_streams");
+
+	start(0x61, 0, 0, 0, 0); /* the same under AES-256-GCM */
+	rec(RECORD_DATA, "hello", 5);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4);
+	rec(RECORD_DATA, "again", 5);
+	rec(RECORD_END, NULL, 0);
+	put(argv[1], "reuse_two_streams_aes");
+
+	/* The relay ends each stream first, so all of it comes in one chunk; then sealed back. */
+	start(0xd9, 255, 255, 255, 255);
+	rec(RECORD_DATA, "hello", 5);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_DOMAIN, "example.com", 11);
+	rec(RECORD_DATA, big, 1000);
+	rec(RECORD_END, NULL, 0);
+	begin(80, PROTO_ADDR_IPV6, ip6, 16);
+	rec(RECORD_PAD, big, 10);
+	rec(RECORD_END, NULL, 0);
+	put(argv[1], "reuse_end_first_three_streams");
+
+	start(0x41, 255, 255, 255, 255); /* BEGIN with END, before the relay has ended */
+	rec(RECORD_DATA, "hello", 5);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4);
+	put(argv[1], "reuse_begin_before_relay_end");
+
+	start(0x41, 0, 0, 0, 0);
+	rec(RECORD_END, NULL, 0);
+	rec(RECORD_DATA, "x", 1); /* between streams, only a BEGIN */
+	put(argv[1], "reuse_data_between_streams");
+
+	start(0x41, 0, 0, 0, 0);
+	rec(RECORD_DATA, "x", 1);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4); /* the stream is not over */
+	put(argv[1], "reuse_begin_mid_stream");
+
+	start(0x41, 0, 0, 0, 0);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4); /* one BEGIN a stream */
+	put(argv[1], "reuse_two_begins");
+
+	start(0x41, 0, 0, 0, 0);
+	rec(RECORD_END, NULL, 0);
+	rec(RECORD_BEGIN, "\x00\x00\x01\x04\xc0\x00\x02\x01", 8); /* port 0 */
+	put(argv[1], "reuse_begin_port_zero");
+
+	start(0x01, 0, 0, 0, 0);
+	rec(RECORD_END, NULL, 0);
+	begin(443, PROTO_ADDR_IPV4, ip4, 4); /* no reuse: nothing follows END */
+	put(argv[1], "begin_without_reuse");
+
+	start(0x89, 255, 255, 255, 255); /* the relay has ended: pump_out seals nothing */
+	rec(RECORD_DATA, "hello", 5);
+	put(argv[1], "end_first_then_seal");
 	return 0;
 }
 #endif

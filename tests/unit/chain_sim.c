@@ -12,6 +12,7 @@
 
 #include "chain_sim.h"
 #include "circuit.h"
+#include "record.h"
 
 static uint32_t rnd(struct sim *m)
 {
@@ -102,6 +103,7 @@ static void relay_flight(struct sim *m, unsigned k)
 		}
 		assert_true(r->hdr.timestamp == NOW);
 		r->head_ok = true;
+		r->s->reuse = r->hdr.cmd == RELAY_CMD_CONNECT && (r->hdr.flags & RELAY_FLAG_REUSE);
 	}
 	size_t blob_len = r->hdr.blob_len;
 	if (buf_len(rin) < RELAY_HEAD_LEN + blob_len + RELAY_TAG_LEN)
@@ -142,11 +144,45 @@ static void relay_flight(struct sim *m, unsigned k)
 			assert_true(sealed_send_status(r->s, r->exit_status));
 		if (r->exit_status <= 0)
 			assert_true(buf_append(&r->up, blob, r->hdr.data_len));
+		r->closed = r->exit_status > 0;
 		/* The filler after the early data is zeros. */
 		for (size_t i = r->hdr.data_len; i < blob_len; i++)
 			assert_int_equal(blob[i], 0);
 	}
 	free(blob);
+}
+
+/*
+ * A reused circuit's exit, as relay.c does it: takes a BEGIN (and reports
+ * its status), lets a stream go once END has crossed both ways and all
+ * before it is out, and closes the circuit on a FIN between streams.
+ */
+static size_t reused_exit(struct node *r)
+{
+	struct sealed *s = r->s;
+	if (s->begun && !r->hold_begin) {
+		s->begun = false;
+		assert_int_equal(relay_begin_parse(s->begin, s->begin_len, &r->begin_dst),
+		                 PROTO_DONE);
+		r->idle = false;
+		r->begins++;
+		if (r->exit_status >= 0)
+			assert_true(sealed_send_status(s, r->exit_status));
+		r->closed = r->exit_status > 0;
+		return 1;
+	}
+	if (!r->idle && !r->closed && r->fin_up && s->want_end && sealed_stream_flushed(s)) {
+		assert_true(sealed_next_stream(s));
+		r->fin_up = r->fin_down = false;
+		r->idle = true;
+		r->released++;
+		return 1;
+	}
+	if (r->idle && r->fin_in && !r->closed) {
+		r->closed = true;
+		return 1;
+	}
+	return 0;
 }
 
 /* Moves whatever can move. Returns how many bytes moved, or changed state. */
@@ -176,7 +212,9 @@ static size_t step(struct sim *m)
 		sealed_pump_out(m->c, &m->app_out);
 		sealed_pump_in(m->c, &m->app_in);
 	}
-	if (!m->client_fin && sealed_out_flushed(m->c)) {
+	/* A reused circuit outlives its streams: only sealed_close() ends it with a FIN. */
+	bool over = sealed_out_flushed(m->c) && (!m->c->reuse || m->c->want_close);
+	if (!m->client_fin && over) {
 		m->client_fin = true;
 		m->r[0].fin_in = true;
 		moved++;
@@ -210,7 +248,11 @@ static size_t step(struct sim *m)
 			r->s->want_end = true;
 			moved++;
 		}
-		if (!r->fin_back && sealed_out_flushed(r->s)) {
+		if (r->s->reuse)
+			moved += reused_exit(r);
+		bool gone =
+		    r->s->reuse ? r->closed && buf_len(&r->s->rout) == 0 : sealed_out_flushed(r->s);
+		if (!r->fin_back && gone) {
 			r->fin_back = true;
 			if (k == 0)
 				m->client_fin_in = true;
@@ -222,7 +264,8 @@ static size_t step(struct sim *m)
 
 	/* The destination behind the exit. */
 	struct node *exit = &m->r[n - 1];
-	if (exit->opened && exit->hdr.cmd == RELAY_CMD_CONNECT && exit->exit_status <= 0) {
+	if (exit->opened && exit->hdr.cmd == RELAY_CMD_CONNECT && exit->exit_status <= 0 &&
+	    !exit->idle) {
 		if (!m->dest_stalled)
 			collect(&m->dest_got, &m->dest_got_len, &m->dest_got_cap, &exit->up,
 			        chunk(m));
@@ -291,7 +334,7 @@ const struct proto_addr sim_dst = {.type = PROTO_ADDR_DOMAIN,
                                    .name_len = sizeof(DST) - 1,
                                    .port = 443};
 
-struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len)
+static struct sim *build(unsigned n, bool reuse, const uint8_t *early, size_t early_len)
 {
 	struct sim *m = calloc(1, sizeof(*m));
 	assert_non_null(m);
@@ -322,11 +365,28 @@ struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len)
 	m->c = sealed_new_client(n);
 	assert_non_null(m->c);
 	m->c->offer = sim_offer;
+	m->c->reuse = reuse;
 	assert_true(circuit_build_with(m->c, (const uint8_t(*)[32])pks, next, n, &sim_dst, early,
 	                               early_len, NOW, seeds, nonces, &m->c->rout));
 	/* Link 1 carries F bytes of flight. */
 	assert_int_equal(buf_len(&m->c->rout), relay_flight_len(early_len));
 	return m;
+}
+
+const struct proto_addr sim_dst_v4 = {.type = PROTO_ADDR_IPV4, .ip = {198, 51, 100, 7}, .port = 80};
+const struct proto_addr sim_dst_name = {.type = PROTO_ADDR_DOMAIN,
+                                        .name = (const uint8_t *)"example.org",
+                                        .name_len = sizeof("example.org") - 1,
+                                        .port = 8080};
+
+struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len)
+{
+	return build(n, false, early, early_len);
+}
+
+struct sim *sim_new_reused(unsigned n, const uint8_t *early, size_t early_len)
+{
+	return build(n, true, early, early_len);
 }
 
 void sim_free(struct sim *m)
@@ -372,6 +432,53 @@ void assert_flights(struct sim *m)
 			assert_int_equal(r->hdr.data_len, m->early_len);
 		}
 	}
+}
+
+void assert_addr(const struct proto_addr *got, const struct proto_addr *want)
+{
+	assert_int_equal(got->type, want->type);
+	assert_int_equal(got->port, want->port);
+	if (want->type == PROTO_ADDR_DOMAIN) {
+		assert_int_equal(got->name_len, want->name_len);
+		assert_memory_equal(got->name, want->name, want->name_len);
+	} else {
+		assert_memory_equal(got->ip, want->ip, want->type == PROTO_ADDR_IPV4 ? 4 : 16);
+	}
+}
+
+/* Nothing broken, no FIN on any link, no END outside the exit's layer. */
+void assert_between_streams(struct sim *m)
+{
+	assert_false(m->c->broken);
+	assert_false(m->client_fin || m->client_fin_in);
+	for (unsigned k = 0; k < m->n; k++) {
+		struct node *r = &m->r[k];
+		assert_false(r->s->broken);
+		assert_false(r->fin_in || r->fin_back || r->closed);
+		if (k + 1 < m->n) {
+			assert_false(r->fin_up || r->fin_down);
+			assert_false(r->s->l[0].in_end || r->s->l[0].out_end);
+			assert_false(m->c->l[k].in_end || m->c->l[k].out_end);
+		}
+	}
+}
+
+bool sim_begin(struct sim *m, const struct proto_addr *dst)
+{
+	m->app_sent = m->app_len = m->dest_sent = m->dest_len = 0;
+	m->client_got_len = m->dest_got_len = 0;
+	m->app_close = m->dest_close = m->dest_fin_in = false;
+	return sealed_begin(m->c, dst);
+}
+
+void sim_inject(struct sim *m, unsigned k, enum record_type type, const uint8_t *p, size_t len)
+{
+	struct sealed *c = m->c;
+	uint8_t rec[RELAY_BEGIN_MAX + RECORD_OVERHEAD];
+	size_t n = record_seal(&c->hops[k].send, type, p, len, rec, sizeof(rec));
+	assert_true(n > 0);
+	assert_true(buf_append(k == 0 ? &c->rout : &c->fwd[k], rec, n));
+	assert_true(sealed_pump_out(c, NULL));
 }
 
 uint8_t *pattern(size_t n, uint32_t seed)

@@ -8,7 +8,10 @@
  * so records are re-chunked everywhere and backpressure crosses every hop.
  * A FIN is a flag on a link, sent as SPEC.md "Half-close" says. An
  * application writes in front of the client, a destination reads and
- * writes behind the exit.
+ * writes behind the exit. On a reused circuit (SPEC.md "Reused circuits")
+ * the exit lets a stream go once END has crossed both ways, takes the next
+ * BEGIN as relay.c does, and closes the circuit (a FIN back, no END) on a
+ * FIN between streams or after a failing status; no other link sees a FIN.
  */
 #ifndef NACRE_TEST_CHAIN_SIM_H
 #define NACRE_TEST_CHAIN_SIM_H
@@ -43,6 +46,12 @@ struct node {
 	bool no_next;      /* cannot reach the next relay: STATUS 8 */
 	int exit_status;   /* what the exit reports; -1: it forgets to */
 	size_t flight_out; /* bytes of flight sent onwards */
+	/* A reused circuit's exit (SPEC.md "Reused circuits"). */
+	bool idle;                   /* between streams: let go, waiting for a BEGIN */
+	bool closed;                 /* the circuit is over: a FIN back once rout is out */
+	bool hold_begin;             /* leaves a BEGIN waiting in s->begin for now */
+	unsigned released, begins;   /* streams let go, BEGINs taken */
+	struct proto_addr begin_dst; /* the last BEGIN's destination (a view into s->begin) */
 };
 
 /* Bytes moved on one direction of one link, and an optional bit to flip. */
@@ -75,6 +84,8 @@ struct sim {
 
 /* The destination every flight asks for: DST, port 443. */
 extern const struct proto_addr sim_dst;
+/* Two more for BEGIN: 198.51.100.7:80 and example.org:8080. */
+extern const struct proto_addr sim_dst_v4, sim_dst_name;
 
 /*
  * A chain of n relays (keys, seeds and nonces fixed), the client's flight
@@ -90,11 +101,24 @@ extern uint8_t sim_offer;
 extern unsigned sim_relay_aes;
 
 struct sim *sim_new(unsigned n, const uint8_t *early, size_t early_len);
+/* The same with REUSE in the exit's header. */
+struct sim *sim_new_reused(unsigned n, const uint8_t *early, size_t early_len);
 void sim_free(struct sim *m);
+/*
+ * A new stream in the application and at the destination (nothing sent,
+ * nothing closed yet), opened with the client's BEGIN for dst.
+ */
+bool sim_begin(struct sim *m, const struct proto_addr *dst);
+/* The client seals one record in layer k (0-based) and wraps it in the layers before it. */
+void sim_inject(struct sim *m, unsigned k, enum record_type type, const uint8_t *p, size_t len);
 /* Moves and pumps until nothing moves and nothing changes. */
 void run(struct sim *m);
 /* Every relay opened its layer, saw its neighbour and (unless told not to) sent F bytes on. */
 void assert_flights(struct sim *m);
+/* The same destination (a name or an address, and the port). */
+void assert_addr(const struct proto_addr *got, const struct proto_addr *want);
+/* A reused circuit between streams: nothing broken, no FIN on any link, every middle open. */
+void assert_between_streams(struct sim *m);
 /* n pseudo-random bytes (malloc'd). */
 uint8_t *pattern(size_t n, uint32_t seed);
 
