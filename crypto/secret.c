@@ -59,3 +59,27 @@ bool secret_x25519_keypair(uint8_t pk[32], uint8_t sk[32])
 	}
 	return true;
 }
+
+uint64_t secret_isolation_tag(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	static uint8_t key[crypto_generichash_KEYBYTES];
+	static bool keyed;
+	crypto_generichash_state st;
+	uint8_t out[crypto_generichash_BYTES_MIN], len[2] = {(uint8_t)(alen >> 8), (uint8_t)alen};
+	uint64_t tag = 0;
+
+	if (!keyed) {
+		randombytes_buf(key, sizeof(key));
+		keyed = true;
+	}
+	/* The length first, so that (ab, c) and (a, bc) differ. */
+	crypto_generichash_init(&st, key, sizeof(key), sizeof(out));
+	crypto_generichash_update(&st, len, sizeof(len));
+	crypto_generichash_update(&st, a, alen);
+	crypto_generichash_update(&st, b, blen);
+	crypto_generichash_final(&st, out, sizeof(out));
+	for (int i = 0; i < 8; i++)
+		tag = tag << 8 | out[i];
+	sodium_memzero(out, sizeof(out));
+	return tag;
+}

@@ -41,4 +41,11 @@ size_t secret_base64_encode(char *dst, size_t cap, const uint8_t *src, size_t le
  */
 bool secret_x25519_keypair(uint8_t pk[32], uint8_t sk[32]);
 
+/*
+ * A 64-bit tag of the credentials (a, b) under a key drawn once per process:
+ * equal credentials, equal tags; nothing about them can be learnt from it.
+ * Keeps apart the streams of applications that send different credentials.
+ */
+uint64_t secret_isolation_tag(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
 #endif

@@ -22,7 +22,7 @@ struct pool_entry {
 };
 
 void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_conf *lc,
-                   const struct sockaddr_storage *peer, uint32_t user)
+                   const struct sockaddr_storage *peer, uint64_t user)
 {
 	memset(k, 0, sizeof(*k));
 	k->conf = conf;

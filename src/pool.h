@@ -6,7 +6,9 @@
  *
  * As Tor does, a circuit is reused only within one isolation key: the same
  * listener (and so the same chain), the same client IP address and the same
- * authenticated user. A circuit takes no new stream after POOL_DIRTY seconds
+ * user: the authenticated one, or on a listener without users the SOCKS
+ * credentials the application sent only to keep its streams apart (Tor's
+ * IsolateSOCKSAuth, which Tor Browser and torsocks rely on). A circuit takes no new stream after POOL_DIRTY seconds
  * from its first, and an idle one is closed after POOL_IDLE seconds, well
  * before any relay's idle timeout.
  */
@@ -32,11 +34,11 @@ struct pool_key {
 	struct conf *conf; /* a kept circuit holds a reference */
 	const struct listen_conf *lc;
 	struct sockaddr_storage peer; /* the client's address, port zero */
-	uint32_t user;                /* users.c's index + 1, 0 without authentication */
+	uint64_t user;                /* client.h's user: who the application says it is */
 };
 
 void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_conf *lc,
-                   const struct sockaddr_storage *peer, uint32_t user);
+                   const struct sockaddr_storage *peer, uint64_t user);
 
 /*
  * Keeps the circuit (fd to the first relay, its sealed state, idle between

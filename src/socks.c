@@ -74,6 +74,12 @@ static void s5_greeting(struct client *c)
 		return;
 	}
 	uint8_t want = c->lc->users ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+	/*
+	 * Through a chain without a users file, credentials are taken (any of
+	 * them) only to keep streams apart on kept circuits, as Tor does.
+	 */
+	if (!c->lc->users && c->lc->route && socks5_greeting_offers(&g, SOCKS5_METHOD_USERPASS))
+		want = SOCKS5_METHOD_USERPASS;
 	bool offered = socks5_greeting_offers(&g, want);
 	buf_consume(&c->cin, used);
 	uint8_t out[2];
@@ -99,7 +105,10 @@ static void s5_auth(struct client *c)
 		client_finish(c);
 		return;
 	}
-	c->user = users_check(c->lc->users, a.user, a.user_len, a.pass, a.pass_len);
+	if (c->lc->users)
+		c->user = users_check(c->lc->users, a.user, a.user_len, a.pass, a.pass_len);
+	else /* a tag, with the top bit set so it is never a users file's number */
+		c->user = secret_isolation_tag(a.user, a.user_len, a.pass, a.pass_len) | 1ull << 63;
 	bool ok = c->user != 0;
 	/* The password is no longer needed: do not leave it in the buffer. */
 	secret_wipe((void *)a.pass, a.pass_len);
@@ -338,6 +347,9 @@ static void s4_input(struct client *c)
 		s4_fail(c);
 		return;
 	}
+	/* SOCKS4's user id keeps streams apart on kept circuits, as a password would. */
+	if (r.userid_len)
+		c->user = secret_isolation_tag(r.userid, r.userid_len, NULL, 0) | 1ull << 63;
 	c->u.socks.step = STEP_WAITING;
 	client_connect(c, &r.dst);
 	if (!c->closed)

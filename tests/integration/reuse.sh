@@ -121,6 +121,20 @@ for u in alice:wonderland bob:builder alice:wonderland bob:builder; do
 		"$(get --socks5 "127.0.0.1:$PA" --proxy-user "$u")"
 done
 expect_eq "two users, two streams each: two circuits" "6" "$(($(flights) - F0))"
+# Without a users file, credentials are only a label (Tor's IsolateSOCKSAuth,
+# as Tor Browser and torsocks --isolate use it): any are taken, and streams
+# with different ones never share a circuit.
+F0=$(flights)
+for u in site1:x site2:x site1:x site2:x; do
+	expect_eq "SOCKS5 credentials ${u%%:*} on a listener without users" "$BIG_SHA" \
+		"$(get --socks5 "127.0.0.1:$P" --proxy-user "$u")"
+done
+expect_eq "two labels, two streams each: two circuits" "6" "$(($(flights) - F0))"
+F0=$(flights)
+for id in app1 app2 app1; do
+	expect_eq "SOCKS4a user id $id" "$BIG_SHA" "$(get --socks4a "127.0.0.1:$P" --proxy-user "$id:")"
+done
+expect_eq "two SOCKS4 user ids: two circuits" "6" "$(($(flights) - F0))"
 
 # ---- a failure on a kept circuit is reported as usual; the next stream works
 CLOSED=$(free_port 127.0.0.1)
