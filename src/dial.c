@@ -192,14 +192,21 @@ void client_opening_check(struct client *c)
 		return;
 	log_debug("client %d: chain failed at hop %u: status %d", c->fd, s->status_hop, s->status);
 	enum client_error e = status_to_cerr(s->status);
-	bool retry = c->circ_reused && s->status < 0;
-	client_upstream_close(c);
-	if (retry) {
-		/* A kept circuit that died meanwhile: the exit never saw the BEGIN. */
+	if (c->circ_reused && s->status < 0) {
+		/*
+		 * A kept circuit that died meanwhile: no status, so the exit sent
+		 * nothing on and the stream's first bytes are still in uout (held
+		 * back until the status). They go in the new circuit's flight.
+		 */
 		log_debug("client %d: kept circuit gone, building a new one", c->fd);
+		struct buf early = c->uout;
+		memset(&c->uout, 0, sizeof(c->uout));
+		client_upstream_close(c);
+		c->uout = early;
 		chain_build(c);
 		return;
 	}
+	client_upstream_close(c);
 	client_fail(c, e);
 }
 

@@ -164,18 +164,26 @@ N2=$(($(flights) - F0 - N1))
 check "the second batch needs fewer handshakes than the first ($N2 < $N1)" [ "$N2" -lt "$N1" ]
 
 # ---- an exit that closes an idle circuit: the user's side lets it go
-kill -KILL "$RELAYS_PID"
-wait "$RELAYS_PID" 2>/dev/null
-relays_conf 1 >"$T/relays.conf"
-mv "$T/relays.log" "$T/relays-1.log"
-start_nacre relays -c "$T/relays.conf"
-RELAYS_PID=$NACRE_PID
+restart_relays() { # IDLE
+	kill -KILL "$RELAYS_PID"
+	wait "$RELAYS_PID" 2>/dev/null
+	relays_conf "$1" >"$T/relays.conf"
+	cat "$T/relays.log" >>"$T/relays-old.log"
+	start_nacre relays -c "$T/relays.conf"
+	RELAYS_PID=$NACRE_PID
+}
+restart_relays 1
 expect_eq "a kept circuit whose relays died: the stream is rebuilt, not failed" "$BIG_SHA 3" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
 check "... because the kept circuit failed before the exit's status" \
 	grep -q 'kept circuit gone, building a new one' "$T/user.log"
+restart_relays 1
+expect_eq "the same with an absolute-form GET: its request goes in the new flight" "$BIG_SHA 2" \
+	"$(get -x "127.0.0.1:$P") $(grep -c 'kept circuit gone' "$T/user.log")"
+expect_eq "a stream after it builds a circuit again (the GET's ended with it)" "$BIG_SHA 6" \
+	"$(get --socks5 "127.0.0.1:$P") $(flights)"
 sleep 2.5 # the relays' idle timeout is 1 s: the exit closes the kept circuit
-expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 6" \
+expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 9" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
 check "... which the exit had closed as idle" grep -q 'closed: idle between streams' "$T/relays.log"
 
