@@ -109,6 +109,11 @@ static void close_upstream_fd(struct client *c)
 		return;
 	say_goodbye(c, c->ufd, c->us, c->us_fin);
 	ev_io_stop(c->srv->loop, &c->uio);
+	/*
+	 * The next socket may get the same number: the watcher must not take it
+	 * for this one (libev would modify an epoll entry the close removed).
+	 */
+	ev_io_set(&c->uio, -1, 0);
 	close(c->ufd);
 	c->ufd = -1;
 }
@@ -453,7 +458,8 @@ void client_update(struct client *c)
 	if (client_pending(c))
 		cev |= EV_WRITE;
 	if (c->phase == PHASE_CONNECTING) {
-		uev = EV_WRITE;
+		/* A failed connect is readable too: see connect_done(). */
+		uev = EV_WRITE | EV_READ;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
 		if (c->us ? !c->u_eof && buf_room(&c->us->rin) > 0
 		          : !c->u_eof && can_take(&c->uin, &c->u2c))
@@ -663,12 +669,17 @@ out:
 	client_leave(c);
 }
 
-/* A connect() has finished: did it work? */
-static void connect_done(struct client *c)
+/*
+ * A connect() has finished: did it work? Watched for both, a socket that is
+ * writable only is connected; one that is readable too has failed (epoll
+ * reports an error as both) or already has bytes from its peer, and only
+ * then is SO_ERROR worth a syscall.
+ */
+static void connect_done(struct client *c, int revents)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
-	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+	if ((revents & EV_READ) && getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
 		c->last_errno = err;
@@ -707,7 +718,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 
 	client_enter(c);
 	if (c->phase == PHASE_CONNECTING) {
-		connect_done(c);
+		connect_done(c, revents);
 		goto out;
 	}
 	if (revents & EV_READ) {
