@@ -91,11 +91,19 @@ void buf_commit(struct buf *b, size_t n)
 
 ssize_t buf_read_fd(struct buf *b, int fd)
 {
+	return buf_read_fd_units(b, fd, 1);
+}
+
+ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
+{
 	if (!buf_prepare(b, BUF_CAP / 4)) {
 		errno = ENOMEM;
 		return -1;
 	}
-	ssize_t n = read(fd, b->data + b->end, BUF_CAP - b->end);
+	size_t room = BUF_CAP - b->end;
+	if (room >= unit)
+		room -= room % unit;
+	ssize_t n = read(fd, b->data + b->end, room);
 	if (n > 0)
 		b->end += (size_t)n;
 	else if (b->start == b->end)

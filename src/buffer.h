@@ -12,7 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BUF_CAP (64 * 1024)
+/*
+ * 64 KiB and a little: four full relay records (4 x 16402 bytes) fit, so a
+ * sealed side sends 64 KiB of data in one write (see buf_read_fd_units).
+ */
+#define BUF_CAP (64 * 1024 + 128)
 
 struct buf {
 	uint8_t *data; /* NULL while empty */
@@ -54,6 +58,12 @@ void buf_consume(struct buf *b, size_t n);
 bool buf_append(struct buf *b, const void *p, size_t n);
 /* read(2)s into the free space: the read's result, with errno set on -1. */
 ssize_t buf_read_fd(struct buf *b, int fd);
+/*
+ * As buf_read_fd, but a whole number of units when there is room for one:
+ * a buffer whose bytes are sealed into records of unit bytes then gives
+ * only full records, never a short one for the last few bytes.
+ */
+ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit);
 /* write(2)s from the front and consumes what was written. */
 ssize_t buf_write_fd(struct buf *b, int fd);
 void buf_free(struct buf *b);

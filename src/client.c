@@ -543,9 +543,12 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	if (s)
 		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
+	/* Plaintext the other side seals: read whole records' worth. */
+	bool sealed_other = (fd == c->fd ? c->us : c->cs) != NULL;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
-	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && !c->cs && !c->us)
+	else if ((n = buf_read_fd_units(b, fd, sealed_other ? RECORD_DATA_MAX : 1)) > 0 && tunnel &&
+	         !c->cs && !c->us)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);
