@@ -95,11 +95,9 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
  */
 static void say_goodbye(struct client *c, int fd, struct sealed *s, bool fin)
 {
-	static struct buf nothing;
 	if (!s || s->broken || fin || fd < 0 || c->aborting)
 		return;
-	sealed_close(s);
-	if (sealed_pump_out(s, &nothing))
+	if (sealed_close(s))
 		buf_write_fd(&s->rout, fd);
 }
 

@@ -50,9 +50,7 @@ static bool same_key(const struct pool_key *a, const struct pool_key *b)
  */
 static void close_circuit(int fd, struct sealed *s)
 {
-	static struct buf nothing;
-	sealed_close(s);
-	if (sealed_pump_out(s, &nothing))
+	if (sealed_close(s))
 		buf_write_fd(&s->rout, fd);
 	close(fd);
 	sealed_free(s);

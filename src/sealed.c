@@ -93,11 +93,10 @@ static bool take_status(struct sealed *s, unsigned k, const uint8_t *p, size_t n
 /* A relay's next stream: kept for relay.c, which connects. */
 static bool take_begin(struct sealed *s, const uint8_t *p, size_t n)
 {
-	struct proto_addr dst;
-	if (relay_begin_parse(p, n, &dst) != PROTO_DONE)
-		return false;
 	memcpy(s->begin, p, n);
 	s->begin_len = n;
+	if (relay_begin_parse(s->begin, n, &s->begin_dst) != PROTO_DONE)
+		return false;
 	s->begun = true;
 	s->between = false;
 	return true;
@@ -295,22 +294,23 @@ bool sealed_begin(struct sealed *s, const struct proto_addr *dst)
 	unsigned k = s->n - 1;
 	struct sealed_layer *l = &s->l[k];
 	size_t n = relay_begin_encode(p, sizeof(p), dst);
-	if (!s->client || !sealed_idle(s) || n == 0)
+	if (!s->client || !sealed_idle(s) || n == 0 ||
+	    !seal_into(l, k == 0 ? &s->rout : &s->fwd[k], RECORD_BEGIN, p, n))
 		return false;
 	l->in_end = l->out_end = false;
 	s->want_end = false;
 	s->status = -1;
 	s->status_hop = 0;
-	/* Sealed for the exit, then wrapped in every layer before it. */
-	return seal_into(l, k == 0 ? &s->rout : &s->fwd[k], RECORD_BEGIN, p, n) &&
-	       sealed_pump_out(s, NULL);
+	/* Sealed for the exit; now wrapped in every layer before it. */
+	return sealed_pump_out(s, NULL);
 }
 
-void sealed_close(struct sealed *s)
+bool sealed_close(struct sealed *s)
 {
 	/* An exit between streams has ended its side already: its FIN says the rest. */
 	if (s->between)
 		s->l[0].out_end = true;
 	s->want_end = true;
 	s->want_close = true;
+	return sealed_pump_out(s, NULL);
 }

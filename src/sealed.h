@@ -40,6 +40,8 @@ struct sealed {
 	bool begun;      /* relay: a BEGIN waits in begin[] */
 	uint8_t begin[RELAY_BEGIN_MAX]; /* relay: its payload */
 	size_t begin_len;
+	struct proto_addr
+	    begin_dst;           /* relay: that payload parsed (a name is a view into begin[]) */
 	int status;              /* the first STATUS received, or -1 */
 	unsigned status_hop;     /* the hop (1-based) that sent it */
 	bool broken;             /* forged, cut or malformed: reset */
@@ -64,8 +66,11 @@ bool sealed_send_status(struct sealed *s, int status);
  * exit's layer. Only once both directions of the last stream have ended.
  */
 bool sealed_begin(struct sealed *s, const struct proto_addr *dst);
-/* The circuit itself is over: END in every layer on the next pump. */
-void sealed_close(struct sealed *s);
+/*
+ * The circuit itself is over: END in every layer that has not sent one,
+ * sealed into rout now. false if the stream is broken (nothing to send).
+ */
+bool sealed_close(struct sealed *s);
 /*
  * Relay, reused circuit: both directions of the stream have ended and
  * relay.c has let it go; the next record must be a BEGIN. false if the
