@@ -404,21 +404,20 @@ int main(int argc, char **argv)
 	/* Reused circuits (flag 0x40). */
 	static const uint8_t ip4[4] = {192, 0, 2, 1};
 	static const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 7};
-	start(0x41, 0, 0, 0, 0); /* byte by byte: two streams */
-	rec(RECORD_DATA, "hello", 5);
-	rec(RECORD_END, NULL, 0);
-	begin(443, PROTO_ADDR_IPV4, ip4, 4);
-	rec(RECORD_DATA, "again", 5);
-	rec(RECORD_END, NULL, 0);
-	put(argv[1], "reuse_two_streams");
-
-	start(0x61, 0, 0, 0, 0); /* the same under AES-256-GCM */
-	rec(RECORD_DATA, "hello", 5);
-	rec(RECORD_END, NULL, 0);
-	begin(443, PROTO_ADDR_IPV4, ip4, 4);
-	rec(RECORD_DATA, "again", 5);
-	rec(RECORD_END, NULL, 0);
-	put(argv[1], "reuse_two_streams_aes");
+	/* Byte by byte: two streams, under ChaCha20-Poly1305 and AES-256-GCM. */
+	static const struct {
+		uint8_t flags;
+		const char *name;
+	} two[] = {{0x41, "reuse_two_streams"}, {0x61, "reuse_two_streams_aes"}};
+	for (size_t i = 0; i < 2; i++) {
+		start(two[i].flags, 0, 0, 0, 0);
+		rec(RECORD_DATA, "hello", 5);
+		rec(RECORD_END, NULL, 0);
+		begin(443, PROTO_ADDR_IPV4, ip4, 4);
+		rec(RECORD_DATA, "again", 5);
+		rec(RECORD_END, NULL, 0);
+		put(argv[1], two[i].name);
+	}
 
 	/* The relay ends each stream first, so all of it comes in one chunk; then sealed back. */
 	start(0xd9, 255, 255, 255, 255);

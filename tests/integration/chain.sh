@@ -90,16 +90,7 @@ expect_eq "keep-alive: two absolute-form GETs on one connection" "200 200" \
 # ---- half-close both ways through the chain
 WANT="got 1048579 bytes sha256=$(origin_sha256 1048579)"
 expect_eq "client FIN crosses the chain; the origin's reply still arrives" "$WANT" \
-	"$(run_py 60 - "$P" "$HC" <<'PY'
-import socket, sys
-from origin import recv_to_eof, socks5_connect, stream_bytes
-s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
-assert rep == 0, "SOCKS5 reply %d" % rep
-s.sendall(stream_bytes(1048579))
-s.shutdown(socket.SHUT_WR)
-print(recv_to_eof(s).decode("latin-1"))
-PY
-)"
+	"$(client_fin socks5 "$P" "$HC")"
 expect_eq "origin FIN crosses the chain; the client can still send" "ok" \
 	"$(run_py 60 - "$P" "$ECHO" <<'PY'
 import socket, sys

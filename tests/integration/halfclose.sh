@@ -14,28 +14,11 @@ SC_CONNECT=$ORIGIN_PORT
 start_nacre nacre --listen 127.0.0.1:0
 P=$NACRE_PORT
 
-# client_fin VIA: sends 1 MiB (+3 bytes) to the halfclose origin, shuts down its
-# write side, then reads the origin's reply to EOF. Prints the reply.
-client_fin() {
-	run_py 30 - "$1" "$P" "$HC" <<'PY'
-import socket, sys
-from origin import http_connect, recv_to_eof, socks5_connect, stream_bytes
-via, p, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-if via == "socks5":
-    s, rep, _, _ = socks5_connect(p, "127.0.0.1", o)
-    assert rep == 0, "SOCKS5 reply %d" % rep
-else:
-    s, line, rest = http_connect(p, "127.0.0.1", o)
-    assert line.split(" ")[1] == "200", line
-    assert rest == b""
-s.sendall(stream_bytes(1048579))
-s.shutdown(socket.SHUT_WR)
-print(recv_to_eof(s).decode("latin-1"))
-PY
-}
 WANT="got 1048579 bytes sha256=$(origin_sha256 1048579)"
-expect_eq "SOCKS5: client FIN reaches the origin, its reply still arrives" "$WANT" "$(client_fin socks5)"
-expect_eq "CONNECT: client FIN reaches the origin, its reply still arrives" "$WANT" "$(client_fin connect)"
+expect_eq "SOCKS5: client FIN reaches the origin, its reply still arrives" "$WANT" \
+	"$(client_fin socks5 "$P" "$HC")"
+expect_eq "CONNECT: client FIN reaches the origin, its reply still arrives" "$WANT" \
+	"$(client_fin connect "$P" "$HC")"
 
 # origin_fin VIA: reads the sendclose origin's greeting to EOF, then sends
 # 512 KiB (+5 bytes) in pieces, then closes. Prints the greeting.

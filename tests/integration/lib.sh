@@ -177,6 +177,27 @@ run_py() {
 	PYTHONPATH="$TESTS_DIR${PYTHONPATH:+:$PYTHONPATH}" timeout "$secs" "$PYTHON" "$@"
 }
 
+# client_fin VIA PROXY-PORT ORIGIN-PORT: through the proxy (VIA socks5 or
+# connect), sends 1 MiB (+3 bytes) to a halfclose origin, shuts down its write
+# side, then reads the origin's reply to EOF. Prints the reply.
+client_fin() {
+	run_py 60 - "$1" "$2" "$3" <<'PY'
+import socket, sys
+from origin import http_connect, recv_to_eof, socks5_connect, stream_bytes
+via, p, o = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if via == "socks5":
+    s, rep, _, _ = socks5_connect(p, "127.0.0.1", o)
+    assert rep == 0, "SOCKS5 reply %d" % rep
+else:
+    s, line, rest = http_connect(p, "127.0.0.1", o)
+    assert line.split(" ")[1] == "200", line
+    assert rest == b""
+s.sendall(stream_bytes(1048579))
+s.shutdown(socket.SHUT_WR)
+print(recv_to_eof(s).decode("latin-1"))
+PY
+}
+
 # nacre_port_for NAME ADDR: the port nacre's log NAME.log says it listens on
 # for ADDR (e.g. "\[::1\]"), for daemons given several --listen options.
 nacre_port_for() {

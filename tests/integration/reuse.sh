@@ -96,16 +96,7 @@ expect_eq "an upload on a kept circuit arrives whole" "$BIG_SHA" \
 WANT="got 1048579 bytes sha256=$(origin_sha256 1048579)"
 for i in 1 2; do
 	expect_eq "client FIN on a kept circuit (round $i); the reply still arrives" "$WANT" \
-		"$(run_py 30 - "$P" "$HC" <<'PY'
-import socket, sys
-from origin import recv_to_eof, socks5_connect, stream_bytes
-s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
-assert rep == 0, "SOCKS5 reply %d" % rep
-s.sendall(stream_bytes(1048579))
-s.shutdown(socket.SHUT_WR)
-print(recv_to_eof(s).decode("latin-1"))
-PY
-)"
+		"$(client_fin socks5 "$P" "$HC")"
 done
 expect_eq "upload and half-closed streams: one new circuit for the three" "3" \
 	"$(($(flights) - F0))"
@@ -115,25 +106,27 @@ F0=$(flights)
 expect_eq "from another client address" "rep=00" \
 	"$(py socks5 --proxy 127.0.0.1:$P --src 127.0.0.9 --dest 127.0.0.1:$NG --wait 0.5 | cut -d' ' -f1)"
 expect_eq "a new client address takes a circuit of its own" "3" "$(($(flights) - F0))"
+# by_label WHAT CURL-OPTION PORT LABEL...: one GET per label (user:password),
+# each checked whole.
+by_label() {
+	local what=$1 opt=$2 port=$3 l
+	shift 3
+	for l; do
+		expect_eq "$what ${l%%:*} gets all the data" "$BIG_SHA" \
+			"$(get "$opt" "127.0.0.1:$port" --proxy-user "$l")"
+	done
+}
 F0=$(flights)
-for u in alice:wonderland bob:builder alice:wonderland bob:builder; do
-	expect_eq "SOCKS5 user ${u%%:*} gets all the data" "$BIG_SHA" \
-		"$(get --socks5 "127.0.0.1:$PA" --proxy-user "$u")"
-done
+by_label "SOCKS5 user" --socks5 "$PA" alice:wonderland bob:builder alice:wonderland bob:builder
 expect_eq "two users, two streams each: two circuits" "6" "$(($(flights) - F0))"
 # Without a users file, credentials are only a label (Tor's IsolateSOCKSAuth,
 # as Tor Browser and torsocks --isolate use it): any are taken, and streams
 # with different ones never share a circuit.
 F0=$(flights)
-for u in site1:x site2:x site1:x site2:x; do
-	expect_eq "SOCKS5 credentials ${u%%:*} on a listener without users" "$BIG_SHA" \
-		"$(get --socks5 "127.0.0.1:$P" --proxy-user "$u")"
-done
+by_label "without a users file, SOCKS5 label" --socks5 "$P" site1:x site2:x site1:x site2:x
 expect_eq "two labels, two streams each: two circuits" "6" "$(($(flights) - F0))"
 F0=$(flights)
-for id in app1 app2 app1; do
-	expect_eq "SOCKS4a user id $id" "$BIG_SHA" "$(get --socks4a "127.0.0.1:$P" --proxy-user "$id:")"
-done
+by_label "SOCKS4a user id" --socks4a "$P" app1: app2: app1:
 expect_eq "two SOCKS4 user ids: two circuits" "6" "$(($(flights) - F0))"
 
 # ---- a failure on a kept circuit is reported as usual; the next stream works

@@ -275,6 +275,15 @@ static void test_reuse_begin_elsewhere(void **state)
 	}
 }
 
+/* A reused circuit through n hops whose first stream (GET early, 5/7 bytes) is over. */
+static struct sim *after_one_stream(unsigned n)
+{
+	struct sim *m = sim_new_reused(n, (const uint8_t *)GET, sizeof(GET) - 1);
+	run(m);
+	reuse_stream(m, 0, 5, 7, false);
+	return m;
+}
+
 /*
  * The exit cannot connect for the second stream: STATUS 5 and END, from hop
  * n, and it closes the circuit, each relay passing the FIN back as END.
@@ -285,10 +294,8 @@ static void test_reuse_status(void **state)
 	static const unsigned ns[] = {1, 3};
 	for (size_t i = 0; i < 2; i++) {
 		unsigned n = ns[i];
-		struct sim *m = sim_new_reused(n, (const uint8_t *)GET, sizeof(GET) - 1);
+		struct sim *m = after_one_stream(n);
 		struct node *exit = &m->r[n - 1];
-		run(m);
-		reuse_stream(m, 0, 5, 7, false);
 		exit->exit_status = RELAY_ST_REFUSED;
 		assert_true(sim_begin(m, &sim_dst_name));
 		m->app_data = (const uint8_t *)"hello";
@@ -317,9 +324,7 @@ static void test_reuse_status(void **state)
  */
 static void check_close(unsigned n)
 {
-	struct sim *m = sim_new_reused(n, (const uint8_t *)GET, sizeof(GET) - 1);
-	run(m);
-	reuse_stream(m, 0, 5, 7, false);
+	struct sim *m = after_one_stream(n);
 	assert_true(sim_begin(m, &sim_dst_v4));
 	reuse_stream(m, 1, 7, 5, true);
 	sealed_close(m->c);
@@ -343,9 +348,7 @@ static void check_close(unsigned n)
 /* An exit closing a circuit between streams sends a FIN and no END (SPEC.md). */
 static void check_exit_close(unsigned n)
 {
-	struct sim *m = sim_new_reused(n, (const uint8_t *)GET, sizeof(GET) - 1);
-	run(m);
-	reuse_stream(m, 0, 5, 7, false);
+	struct sim *m = after_one_stream(n);
 	struct sealed *x = m->r[n - 1].s;
 	assert_true(x->between);
 	sealed_close(x);
