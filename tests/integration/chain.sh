@@ -28,13 +28,7 @@ EXIT_DNS=$HELPER_PORT
 start_helper user-dns dnsd.py --count-file "$T/user-dns.count" origin.test=127.0.0.1
 USER_DNS=$HELPER_PORT
 
-for r in r1 r2 r3; do
-	"$NACRE" keygen "$T/$r.key" >"$T/$r.pub" 2>/dev/null || hard_error "keygen $r"
-done
-# Relay ports are chosen ahead on addresses of their own.
-R1=127.0.4.1:$(free_port 127.0.4.1)
-R2=127.0.4.2:$(free_port 127.0.4.2)
-R3=127.0.4.3:$(free_port 127.0.4.3)
+three_relays 4
 cat >"$T/relays.conf" <<EOF
 log_level = "debug";
 resolver = { servers = [ "127.0.0.1:$EXIT_DNS" ]; };
@@ -50,15 +44,6 @@ EOF
 start_nacre relays -c "$T/relays.conf"
 RELAYS_PID=$NACRE_PID
 
-relays_block() {
-	cat <<EOF
-relays = (
-	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
-	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
-	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
-);
-EOF
-}
 cat >"$T/user.conf" <<EOF
 log_level = "debug";
 resolver = { servers = [ "127.0.0.1:$USER_DNS" ]; };

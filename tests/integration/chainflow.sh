@@ -12,10 +12,7 @@ start_origin http http
 HTTP_PORT=$ORIGIN_PORT
 
 declare -A RPID
-for r in 1 2 3; do
-	"$NACRE" keygen "$T/r$r.key" >"$T/r$r.pub" 2>/dev/null || hard_error "keygen"
-	eval "R$r=127.0.5.$r:$(free_port 127.0.5.$r)"
-done
+three_relays 5
 relay_conf() { # N EXIT NEXT-POLICY
 	cat <<EOF
 relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
@@ -31,11 +28,7 @@ for r in 1 2 3; do
 	RPID[$r]=$NACRE_PID
 done
 cat >"$T/user.conf" <<EOF
-relays = (
-	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
-	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
-	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
-);
+$(relays_block)
 chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
 route = "three";
 listen = ( { address = "127.0.0.1:0"; } );

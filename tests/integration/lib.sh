@@ -177,6 +177,27 @@ run_py() {
 	PYTHONPATH="$TESTS_DIR${PYTHONPATH:+:$PYTHONPATH}" timeout "$secs" "$PYTHON" "$@"
 }
 
+# three_relays NET: key files r1..r3 in $T (r1.key, r1.pub, ...) and R1..R3,
+# each on an address of its own in 127.0.NET.0/24 with a port chosen ahead.
+three_relays() {
+	local r
+	for r in 1 2 3; do
+		"$NACRE" keygen "$T/r$r.key" >"$T/r$r.pub" 2>/dev/null || hard_error "keygen r$r"
+		eval "R$r=127.0.$1.$r:$(free_port "127.0.$1.$r")"
+	done
+}
+
+# relays_block: the user's side's "relays" list naming r1..r3 of three_relays.
+relays_block() {
+	cat <<EOF
+relays = (
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+EOF
+}
+
 # client_fin VIA PROXY-PORT ORIGIN-PORT: through the proxy (VIA socks5 or
 # connect), sends 1 MiB (+3 bytes) to a halfclose origin, shuts down its write
 # side, then reads the origin's reply to EOF. Prints the reply.

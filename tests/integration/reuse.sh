@@ -20,12 +20,7 @@ O=$ORIGIN_PORT
 start_origin halfclose-origin halfclose
 HC=$ORIGIN_PORT
 
-for r in r1 r2 r3; do
-	"$NACRE" keygen "$T/$r.key" >"$T/$r.pub" 2>/dev/null || hard_error "keygen $r"
-done
-R1=127.0.5.1:$(free_port 127.0.5.1)
-R2=127.0.5.2:$(free_port 127.0.5.2)
-R3=127.0.5.3:$(free_port 127.0.5.3)
+three_relays 5
 relays_conf() { # IDLE: the relays' idle timeout
 	cat <<EOF
 log_level = "debug";
@@ -49,11 +44,7 @@ user_conf() { # REUSE
 	cat <<EOF
 log_level = "debug";
 reuse_circuits = $1;
-relays = (
-	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
-	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
-	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
-);
+$(relays_block)
 chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
 route = "three";
 listen = (
