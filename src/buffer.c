@@ -10,46 +10,80 @@
 
 /*
  * Drained buffers are given back at once (an idle connection holds none), but
- * a busy one drains and refills many times a second: a few blocks are kept
- * for reuse, so that freeing and taking 64 KiB does not make malloc shrink and
- * grow the heap (each time a system call, a TLB flush and fresh page faults).
- * The daemon is single-threaded; so is this list.
+ * a busy one drains and refills many times a second: a few blocks of each
+ * size are kept for reuse, so that freeing and taking them does not make
+ * malloc shrink and grow the heap (each time a system call, a TLB flush and
+ * fresh page faults). The daemon is single-threaded; so are these lists.
  */
-#define SPARE_MAX 32 /* 2 MiB at most */
-static void *spare[SPARE_MAX];
-static size_t nspare;
+#define SPARE_MAX 32 /* 2 MiB at most of each size */
+struct spares {
+	void *block[SPARE_MAX];
+	size_t n, keep;
+};
+static struct spares spare[2] = {{.keep = SPARE_MAX}, {.keep = SPARE_MAX / 4}};
 
-static void *block_get(void)
+static void *block_get(bool bulk)
 {
-	return nspare ? spare[--nspare] : malloc(BUF_CAP);
+	struct spares *s = &spare[bulk];
+	return s->n ? s->block[--s->n] : malloc(bulk ? BUF_BULK_CAP : BUF_CAP);
 }
 
-static void block_put(void *p)
+static void block_put(void *p, bool bulk)
 {
+	struct spares *s = &spare[bulk];
 	if (!p)
 		return;
-	if (nspare < SPARE_MAX)
-		spare[nspare++] = p;
+	if (s->n < s->keep)
+		s->block[s->n++] = p;
 	else
 		free(p);
 }
 
 void buf_release_spares(void)
 {
-	while (nspare)
-		free(spare[--nspare]);
+	for (size_t i = 0; i < 2; i++)
+		while (spare[i].n)
+			free(spare[i].block[--spare[i].n]);
+}
+
+/*
+ * Found full: from now on the buffer takes bulk blocks, this one included
+ * (its bytes move once). Without memory for that it stays as it was.
+ */
+static void buf_grow(struct buf *b)
+{
+	if (b->bulk)
+		return;
+	if (b->data) {
+		uint8_t *big = block_get(true);
+		if (!big)
+			return;
+		memcpy(big, b->data + b->start, buf_len(b));
+		block_put(b->data, false);
+		b->end -= b->start;
+		b->start = 0;
+		b->data = big;
+	}
+	b->bulk = true;
+}
+
+bool buf_make_room(struct buf *b, size_t n)
+{
+	if (buf_room(b) < n)
+		buf_grow(b);
+	return buf_room(b) >= n;
 }
 
 /* Takes memory on first use and moves the data to the front when the tail is full. */
 static bool buf_prepare(struct buf *b, size_t want)
 {
 	if (!b->data) {
-		b->data = block_get();
+		b->data = block_get(b->bulk);
 		if (!b->data)
 			return false;
 		b->start = b->end = 0;
 	}
-	if (BUF_CAP - b->end < want && b->start > 0) {
+	if (buf_cap(b) - b->end < want && b->start > 0) {
 		memmove(b->data, b->data + b->start, b->end - b->start);
 		b->end -= b->start;
 		b->start = 0;
@@ -68,7 +102,7 @@ bool buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return true;
-	if (n > buf_room(b) || !buf_prepare(b, n))
+	if (!buf_make_room(b, n) || !buf_prepare(b, n))
 		return false;
 	memcpy(b->data + b->end, p, n);
 	b->end += n;
@@ -77,7 +111,7 @@ bool buf_append(struct buf *b, const void *p, size_t n)
 
 uint8_t *buf_reserve(struct buf *b, size_t n)
 {
-	if (n > buf_room(b) || !buf_prepare(b, n))
+	if (!buf_make_room(b, n) || !buf_prepare(b, n))
 		return NULL;
 	return b->data + b->end;
 }
@@ -96,11 +130,11 @@ ssize_t buf_read_fd(struct buf *b, int fd)
 
 ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
 {
-	if (!buf_prepare(b, BUF_CAP / 4)) {
+	if (!buf_prepare(b, buf_cap(b) / 4)) {
 		errno = ENOMEM;
 		return -1;
 	}
-	size_t room = BUF_CAP - b->end;
+	size_t room = buf_cap(b) - b->end;
 	if (room >= unit)
 		room -= room % unit;
 	ssize_t n = read(fd, b->data + b->end, room);
@@ -108,6 +142,9 @@ ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
 		b->end += (size_t)n;
 	else if (b->start == b->end)
 		buf_free(b);
+	/* All it could take: there is more, so this direction moves bulk. */
+	if (n > 0 && (size_t)n == room)
+		buf_grow(b);
 	return n;
 }
 
@@ -123,7 +160,7 @@ ssize_t buf_write_fd(struct buf *b, int fd)
 
 void buf_free(struct buf *b)
 {
-	block_put(b->data);
+	block_put(b->data, b->bulk);
 	b->data = NULL;
 	b->start = b->end = 0;
 }

@@ -15,14 +15,24 @@
 /*
  * 64 KiB and a little: four full relay records (4 x 16402 bytes) fit, so a
  * sealed side sends 64 KiB of data in one write (see buf_read_fd_units).
+ * A direction that fills its buffer is moving bulk: from then on it takes
+ * blocks four times the size (sixteen records), so a stream of data costs a
+ * quarter of the reads, sends and wake-ups. Only busy directions pay for it.
  */
-#define BUF_CAP (64 * 1024 + 128)
+#define BUF_CAP      (64 * 1024 + 128)
+#define BUF_BULK_CAP (4 * BUF_CAP)
 
 struct buf {
 	uint8_t *data; /* NULL while empty */
 	size_t start;  /* first unconsumed byte */
 	size_t end;    /* one past the last byte */
+	bool bulk;     /* has been found full: takes BUF_BULK_CAP blocks */
 };
+
+static inline size_t buf_cap(const struct buf *b)
+{
+	return b->bulk ? BUF_BULK_CAP : BUF_CAP;
+}
 
 static inline size_t buf_len(const struct buf *b)
 {
@@ -31,10 +41,9 @@ static inline size_t buf_len(const struct buf *b)
 
 static inline size_t buf_room(const struct buf *b)
 {
-	return BUF_CAP - buf_len(b);
+	return buf_cap(b) - buf_len(b);
 }
 
-/* NULL while the buffer has no storage (NULL + 0 is undefined). */
 static inline const uint8_t *buf_head(const struct buf *b)
 {
 	return b->data ? b->data + b->start : NULL;
@@ -52,6 +61,11 @@ static inline uint8_t *buf_head_mut(struct buf *b)
  */
 uint8_t *buf_reserve(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
+/*
+ * Whether n more bytes fit, after making the buffer a bulk one if they do
+ * not fit now (see BUF_BULK_CAP).
+ */
+bool buf_make_room(struct buf *b, size_t n);
 /* Drops n bytes from the front; releases the memory when nothing is left. */
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; false (nothing appended) if they do not fit. */

@@ -7,7 +7,7 @@
  * Read/write interest is never set by hand: client_update() derives it from
  * the buffers after every event (room in a buffer: read into it; bytes in it:
  * write them out), so a side that stops reading stops the other side too and
- * no direction ever holds more than BUF_CAP bytes.
+ * no direction ever holds more than BUF_BULK_CAP bytes.
  *
  * There is one teardown path, client_close(). Handlers may call it from any
  * callback; the struct stays valid until the callback returns (c->closed is

@@ -128,7 +128,7 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 	if (s->begun)
 		return 0;
 	bool between = s->between;
-	if (buf_room(out) < RECORD_DATA_MAX)
+	if (!buf_make_room(out, RECORD_DATA_MAX))
 		return 0;
 
 	size_t used, plen;

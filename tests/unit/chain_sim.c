@@ -284,7 +284,7 @@ static size_t step(struct sim *m)
 	return moved;
 }
 
-/* Every byte held anywhere in the chain, every buffer no fuller than BUF_CAP. */
+/* Every byte held anywhere in the chain, every buffer no fuller than BUF_BULK_CAP. */
 static size_t held(struct sim *m)
 {
 	struct sealed *c = m->c;
@@ -305,7 +305,7 @@ static size_t held(struct sim *m)
 		bufs[nb++] = &m->r[k].down;
 	}
 	for (size_t i = 0; i < nb; i++) {
-		assert_true(buf_len(bufs[i]) <= BUF_CAP);
+		assert_true(buf_len(bufs[i]) <= BUF_BULK_CAP);
 		sum += buf_len(bufs[i]);
 	}
 	return sum;

@@ -1,7 +1,8 @@
 /*
  * src/buffer.c's reads: a whole number of units when there is room for one
  * (so a sealing side never makes a short last record), everything that fits
- * otherwise, and the bound of BUF_CAP bytes either way.
+ * otherwise, and the bound of BUF_CAP bytes until a buffer is found full,
+ * BUF_BULK_CAP from then on.
  */
 #include "config.h"
 
@@ -19,15 +20,29 @@
 
 #define UNIT 16383 /* a record's worth of data */
 
+static size_t sent; /* bytes written by more(): byte i is (uint8_t)(i % 251) */
+
 /* n more bytes waiting at sv[1]. */
 static void more(int sv[2], size_t n)
 {
-	static uint8_t chunk[4096];
+	uint8_t chunk[4096];
 	while (n) {
 		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+		for (size_t i = 0; i < k; i++)
+			chunk[i] = (uint8_t)((sent + i) % 251);
 		assert_int_equal(write(sv[0], chunk, k), (ssize_t)k);
+		sent += k;
 		n -= k;
 	}
+}
+
+/* The buffer holds the bytes from offset `from` of what more() wrote. */
+static void holds(const struct buf *b, size_t from)
+{
+	const uint8_t *p = buf_head(b);
+	for (size_t i = 0; i < buf_len(b); i++)
+		if (p[i] != (uint8_t)((from + i) % 251))
+			fail_msg("byte %zu of %zu differs", i, buf_len(b));
 }
 
 /* A socket pair whose reading end holds n bytes. */
@@ -44,22 +59,32 @@ static void test_units(void **state)
 	(void)state;
 	int sv[2];
 	struct buf b = {0};
+	sent = 0;
 	filled(sv, 140000);
 	/* An empty buffer takes four records' worth, not all BUF_CAP bytes. */
 	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 4 * UNIT);
 	assert_true(BUF_CAP >= 4 * (UNIT + 19)); /* and four sealed records fit in one */
-	/* Less room than a unit: whatever fits. */
+	/* That was all it asked for, so more is waiting: a bulk buffer now. */
+	assert_true(b.bulk);
 	buf_consume(&b, 4 * UNIT - 100);
-	assert_int_equal(buf_len(&b), 100);
-	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 4 * UNIT);
-	assert_int_equal(buf_len(&b), 100 + 4 * UNIT);
-	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), BUF_CAP - 100 - 4 * UNIT);
-	assert_int_equal(buf_room(&b), 0);
+	/* Less waiting than it asks for: all there is. */
+	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 140000 - 4 * UNIT);
+	more(sv, 1 << 20);
+	while (buf_room(&b) >= UNIT) {
+		ssize_t n = buf_read_fd_units(&b, sv[1], UNIT);
+		assert_true(n > 0 && n % UNIT == 0);
+	}
+	/* Less room than a unit: whatever fits. */
+	ssize_t room = (ssize_t)buf_room(&b);
+	assert_true(room > 0);
+	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), room);
+	assert_int_equal(buf_len(&b), BUF_BULK_CAP);
+	holds(&b, 4 * UNIT - 100);
 	buf_free(&b);
 	/* Unit 1, as buf_read_fd: all that fits. */
-	more(sv, BUF_CAP);
-	assert_int_equal(buf_read_fd(&b, sv[1]), BUF_CAP);
-	buf_free(&b);
+	struct buf c = {0};
+	assert_int_equal(buf_read_fd(&c, sv[1]), BUF_CAP);
+	buf_free(&c);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -77,11 +102,71 @@ static void test_short(void **state)
 	close(sv[1]);
 }
 
+/*
+ * A read that takes all the room there is makes the buffer a bulk one, at
+ * once and keeping its bytes; after that every block is the bulk size.
+ */
+static void test_grow(void **state)
+{
+	(void)state;
+	int sv[2];
+	struct buf b = {0};
+	sent = 0;
+	filled(sv, 20000);
+	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 20000);
+	assert_false(b.bulk); /* it did not fill the room */
+	assert_int_equal(buf_room(&b), BUF_CAP - 20000);
+	buf_consume(&b, 7);
+	more(sv, 1 << 20);
+	assert_int_equal(buf_read_fd_units(&b, sv[1], 1), BUF_CAP - 20000);
+	assert_true(b.bulk);
+	assert_int_equal(buf_len(&b), BUF_CAP - 7);
+	assert_int_equal(buf_room(&b), BUF_BULK_CAP - BUF_CAP + 7);
+	holds(&b, 7);
+	/* The bytes after them arrive in order in the larger block. */
+	size_t want = buf_room(&b) - buf_room(&b) % UNIT;
+	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), want);
+	holds(&b, 7);
+	/* Drained and taken again: sixteen records' worth at once. */
+	size_t at = 7 + buf_len(&b);
+	buf_consume(&b, buf_len(&b));
+	assert_null(b.data);
+	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 16 * UNIT);
+	assert_true(BUF_BULK_CAP >= 16 * (UNIT + 19));
+	holds(&b, at);
+	buf_free(&b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Appends and reservations that do not fit grow the buffer, up to its bound. */
+static void test_make_room(void **state)
+{
+	(void)state;
+	static uint8_t big[BUF_BULK_CAP];
+	struct buf b = {0};
+	assert_true(buf_append(&b, big, BUF_CAP - 10));
+	assert_false(b.bulk);
+	assert_true(buf_make_room(&b, 10));
+	assert_false(b.bulk); /* it fitted */
+	assert_true(buf_append(&b, big, 11));
+	assert_true(b.bulk);
+	assert_int_equal(buf_len(&b), BUF_CAP + 1);
+	assert_null(buf_reserve(&b, BUF_BULK_CAP - BUF_CAP));
+	assert_non_null(buf_reserve(&b, BUF_BULK_CAP - BUF_CAP - 1));
+	assert_false(buf_append(&b, big, BUF_BULK_CAP));
+	assert_int_equal(buf_len(&b), BUF_CAP + 1);
+	buf_free(&b);
+	buf_release_spares();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_units),
 	    cmocka_unit_test(test_short),
+	    cmocka_unit_test(test_grow),
+	    cmocka_unit_test(test_make_room),
 	};
 	return cmocka_run_group_tests_name("buffer", tests, NULL, NULL);
 }
