@@ -22,10 +22,15 @@ struct spares {
 };
 static struct spares spare[2] = {{.keep = SPARE_MAX}, {.keep = SPARE_MAX / 4}};
 
+static size_t bulk_held; /* bulk blocks in buffers now (spares not counted) */
+
 static void *block_get(bool bulk)
 {
 	struct spares *s = &spare[bulk];
-	return s->n ? s->block[--s->n] : malloc(bulk ? BUF_BULK_CAP : BUF_CAP);
+	void *p = s->n ? s->block[--s->n] : malloc(bulk ? BUF_BULK_CAP : BUF_CAP);
+	if (p && bulk)
+		bulk_held++;
+	return p;
 }
 
 static void block_put(void *p, bool bulk)
@@ -33,6 +38,8 @@ static void block_put(void *p, bool bulk)
 	struct spares *s = &spare[bulk];
 	if (!p)
 		return;
+	if (bulk)
+		bulk_held--;
 	if (s->n < s->keep)
 		s->block[s->n++] = p;
 	else
@@ -48,11 +55,12 @@ void buf_release_spares(void)
 
 /*
  * Found full: from now on the buffer takes bulk blocks, this one included
- * (its bytes move once). Without memory for that it stays as it was.
+ * (its bytes move once). Past BUF_BULK_MAX, or without memory for that, it
+ * stays as it was.
  */
 static void buf_grow(struct buf *b)
 {
-	if (b->bulk)
+	if (b->bulk || bulk_held >= BUF_BULK_MAX)
 		return;
 	if (b->data) {
 		uint8_t *big = block_get(true);
@@ -78,6 +86,9 @@ bool buf_make_room(struct buf *b, size_t n)
 static bool buf_prepare(struct buf *b, size_t want)
 {
 	if (!b->data) {
+		/* Past the bound a bulk buffer takes a small block, and may grow again later. */
+		if (b->bulk && bulk_held >= BUF_BULK_MAX)
+			b->bulk = false;
 		b->data = block_get(b->bulk);
 		if (!b->data)
 			return false;

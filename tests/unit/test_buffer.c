@@ -160,13 +160,49 @@ static void test_make_room(void **state)
 	buf_release_spares();
 }
 
+/*
+ * At most BUF_BULK_MAX bulk blocks at once: past that a full buffer stays
+ * small, and one marked bulk takes a small block when it refills.
+ */
+static void test_bulk_bound(void **state)
+{
+	(void)state;
+	static uint8_t big[BUF_CAP + 1];
+	static struct buf held[BUF_BULK_MAX];
+	struct buf early = {0}, late = {0};
+	assert_true(buf_append(&early, big, BUF_CAP + 1));
+	assert_true(early.bulk);
+	buf_free(&early); /* drained: still bulk, holding nothing */
+	for (size_t i = 0; i < BUF_BULK_MAX; i++) {
+		assert_true(buf_append(&held[i], big, BUF_CAP + 1));
+		assert_true(held[i].bulk);
+	}
+	/* The bound is reached: no more growing. */
+	assert_true(buf_append(&late, big, BUF_CAP));
+	assert_false(buf_append(&late, big, 1));
+	assert_false(late.bulk);
+	assert_int_equal(buf_len(&late), BUF_CAP);
+	assert_true(buf_append(&early, big, 10));
+	assert_false(early.bulk);
+	assert_int_equal(buf_room(&early), BUF_CAP - 10);
+	/* One given back: a full buffer grows again. */
+	buf_free(&held[0]);
+	assert_true(buf_append(&late, big, 1));
+	assert_true(late.bulk);
+	assert_int_equal(buf_len(&late), BUF_CAP + 1);
+	buf_free(&late);
+	buf_free(&early);
+	for (size_t i = 1; i < BUF_BULK_MAX; i++)
+		buf_free(&held[i]);
+	buf_release_spares();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_units),
-	    cmocka_unit_test(test_short),
-	    cmocka_unit_test(test_grow),
-	    cmocka_unit_test(test_make_room),
+	    cmocka_unit_test(test_units),      cmocka_unit_test(test_short),
+	    cmocka_unit_test(test_grow),       cmocka_unit_test(test_make_room),
+	    cmocka_unit_test(test_bulk_bound),
 	};
 	return cmocka_run_group_tests_name("buffer", tests, NULL, NULL);
 }
