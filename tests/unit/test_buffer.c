@@ -45,10 +45,11 @@ static void holds(const struct buf *b, size_t from)
 			fail_msg("byte %zu of %zu differs", i, buf_len(b));
 }
 
-/* A socket pair whose reading end holds n bytes. */
+/* A socket pair whose reading end holds n bytes, the first more() wrote. */
 static void filled(int sv[2], size_t n)
 {
 	int size = 1 << 20;
+	sent = 0;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	more(sv, n);
@@ -59,7 +60,6 @@ static void test_units(void **state)
 	(void)state;
 	int sv[2];
 	struct buf b = {0};
-	sent = 0;
 	filled(sv, 140000);
 	/* An empty buffer takes four records' worth, not all BUF_CAP bytes. */
 	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 4 * UNIT);
@@ -111,7 +111,6 @@ static void test_grow(void **state)
 	(void)state;
 	int sv[2];
 	struct buf b = {0};
-	sent = 0;
 	filled(sv, 20000);
 	assert_int_equal(buf_read_fd_units(&b, sv[1], UNIT), 20000);
 	assert_false(b.bulk); /* it did not fill the room */
