@@ -284,7 +284,10 @@ static size_t step(struct sim *m)
 	return moved;
 }
 
-/* Every byte held anywhere in the chain, every buffer no fuller than BUF_BULK_CAP. */
+/*
+ * Every byte held anywhere in the chain, every buffer no fuller than
+ * BUF_BULK_CAP, and no memory held by an empty one.
+ */
 static size_t held(struct sim *m)
 {
 	struct sealed *c = m->c;
@@ -306,6 +309,8 @@ static size_t held(struct sim *m)
 	}
 	for (size_t i = 0; i < nb; i++) {
 		assert_true(buf_len(bufs[i]) <= BUF_BULK_CAP);
+		if (buf_len(bufs[i]) == 0)
+			assert_null(bufs[i]->data);
 		sum += buf_len(bufs[i]);
 	}
 	return sum;
