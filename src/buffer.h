@@ -47,6 +47,7 @@ static inline size_t buf_room(const struct buf *b)
 	return buf_cap(b) - buf_len(b);
 }
 
+/* NULL while the buffer has no storage (NULL + 0 is undefined). */
 static inline const uint8_t *buf_head(const struct buf *b)
 {
 	return b->data ? b->data + b->start : NULL;

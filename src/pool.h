@@ -8,9 +8,10 @@
  * listener (and so the same chain), the same client IP address and the same
  * user: the authenticated one, or on a listener without users the SOCKS
  * credentials the application sent only to keep its streams apart (Tor's
- * IsolateSOCKSAuth, which Tor Browser and torsocks rely on). A circuit takes no new stream after
- * POOL_DIRTY seconds from its first, and an idle one is closed after POOL_IDLE seconds, well before
- * any relay's idle timeout.
+ * IsolateSOCKSAuth, which Tor Browser and torsocks rely on). A circuit
+ * takes no new stream after POOL_DIRTY seconds from its first, and an idle
+ * one is closed after POOL_IDLE seconds, well before any relay's idle
+ * timeout.
  */
 #ifndef NACRE_POOL_H
 #define NACRE_POOL_H

@@ -40,13 +40,12 @@ struct sealed {
 	bool begun;      /* relay: a BEGIN waits in begin[] */
 	uint8_t begin[RELAY_BEGIN_MAX]; /* relay: its payload */
 	size_t begin_len;
-	struct proto_addr
-	    begin_dst;           /* relay: that payload parsed (a name is a view into begin[]) */
-	int status;              /* the first STATUS received, or -1 */
-	unsigned status_hop;     /* the hop (1-based) that sent it */
-	bool broken;             /* forged, cut or malformed: reset */
-	struct hop_client *hops; /* client: n hops */
-	struct hop_relay relay;  /* relay: its one hop */
+	struct proto_addr begin_dst; /* relay: begin[] parsed (a name points into it) */
+	int status;                  /* the first STATUS received, or -1 */
+	unsigned status_hop;         /* the hop (1-based) that sent it */
+	bool broken;                 /* forged, cut or malformed: reset */
+	struct hop_client *hops;     /* client: n hops */
+	struct hop_relay relay;      /* relay: its one hop */
 };
 
 /* A client side for n hops; hops[] is then filled by circuit.c. */
