@@ -450,8 +450,15 @@ void client_update(struct client *c)
 
 	int cev = 0, uev = 0;
 	bool reading = c->phase != PHASE_CLOSING || c->lingering;
-	if (reading && !c->c_eof &&
-	    (c->cs ? buf_room(&c->cs->rin) > 0 : can_take(&c->cin, &c->c2u)))
+	/*
+	 * A kept circuit is read past its stream's END, until the link itself
+	 * says EOF: only the next BEGIN may come, and only once this stream is
+	 * over (anything else breaks the circuit). Its epoll entry then stays as
+	 * it is from one stream to the next, instead of costing a failed
+	 * EPOLL_CTL_ADD each time libev takes it up again.
+	 */
+	bool c_open = !c->c_eof || (c->cs && c->cs->reuse && !c->cs->link_eof);
+	if (reading && c_open && (c->cs ? buf_room(&c->cs->rin) > 0 : can_take(&c->cin, &c->c2u)))
 		cev |= EV_READ;
 	if (client_pending(c))
 		cev |= EV_WRITE;
@@ -521,6 +528,7 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 		return true;
 	}
 	if (n == 0 && (sealed_in_ended(s) || s->between)) {
+		s->link_eof = true;
 		*eof = true;
 		return true;
 	}

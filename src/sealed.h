@@ -44,6 +44,7 @@ struct sealed {
 	int status;                  /* the first STATUS received, or -1 */
 	unsigned status_hop;         /* the hop (1-based) that sent it */
 	bool broken;                 /* forged, cut or malformed: reset */
+	bool link_eof;               /* its socket has said EOF (client.c) */
 	struct hop_client *hops;     /* client: n hops */
 	struct hop_relay relay;      /* relay: its one hop */
 };
