@@ -228,6 +228,7 @@ static bool chain_reuse(struct client *c)
 	log_debug("client %d: on a kept circuit", c->fd);
 	c->us = s;
 	c->ufd = fd;
+	pool_io_set(&c->uio, fd, 0);
 	c->circ_reused = true;
 	c->circ_born = born;
 	c->via_chain = true;

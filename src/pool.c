@@ -17,6 +17,7 @@ struct pool_entry {
 	int fd;
 	struct sealed *s;
 	ev_tstamp born;
+	ev_io io;
 	ev_timer timer;
 	struct pool_entry *prev, *next;
 };
@@ -59,6 +60,7 @@ static void close_circuit(int fd, struct sealed *s)
 static void unlink_entry(struct pool_entry *e)
 {
 	struct server *srv = e->srv;
+	ev_io_stop(srv->loop, &e->io);
 	ev_timer_stop(srv->loop, &e->timer);
 	if (e->prev)
 		e->prev->next = e->next;
@@ -84,6 +86,15 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	drop(container_of(w, struct pool_entry, timer));
 }
 
+/* Between streams a relay says nothing: its EOF, a reset or stray bytes end the circuit. */
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	log_debug("a kept circuit was closed by its relay");
+	drop(container_of(w, struct pool_entry, io));
+}
+
 void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
               ev_tstamp born)
 {
@@ -105,6 +116,9 @@ void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sea
 	double left = POOL_DIRTY - (now - born);
 	ev_timer_init(&e->timer, on_timer, left < POOL_IDLE ? left : POOL_IDLE, 0.);
 	ev_timer_start(srv->loop, &e->timer);
+	ev_init(&e->io, on_io);
+	pool_io_set(&e->io, fd, EV_READ);
+	ev_io_start(srv->loop, &e->io);
 	/* Most recently used first: it is the least likely to have been closed. */
 	e->next = srv->pool;
 	if (e->next)
@@ -120,9 +134,8 @@ bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct s
 		if (!same_key(&e->key, key))
 			continue;
 		/*
-		 * Nothing watches a kept circuit (a watcher would cost two epoll_ctl
-		 * calls a stream): one its relay has closed fails before the exit's
-		 * status, and dial.c then builds a new one for the stream.
+		 * One its relay closes from now on fails before the exit's status,
+		 * and dial.c then builds a new circuit for the stream.
 		 */
 		unlink_entry(e);
 		*fd = e->fd;

@@ -11,7 +11,9 @@
  * IsolateSOCKSAuth, which Tor Browser and torsocks rely on). A circuit
  * takes no new stream after POOL_DIRTY seconds from its first, and an idle
  * one is closed after POOL_IDLE seconds, well before any relay's idle
- * timeout.
+ * timeout. A kept circuit is watched: one its relay closes (a restart, an
+ * idle timeout) is let go at once, and the next stream builds a new one
+ * instead of finding out through a failed BEGIN.
  */
 #ifndef NACRE_POOL_H
 #define NACRE_POOL_H
@@ -44,14 +46,33 @@ void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_co
 /*
  * Keeps the circuit (fd to the first relay, its sealed state, idle between
  * streams) for key; closes it instead when it is too old or the pool full.
- * Takes both over either way.
+ * Takes both over either way. The caller has just stopped its own watcher
+ * on fd, which was active.
  */
 void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
               ev_tstamp born);
-/* An idle circuit for key, taken out of the pool; false if there is none. */
+/*
+ * An idle circuit for key, taken out of the pool; false if there is none.
+ * The caller watches fd from now on: pool_io_set() first.
+ */
 bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
                ev_tstamp *born);
 /* Closes every kept circuit (shutdown, reload). */
 void pool_free_all(struct server *srv);
+
+/*
+ * Points w at fd, a kept circuit's socket, as it passes between a stream's
+ * watcher and the pool's within one callback. ev_io_set() alone would mark
+ * fd as a new descriptor, and libev would add it to epoll again: an
+ * EPOLL_CTL_ADD that fails with EEXIST, a syscall a stream for nothing.
+ * Clearing that mark (libev's EV__IOFDSET, which ev_io_start() reads) is
+ * right only for a descriptor that stayed open and watched, as here: the
+ * other watcher was active until now.
+ */
+static inline void pool_io_set(ev_io *w, int fd, int events)
+{
+	ev_io_set(w, fd, events);
+	w->events &= ~EV__IOFDSET;
+}
 
 #endif

@@ -7,12 +7,15 @@ anonymity.sh). Standard library only; every socket operation is bounded.
         connection it accepts, answers any request with
         "nacre origin LABEL PATH\\n" (Connection: close), and logs how the
         peer ended: "end from IP PORT: eof|reset|eof-before-request|error:E".
-    relaylib.py recorder --bind IP (--to HOST:PORT | --sink) --dir DIR
+    relaylib.py recorder --bind IP (--to HOST:PORT | --sink) --dir DIR [--cut FILE]
         A TCP forwarder that records what clients send. For the K-th
         connection it writes DIR/flight.K (the bytes the client sent before
         the first byte came back: its first flight) and DIR/stream.K
         (everything the client sent). With --sink nothing is forwarded and
         flight.K is written once the client has been quiet for half a second.
+        With --cut FILE, the first bytes a client sends once FILE exists make
+        the recorder delete FILE and reset that connection both ways (a link
+        that dies as a stream starts on it); the connections after it pass.
     relaylib.py probe --relay HOST:PORT --silent-close S [--wait S] PROBE...
         Opens one connection per PROBE to the relay, all at once, and reports
         how each ended: "NAME bytes=N close=eof|reset|open|error:E
@@ -123,6 +126,24 @@ def write_file(path, data):
     os.replace(tmp, path)
 
 
+def cut_now(path):
+    """Whether path existed; deletes it, so that one cut answers it."""
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def reset_close(s):
+    """Closes s with a reset (SO_LINGER 0), as a link that dies does."""
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    except OSError:
+        pass
+
+
 def cmd_recorder(a):
     counter = [0]
     lock = threading.Lock()
@@ -187,6 +208,12 @@ def cmd_recorder(a):
                         continue
                     if not d:
                         break
+                    if a.cut and cut_now(a.cut):
+                        print(f"connection {k}: cut", flush=True)
+                        for s in (c, up):
+                            if s:
+                                reset_close(s)
+                        return
                     with slock:
                         if not state["flight_done"]:
                             flight.extend(d)
@@ -383,6 +410,7 @@ def main():
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--to")
     p.add_argument("--sink", action="store_true")
+    p.add_argument("--cut", help="reset the first connection to send once this file exists")
     p.add_argument("--dir", required=True)
     p.set_defaults(fn=cmd_recorder)
     p = sub.add_parser("probe")

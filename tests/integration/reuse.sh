@@ -157,19 +157,37 @@ restart_relays() { # IDLE
 	RELAYS_PID=$NACRE_PID
 }
 restart_relays 1
-expect_eq "a kept circuit whose relays died: the stream is rebuilt, not failed" "$BIG_SHA 3" \
+expect_eq "a kept circuit whose relays died: the next stream builds a new one" "$BIG_SHA 3" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
-check "... because the kept circuit failed before the exit's status" \
-	grep -q 'kept circuit gone, building a new one' "$T/user.log"
-restart_relays 1
-expect_eq "the same with an absolute-form GET: its request goes in the new flight" "$BIG_SHA 2" \
-	"$(get -x "127.0.0.1:$P") $(grep -c 'kept circuit gone' "$T/user.log")"
-expect_eq "a stream after it builds a circuit again (the GET's ended with it)" "$BIG_SHA 6" \
-	"$(get --socks5 "127.0.0.1:$P") $(flights)"
+check "... as the pool let the circuit go when its relay closed it" \
+	grep -q 'a kept circuit was closed by its relay' "$T/user.log"
+expect_eq "... so that no stream tried it" "0" "$(grep -c 'kept circuit gone' "$T/user.log")"
 sleep 2.5 # the relays' idle timeout is 1 s: the exit closes the kept circuit
-expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 9" \
+expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 6" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
 check "... which the exit had closed as idle" grep -q 'closed: idle between streams' "$T/relays.log"
+
+# ---- a kept circuit that dies as a stream starts on it: rebuilt, not failed
+# The user's side reaches r1 through a forwarder that resets the connection
+# carrying the first bytes sent after "$T/cut" appears: the kept circuit,
+# once a BEGIN is on it.
+mkdir -p "$T/cutter"
+start_helper cutter relaylib.py recorder --to "$R1" --cut "$T/cut" --dir "$T/cutter"
+(R1=127.0.0.1:$HELPER_PORT && user_conf true) >"$T/user3.conf"
+start_nacre user3 -c "$T/user3.conf"
+P3=$NACRE_PORT
+gone() { grep -c 'kept circuit gone, building a new one' "$T/user3.log"; }
+get --socks5 "127.0.0.1:$P3" >/dev/null
+F0=$(flights)
+touch "$T/cut"
+expect_eq "a kept circuit cut under a SOCKS5 stream: the stream gets its data" "$BIG_SHA 1" \
+	"$(get --socks5 "127.0.0.1:$P3") $(gone)"
+expect_eq "... on a new circuit" "3" "$(($(flights) - F0))"
+touch "$T/cut"
+expect_eq "the same with an absolute-form GET: its request goes in the new flight" "$BIG_SHA 2" \
+	"$(get -x "127.0.0.1:$P3") $(gone)"
+check "... both times the forwarder cut the kept circuit" \
+	[ "$(grep -c ': cut' "$T/cutter.log")" = 2 ]
 
 # ---- reuse_circuits = false: one circuit per stream
 user_conf false >"$T/user2.conf"
