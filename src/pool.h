@@ -46,8 +46,8 @@ void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_co
 /*
  * Keeps the circuit (fd to the first relay, its sealed state, idle between
  * streams) for key; closes it instead when it is too old or the pool full.
- * Takes both over either way. The caller has just stopped its own watcher
- * on fd, which was active.
+ * Takes both over either way. The caller has stopped its own watcher on fd
+ * (costing no syscall if that watcher was active until now).
  */
 void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
               ev_tstamp born);
