@@ -16,14 +16,14 @@
  * 64 KiB and a little: four full relay records (4 x 16402 bytes) fit, so a
  * sealed side sends 64 KiB of data in one write (see buf_read_fd_units).
  * A direction that fills its buffer is moving bulk: from then on it takes
- * blocks four times the size (sixteen records), so a stream of data costs a
- * quarter of the reads, sends and wake-ups. Only busy directions pay for it,
- * and at most BUF_BULK_MAX bulk blocks (32 MiB) are in use in a process at
- * once: past that, buffers stay at BUF_CAP, as they were.
+ * blocks eight times the size (thirty-two records), so a stream of data
+ * costs an eighth of the reads, sends and wake-ups. Only busy directions pay
+ * for it, and at most BUF_BULK_MAX bulk blocks (32 MiB) are in use in a
+ * process at once: past that, buffers stay at BUF_CAP, as they were.
  */
 #define BUF_CAP      (64 * 1024 + 128)
-#define BUF_BULK_CAP (4 * BUF_CAP)
-#define BUF_BULK_MAX 128
+#define BUF_BULK_CAP (8 * BUF_CAP)
+#define BUF_BULK_MAX 64
 
 struct buf {
 	uint8_t *data; /* NULL while empty */
