@@ -22,6 +22,12 @@ struct pool_entry {
 	struct pool_entry *prev, *next;
 };
 
+void pool_io_set(ev_io *w, int fd, int events)
+{
+	ev_io_set(w, fd, events);
+	w->events &= ~EV__IOFDSET;
+}
+
 void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_conf *lc,
                    const struct sockaddr_storage *peer, uint64_t user)
 {

@@ -67,12 +67,10 @@ void pool_free_all(struct server *srv);
  * EPOLL_CTL_ADD that fails with EEXIST, a syscall a stream for nothing.
  * Clearing that mark (libev's EV__IOFDSET, which ev_io_start() reads) is
  * right only for a descriptor that stayed open and watched, as here: the
- * other watcher was active until now.
+ * other watcher was active until now. So a taker points its watcher at fd
+ * only once it keeps the circuit: were fd closed after all, a new socket
+ * could get its number, and libev would take it for one already in epoll.
  */
-static inline void pool_io_set(ev_io *w, int fd, int events)
-{
-	ev_io_set(w, fd, events);
-	w->events &= ~EV__IOFDSET;
-}
+void pool_io_set(ev_io *w, int fd, int events);
 
 #endif
