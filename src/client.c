@@ -554,7 +554,7 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
 	else if ((n = buf_read_fd_units(b, fd, sealed_other ? RECORD_DATA_MAX : 1)) > 0 && tunnel &&
-	         !c->cs && !c->us)
+	         !c->cs && !c->us && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);

@@ -394,9 +394,10 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 static void load_file(struct conf_loader *ld, struct conf *c)
 {
 	static const char *const names[] = {
-	    "log_level", "log_target", "workers",  "record_cipher", "reuse_circuits",
-	    "timeouts",  "limits",     "resolver", "relays",        "chains",
-	    "route",     "listen",     "relay",    "rules",         NULL};
+	    "log_level",      "log_target", "workers",  "record_cipher",
+	    "reuse_circuits", "splice",     "timeouts", "limits",
+	    "resolver",       "relays",     "chains",   "route",
+	    "listen",         "relay",      "rules",    NULL};
 	config_t cf;
 	config_init(&cf);
 	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
@@ -449,6 +450,12 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 			conf_fail(ld, s, "reuse_circuits: expected true or false");
 		else
 			c->reuse_circuits = config_setting_get_bool(s);
+	}
+	if ((s = config_setting_get_member(root, "splice")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			conf_fail(ld, s, "splice: expected true or false");
+		else
+			c->splice = config_setting_get_bool(s);
 	}
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);

@@ -1,9 +1,16 @@
 /*
- * Zero-copy relaying for tunnels: bytes move socket -> pipe -> socket with
- * splice(2) and never enter user space. A direction starts with ordinary
- * buffers and takes a pipe only once it has carried SPIPE_AFTER bytes, so a
- * short request never pays for the pipe's descriptors; pipes are kept in a
- * small pool for reuse.
+ * Zero-copy relaying for direct tunnels, when the config asks for it
+ * (`splice = true`): bytes move socket -> pipe -> socket with splice(2) and
+ * never enter user space. A direction starts with ordinary buffers and takes
+ * a pipe only once it has carried SPIPE_AFTER bytes, so a short request never
+ * pays for the pipe's descriptors; pipes are kept in a small pool for reuse.
+ *
+ * It is off by default because it moves work rather than saving it. The pages
+ * go on to the application untouched, so the application's read is the first
+ * to touch them. Through nginx on loopback, alternating 1 GiB downloads with
+ * curl (11 rounds each) came to 0.74x the speed without a proxy with splice
+ * and 0.96x with buffers; nacre itself took 0.38 s of CPU per GiB with splice
+ * and 0.63 s with buffers. Uploads were 0.55x and 0.59x.
  */
 #ifndef NACRE_SPIPE_H
 #define NACRE_SPIPE_H

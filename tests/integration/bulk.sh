@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bulk transfers through nacre: 64 MiB down and 64 MiB up, each checked with
-# SHA-256, through SOCKS5, through HTTP CONNECT, and as absolute-form requests.
+# SHA-256, through SOCKS5, through HTTP CONNECT, and as absolute-form requests;
+# the tunnels again with splice = true.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -24,6 +25,11 @@ UP="http://127.0.0.1:$O/sha256"
 
 start_nacre nacre --listen 127.0.0.1:0
 P=$NACRE_PORT
+D_PID=$NACRE_PID
+# A process that spliced keeps its emptied pipes for the next tunnel (any
+# pipe it holds from the start was inherited).
+pipes_of() { find "/proc/$1/fd" -lname 'pipe:*' 2>/dev/null | wc -l; }
+D_PIPES=$(pipes_of "$D_PID")
 
 mycurl() { timeout 50 curl -sS --max-time 45 "$@"; }
 down() { mycurl "$@" "$DOWN" | sha256sum | cut -d' ' -f1; }
@@ -41,5 +47,18 @@ expect_eq "64 MiB down as an absolute-form GET" "$DOWN_SHA" "$(down -x "127.0.0.
 expect_eq "64 MiB up as an absolute-form POST" "$BIG_SHA" "$(up -x "127.0.0.1:$P")"
 expect_eq "64 MiB up as an absolute-form chunked POST" "$BIG_SHA" \
 	"$(up -x "127.0.0.1:$P" -H 'Transfer-Encoding: chunked')"
+
+# The same tunnels with splice = true: bulk bytes go socket -> pipe -> socket.
+printf 'splice = true;\nlisten = ( { address = "127.0.0.1:0"; } );\n' >"$T/splice.conf"
+start_nacre nacre-splice -c "$T/splice.conf"
+S=$NACRE_PORT
+S_PIPES=$(pipes_of "$NACRE_PID")
+expect_eq "splice: 64 MiB down through SOCKS5" "$DOWN_SHA" "$(down --socks5-hostname "127.0.0.1:$S")"
+expect_eq "splice: 64 MiB up through SOCKS5" "$BIG_SHA" "$(up --socks5-hostname "127.0.0.1:$S")"
+expect_eq "splice: 64 MiB down through HTTP CONNECT" "$DOWN_SHA" "$(down -p -x "127.0.0.1:$S")"
+expect_eq "splice: 64 MiB up through HTTP CONNECT" "$BIG_SHA" "$(up -p -x "127.0.0.1:$S")"
+check "splice = true: the tunnels spliced (pipes: $S_PIPES at start, $(pipes_of "$NACRE_PID") now)" \
+	test "$(pipes_of "$NACRE_PID")" -gt "$S_PIPES"
+expect_eq "by default the tunnels did not splice (pipes held)" "$D_PIPES" "$(pipes_of "$D_PID")"
 
 finish

@@ -76,6 +76,7 @@ bad negative-timeout 4 'timeouts = { handshake = 10.0; connect = -1.0; };'
 bad unreadable-users-file 8 "	{ address = \"127.0.0.1:0\"; users = \"$T/no-such-dir/users\"; },"
 bad unknown-protocol 9 '	{ address = "[::1]:0"; protocols = [ "gopher" ]; }'
 bad unknown-log-level 2 'log_level = "loud";'
+bad splice-not-a-bool 3 'splice = "yes";' "splice: expected true or false"
 
 timeout 10 "$NACRE" check -c "$T/absent.conf" >"$T/absent.out" 2>&1
 rc=$?

@@ -16,10 +16,13 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$NACRE_PID/status"; }
 # ------------------------------------------------------------ backpressure
 # 256 MiB from the origin; the client reads 1 MiB, stops for 3 s, then reads
 # the rest. While it is stopped nacre's RSS must not grow by more than its
-# per-direction buffers (64 KiB each) plus slack for the allocator.
-base=$(rss_kib)
-N=$((256 * 1024 * 1024))
-run_py 120 - "$NACRE_PORT" "$HTTP_PORT" "$N" "$T/bp.fifo" >"$T/bp.out" 2>&1 <<'PY' &
+# per-direction buffers (512 KiB each at most) plus slack for the allocator.
+# backpressure LABEL: against the nacre at $NACRE_PORT ($NACRE_PID).
+backpressure() {
+	local label=$1 base during grew
+	base=$(rss_kib)
+	N=$((256 * 1024 * 1024))
+	run_py 120 - "$NACRE_PORT" "$HTTP_PORT" "$N" "$T/bp.fifo" >"$T/bp-$label.out" 2>&1 <<'PY' &
 import hashlib, sys, time
 from origin import socks5_connect, recv_exact
 proxy, port, n, _ = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -43,19 +46,28 @@ while True:
     h.update(b); got += len(b)
 print("got", got, h.hexdigest(), flush=True)
 PY
-BP_PID=$!
-wait_for_line "$T/bp.out" '^paused' 30 || fail "backpressure client did not start"
-sleep 2
-during=$(rss_kib)
-wait "$BP_PID"
-grew=$((during - base))
-if [ "$grew" -lt 8192 ]; then
-	pass "RSS grew by ${grew} KiB while the client was not reading (bounded)"
-else
-	fail "RSS grew by ${grew} KiB while the client was not reading"
-fi
-expect_eq "every byte arrived after the client read again" \
-	"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
+	BP_PID=$!
+	wait_for_line "$T/bp-$label.out" '^paused' 30 || fail "$label: backpressure client did not start"
+	sleep 2
+	during=$(rss_kib)
+	wait "$BP_PID"
+	grew=$((during - base))
+	if [ "$grew" -lt 8192 ]; then
+		pass "$label: RSS grew by ${grew} KiB while the client was not reading (bounded)"
+	else
+		fail "$label: RSS grew by ${grew} KiB while the client was not reading"
+	fi
+	expect_eq "$label: every byte arrived after the client read again" \
+		"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp-$label.out")"
+}
+backpressure buffers
+
+# The same with splice = true: the bytes wait in the pipe, not in nacre.
+printf 'splice = true;\nlisten = ( { address = "127.0.0.1:0"; } );\n' >"$T/splice.conf"
+B_PORT=$NACRE_PORT B_PID=$NACRE_PID
+start_nacre nacre-splice -c "$T/splice.conf"
+backpressure splice
+NACRE_PORT=$B_PORT NACRE_PID=$B_PID
 
 # ------------------------------------------------------------ resets
 # An origin that resets the connection: the client must see a reset, not a FIN.
