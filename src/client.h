@@ -117,7 +117,7 @@ struct client {
 	struct buf cout;             /* to write to the client (replies, HTTP responses) */
 	struct buf uin;              /* read from upstream */
 	struct buf uout;             /* to write upstream (HTTP request heads and bodies) */
-	struct spipe c2u, u2c;       /* tunnels: the splice path, once a direction is busy */
+	struct spipe c2u, u2c;       /* tunnels, splice = true: the splice path once busy */
 	bool c_eof, u_eof;           /* a side sent FIN */
 	bool c_shut, u_shut;         /* we sent FIN to a side */
 	bool lingering;              /* CLOSING: the reply is out; discarding until EOF */

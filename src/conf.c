@@ -70,6 +70,14 @@ const char *conf_get_string(struct conf_loader *ld, const config_setting_t *s)
 	return v;
 }
 
+void conf_get_bool(struct conf_loader *ld, const config_setting_t *s, const char *what, bool *out)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL)
+		*out = config_setting_get_bool(s);
+	else
+		conf_fail(ld, s, "%s: expected true or false", what);
+}
+
 void conf_check_members(struct conf_loader *ld, const config_setting_t *s, const char *what,
                         const char *const *names)
 {
@@ -445,18 +453,10 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 			conf_fail(ld, s,
 			          "record_cipher: unknown value '%s' (auto, chacha20-poly1305)", v);
 	}
-	if ((s = config_setting_get_member(root, "reuse_circuits")) != NULL) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			conf_fail(ld, s, "reuse_circuits: expected true or false");
-		else
-			c->reuse_circuits = config_setting_get_bool(s);
-	}
-	if ((s = config_setting_get_member(root, "splice")) != NULL) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			conf_fail(ld, s, "splice: expected true or false");
-		else
-			c->splice = config_setting_get_bool(s);
-	}
+	if ((s = config_setting_get_member(root, "reuse_circuits")) != NULL)
+		conf_get_bool(ld, s, "reuse_circuits", &c->reuse_circuits);
+	if ((s = config_setting_get_member(root, "splice")) != NULL)
+		conf_get_bool(ld, s, "splice", &c->splice);
 	if ((s = config_setting_get_member(root, "timeouts")) != NULL)
 		load_timeouts(ld, s, c);
 	if ((s = config_setting_get_member(root, "limits")) != NULL)

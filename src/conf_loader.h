@@ -25,6 +25,8 @@ __attribute__((format(printf, 3, 4))) void
 conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fmt, ...);
 bool conf_get_number(struct conf_loader *ld, const config_setting_t *s, double *out);
 const char *conf_get_string(struct conf_loader *ld, const config_setting_t *s);
+/* A true/false setting into *out; otherwise "what: expected true or false". */
+void conf_get_bool(struct conf_loader *ld, const config_setting_t *s, const char *what, bool *out);
 /* Every member of group s must be one of names (NULL-terminated). */
 void conf_check_members(struct conf_loader *ld, const config_setting_t *s, const char *what,
                         const char *const *names);

@@ -465,12 +465,8 @@ void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g,
 	else
 		conf_fail(ld, g, "relay: missing key_file (make one with `nacre keygen FILE`)");
 
-	if ((s = config_setting_get_member(g, "exit")) != NULL) {
-		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-			conf_fail(ld, s, "relay.exit: expected true or false");
-		else
-			r->exit = config_setting_get_bool(s);
-	}
+	if ((s = config_setting_get_member(g, "exit")) != NULL)
+		conf_get_bool(ld, s, "relay.exit", &r->exit);
 
 	double v;
 	if ((s = config_setting_get_member(g, "silent_close")) != NULL &&

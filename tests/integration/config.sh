@@ -151,6 +151,9 @@ bad_in relay long-key 4 "	{ name = \"r2\"; address = \"[::1]:9002\"; key = \"${R
 bad_in relay unknown-record-cipher 14 'record_cipher = "rc4";' \
 	"record_cipher: unknown value 'rc4' (auto, chacha20-poly1305)"
 bad_in relay record-cipher-not-a-string 14 'record_cipher = 1;'
+bad_in relay exit-not-a-bool 10 \
+	'relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = "yes"; silent_close = 30;' \
+	"relay.exit: expected true or false"
 bad_in relay unknown-route 8 'route = "nowhere";' "unknown chain 'nowhere'"
 bad_in relay unknown-listen-route 9 'listen = ( { address = "127.0.0.1:0"; route = "nowhere"; } );' \
 	"unknown chain 'nowhere'"
