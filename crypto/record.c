@@ -56,7 +56,7 @@ size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, s
 	out[0] = (uint8_t)((body >> 8) ^ m[0]);
 	out[1] = (uint8_t)(body ^ m[1]);
 	out[2] = (uint8_t)t;
-	if (n)
+	if (n && p != out + 3)
 		memcpy(out + 3, p, n);
 	aead_seal(d, out + 2, out + 2 + body, out + 2, body, out, nonce);
 	d->seq++;

@@ -32,7 +32,8 @@ bool record_aes_available(void);
 /*
  * Seals one record of type t carrying n <= RECORD_DATA_MAX bytes into out;
  * returns n + RECORD_OVERHEAD, or 0 if cap is too small or n too big.
- * p and out must not overlap.
+ * p either is where the payload goes, out + RECORD_HDR_LEN + 1 (the record
+ * is sealed in place, no copy), or does not overlap out at all.
  */
 size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, size_t n,
                    uint8_t *out, size_t cap);

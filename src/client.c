@@ -550,10 +550,10 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
 	/* Plaintext the other side seals: read whole records' worth. */
-	bool sealed_other = (fd == c->fd ? c->us : c->cs) != NULL;
+	struct sealed *other = fd == c->fd ? c->us : c->cs;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
-	else if ((n = buf_read_fd_units(b, fd, sealed_other ? RECORD_DATA_MAX : 1)) > 0 && tunnel &&
+	else if ((n = buf_read_fd_units(b, fd, other ? sealed_unit(other) : 1)) > 0 && tunnel &&
 	         !c->cs && !c->us && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {

@@ -211,12 +211,53 @@ static bool seal_into(struct sealed_layer *l, struct buf *out, enum record_type 
 	return true;
 }
 
+size_t sealed_unit(const struct sealed *s)
+{
+	return RECORD_DATA_MAX - (s->n - 1) * RECORD_OVERHEAD;
+}
+
+/*
+ * Client through several hops, data flowing: each piece of src becomes one
+ * record per layer, nested, so the outermost is a full record when the piece
+ * is sealed_unit() bytes. The piece is copied once, to where the innermost
+ * payload goes in rout, and every layer seals in place around it; the
+ * general path below would copy it again for each layer. Only while no layer
+ * holds bytes of its own, so the order on the wire stays that of the layers'
+ * streams.
+ */
+static void seal_nested(struct sealed *s, struct buf *src)
+{
+	unsigned n = s->n;
+	for (unsigned k = 0; k < n; k++)
+		if (s->l[k].out_end || (k > 0 && buf_len(&s->fwd[k])))
+			return;
+	while (buf_len(src) > 0) {
+		size_t piece = buf_len(src) < sealed_unit(s) ? buf_len(src) : sealed_unit(s);
+		size_t total = piece + n * RECORD_OVERHEAD;
+		uint8_t *dst = buf_reserve(&s->rout, total);
+		if (!dst)
+			return;
+		size_t at = n * (RECORD_HDR_LEN + 1); /* where the innermost payload goes */
+		size_t len = piece;
+		memcpy(dst + at, buf_head(src), piece);
+		for (unsigned k = n; k-- > 0;) {
+			at -= RECORD_HDR_LEN + 1;
+			len = record_seal(s->l[k].send, RECORD_DATA, dst + at + RECORD_HDR_LEN + 1,
+			                  len, dst + at, total - at);
+		}
+		buf_commit(&s->rout, total);
+		buf_consume(src, piece);
+	}
+}
+
 bool sealed_pump_out(struct sealed *s, struct buf *src)
 {
 	if (s->broken)
 		return false;
 	if (!sealed_ready(s))
 		return true;
+	if (s->client && s->n > 1 && src)
+		seal_nested(s, src);
 	/* Innermost first, so each layer finds the records of the one inside it. */
 	for (unsigned k = s->n; k-- > 0;) {
 		struct sealed_layer *l = &s->l[k];

@@ -57,6 +57,11 @@ void sealed_free(struct sealed *s);
 
 /* Moves what it can from rin into dst; false if the stream is broken. */
 bool sealed_pump_in(struct sealed *s, struct buf *dst);
+/*
+ * The plaintext that fills one outermost record: what a reader of the
+ * plaintext side should read at a time (whole units, so no record is short).
+ */
+size_t sealed_unit(const struct sealed *s);
 /* Moves what it can from src into rout; false if the stream is broken. */
 bool sealed_pump_out(struct sealed *s, struct buf *src);
 /* Relay: queues a STATUS record (and, unless OK, an END). */

@@ -400,6 +400,82 @@ static void test_hello_nested(void **state)
 	chain_free(&ch);
 }
 
+/*
+ * Through 3 hops, a sealed_unit() of plaintext fills one outermost record:
+ * each layer's record is the whole payload of the one outside it, so every
+ * link carries full records. Two full pieces and a short one, then END.
+ */
+static void test_full_nested(void **state)
+{
+	(void)state;
+	struct chain ch;
+	struct hop_relay r[3];
+	struct buf app = {0};
+	chain_build(&ch, 3, false);
+	chain_open(&ch, r);
+	size_t unit = sealed_unit(ch.c), total = 2 * unit + 5;
+	assert_int_equal(unit + 3 * RECORD_OVERHEAD, RECORD_WIRE_MAX);
+	uint8_t *plain = malloc(total), *got = malloc(total);
+	assert_non_null(plain);
+	assert_non_null(got);
+	for (size_t i = 0; i < total; i++)
+		plain[i] = (uint8_t)(i * 7 + (i >> 9));
+	assert_true(buf_append(&app, plain, total));
+	ch.c->want_end = true;
+	assert_true(sealed_pump_out(ch.c, &app));
+	assert_int_equal(buf_len(&app), 0);
+	/*
+	 * Three nested data records, then the ENDs by the general path: the
+	 * exit's END and the middle's, sealed as data of hop 1's layer, and
+	 * hop 1's END: five records' overhead in all.
+	 */
+	size_t ends = 5 * RECORD_OVERHEAD;
+	assert_int_equal(buf_len(&ch.c->rout), total + 3 * 3 * RECORD_OVERHEAD + ends);
+
+	uint8_t *wire = buf_head_mut(&ch.c->rout), type;
+	size_t left = buf_len(&ch.c->rout), got_len = 0;
+	const uint8_t *payload;
+	size_t used, plen;
+	for (unsigned rec = 0; rec < 3; rec++) {
+		uint8_t *p = wire;
+		size_t n = left;
+		for (unsigned k = 0; k < 3; k++) {
+			assert_int_equal(
+			    record_open(&r[k].recv, p, n, &used, &type, &payload, &plen),
+			    PROTO_DONE);
+			assert_int_equal(type, RECORD_DATA);
+			if (k == 0) {
+				assert_int_equal(used, rec < 2 ? RECORD_WIRE_MAX
+				                               : 5 + 3 * RECORD_OVERHEAD);
+				wire += used;
+				left -= used;
+			} else {
+				assert_int_equal(used, n); /* exactly one record inside */
+			}
+			p = (uint8_t *)payload;
+			n = plen;
+		}
+		memcpy(got + got_len, payload, plen);
+		got_len += plen;
+	}
+	assert_int_equal(got_len, total);
+	assert_memory_equal(got, plain, total);
+	/* Then hop 1 carries one record with the inner ENDs, and its own END. */
+	for (unsigned k = 0; k < 2; k++) {
+		assert_int_equal(record_open(&r[0].recv, wire, left, &used, &type, &payload, &plen),
+		                 PROTO_DONE);
+		wire += used;
+		left -= used;
+		assert_int_equal(type, k == 0 ? RECORD_DATA : RECORD_END);
+		assert_int_equal(plen, k == 0 ? 3 * RECORD_OVERHEAD : 0);
+	}
+	assert_int_equal(left, 0);
+	buf_free(&app);
+	free(plain);
+	free(got);
+	chain_free(&ch);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -413,6 +489,7 @@ int main(void)
 	    cmocka_unit_test(test_flight_3),     cmocka_unit_test(test_flight_3v6),
 	    cmocka_unit_test(test_record_keys),  cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_hello_nested), cmocka_unit_test(test_hello_gcm),
+	    cmocka_unit_test(test_full_nested),
 	};
 	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
 }
