@@ -367,6 +367,31 @@ static void test_hello_gcm(void **state)
 	chain_free(&ch);
 }
 
+/*
+ * Opens the DATA record at the start of wire (len bytes) at each of the
+ * three relays in turn, every inner layer exactly the payload of the one
+ * outside it. Returns the outermost record's length; *payload and *plen are
+ * the exit's plaintext.
+ */
+static size_t peel3(struct hop_relay *r, uint8_t *wire, size_t len, const uint8_t **payload,
+                    size_t *plen)
+{
+	uint8_t *p = wire, type;
+	size_t n = len, used, outer = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(record_open(&r[k].recv, p, n, &used, &type, payload, plen),
+		                 PROTO_DONE);
+		assert_int_equal(type, RECORD_DATA);
+		if (k == 0)
+			outer = used;
+		else
+			assert_int_equal(used, n);
+		p = (uint8_t *)*payload;
+		n = *plen;
+	}
+	return outer;
+}
+
 /* "hello" through 3 hops: sealed for the exit, then for hop 2, then hop 1. */
 static void test_hello_nested(void **state)
 {
@@ -382,20 +407,11 @@ static void test_hello_nested(void **state)
 	check("hello3_c2r", buf_head(&ch.c->rout), buf_len(&ch.c->rout));
 
 	/* Each relay peels its layer. */
-	uint8_t wire[128], type;
 	const uint8_t *payload;
-	size_t used, plen, n = buf_len(&ch.c->rout);
-	memcpy(wire, buf_head(&ch.c->rout), n);
-	for (unsigned k = 0; k < 3; k++) {
-		assert_int_equal(record_open(&r[k].recv, wire, n, &used, &type, &payload, &plen),
-		                 PROTO_DONE);
-		assert_int_equal(used, n);
-		assert_int_equal(type, RECORD_DATA);
-		memmove(wire, payload, plen);
-		n = plen;
-	}
-	assert_int_equal(n, 5);
-	assert_memory_equal(wire, HELLO, 5);
+	size_t plen, n = buf_len(&ch.c->rout);
+	assert_int_equal(peel3(r, buf_head_mut(&ch.c->rout), n, &payload, &plen), n);
+	assert_int_equal(plen, 5);
+	assert_memory_equal(payload, HELLO, 5);
 	buf_free(&app);
 	chain_free(&ch);
 }
@@ -437,24 +453,10 @@ static void test_full_nested(void **state)
 	const uint8_t *payload;
 	size_t used, plen;
 	for (unsigned rec = 0; rec < 3; rec++) {
-		uint8_t *p = wire;
-		size_t n = left;
-		for (unsigned k = 0; k < 3; k++) {
-			assert_int_equal(
-			    record_open(&r[k].recv, p, n, &used, &type, &payload, &plen),
-			    PROTO_DONE);
-			assert_int_equal(type, RECORD_DATA);
-			if (k == 0) {
-				assert_int_equal(used, rec < 2 ? RECORD_WIRE_MAX
-				                               : 5 + 3 * RECORD_OVERHEAD);
-				wire += used;
-				left -= used;
-			} else {
-				assert_int_equal(used, n); /* exactly one record inside */
-			}
-			p = (uint8_t *)payload;
-			n = plen;
-		}
+		used = peel3(r, wire, left, &payload, &plen);
+		assert_int_equal(used, rec < 2 ? RECORD_WIRE_MAX : 5 + 3 * RECORD_OVERHEAD);
+		wire += used;
+		left -= used;
 		memcpy(got + got_len, payload, plen);
 		got_len += plen;
 	}
