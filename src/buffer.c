@@ -53,12 +53,7 @@ void buf_release_spares(void)
 			free(spare[i].block[--spare[i].n]);
 }
 
-/*
- * Found full: from now on the buffer takes bulk blocks, this one included
- * (its bytes move once). Past BUF_BULK_MAX, or without memory for that, it
- * stays as it was.
- */
-static void buf_grow(struct buf *b)
+void buf_grow(struct buf *b)
 {
 	if (b->bulk || bulk_held >= BUF_BULK_MAX)
 		return;

@@ -70,6 +70,12 @@ void buf_commit(struct buf *b, size_t n);
  * not fit now (see BUF_BULK_CAP).
  */
 bool buf_make_room(struct buf *b, size_t n);
+/*
+ * Found full, with more to come: from now on the buffer takes bulk blocks,
+ * this one included (its bytes move once). Past BUF_BULK_MAX, or without
+ * memory for that, it stays as it was.
+ */
+void buf_grow(struct buf *b);
 /* Drops n bytes from the front; releases the memory when nothing is left. */
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; false (nothing appended) if they do not fit. */

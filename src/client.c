@@ -549,12 +549,21 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	if (s)
 		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
-	/* Plaintext the other side seals: read whole records' worth. */
+	/*
+	 * Plaintext the other side seals: in a tunnel, straight into its records
+	 * (no copy) while nothing waits in b; else whole records' worth into b.
+	 */
 	struct sealed *other = fd == c->fd ? c->us : c->cs;
+	struct iovec iov[SEALED_SLOTS_MAX];
+	size_t slots = 0;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
-	else if ((n = buf_read_fd_units(b, fd, other ? sealed_unit(other) : 1)) > 0 && tunnel &&
-	         !c->cs && !c->us && c->conf->splice)
+	else if (tunnel && other && buf_len(b) == 0 &&
+	         (slots = sealed_slots(other, iov, SEALED_SLOTS_MAX)) > 0) {
+		n = readv(fd, iov, (int)slots);
+		sealed_seal_slots(other, n > 0 ? (size_t)n : 0);
+	} else if ((n = buf_read_fd_units(b, fd, other ? sealed_unit(other) : 1)) > 0 && tunnel &&
+	           !c->cs && !c->us && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);

@@ -217,37 +217,92 @@ size_t sealed_unit(const struct sealed *s)
 }
 
 /*
- * Client through several hops, data flowing: each piece of src becomes one
- * record per layer, nested, so the outermost is a full record when the piece
- * is sealed_unit() bytes. The piece is copied once, to where the innermost
- * payload goes in rout, and every layer seals in place around it; the
- * general path below would copy it again for each layer. Only while no layer
- * holds bytes of its own, so the order on the wire stays that of the layers'
- * streams.
+ * Data may be sealed straight into rout: every hop has replied, no layer has
+ * ended, and (through several hops) no layer holds bytes of its own, so the
+ * order on the wire stays that of the layers' streams.
+ */
+static bool seals_straight(const struct sealed *s)
+{
+	if (s->broken || !sealed_ready(s))
+		return false;
+	for (unsigned k = 0; k < s->n; k++)
+		if (s->l[k].out_end || (k > 0 && buf_len(&s->fwd[k])))
+			return false;
+	return true;
+}
+
+/*
+ * A piece of plaintext, already where the innermost payload goes (n layers'
+ * headers into dst), becomes one record per layer, each sealed in place
+ * around the one inside it. Returns the outermost record's length.
+ */
+static size_t seal_piece(struct sealed *s, uint8_t *dst, size_t piece)
+{
+	size_t at = s->n * (RECORD_HDR_LEN + 1), len = piece;
+	size_t total = piece + s->n * RECORD_OVERHEAD;
+	for (unsigned k = s->n; k-- > 0;) {
+		at -= RECORD_HDR_LEN + 1;
+		len = record_seal(s->l[k].send, RECORD_DATA, dst + at + RECORD_HDR_LEN + 1, len,
+		                  dst + at, total - at);
+	}
+	return total;
+}
+
+/*
+ * Client through several hops: each piece of src is copied once, to where
+ * the innermost payload goes in rout, and sealed there through every layer;
+ * the general path below would copy it again for each layer.
  */
 static void seal_nested(struct sealed *s, struct buf *src)
 {
-	unsigned n = s->n;
-	for (unsigned k = 0; k < n; k++)
-		if (s->l[k].out_end || (k > 0 && buf_len(&s->fwd[k])))
-			return;
+	if (!seals_straight(s))
+		return;
 	while (buf_len(src) > 0) {
 		size_t piece = buf_len(src) < sealed_unit(s) ? buf_len(src) : sealed_unit(s);
-		size_t total = piece + n * RECORD_OVERHEAD;
-		uint8_t *dst = buf_reserve(&s->rout, total);
+		uint8_t *dst = buf_reserve(&s->rout, piece + s->n * RECORD_OVERHEAD);
 		if (!dst)
 			return;
-		size_t at = n * (RECORD_HDR_LEN + 1); /* where the innermost payload goes */
-		size_t len = piece;
-		memcpy(dst + at, buf_head(src), piece);
-		for (unsigned k = n; k-- > 0;) {
-			at -= RECORD_HDR_LEN + 1;
-			len = record_seal(s->l[k].send, RECORD_DATA, dst + at + RECORD_HDR_LEN + 1,
-			                  len, dst + at, total - at);
-		}
-		buf_commit(&s->rout, total);
+		memcpy(dst + s->n * (RECORD_HDR_LEN + 1), buf_head(src), piece);
+		buf_commit(&s->rout, seal_piece(s, dst, piece));
 		buf_consume(src, piece);
 	}
+}
+
+size_t sealed_slots(struct sealed *s, struct iovec *iov, size_t max)
+{
+	size_t rec = sealed_unit(s) + s->n * RECORD_OVERHEAD;
+	s->slots = 0;
+	if (!seals_straight(s))
+		return 0;
+	uint8_t *dst = buf_reserve(&s->rout, rec);
+	if (!dst)
+		return 0;
+	size_t n = (buf_cap(&s->rout) - (size_t)(dst - s->rout.data)) / rec;
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = dst + i * rec + s->n * (RECORD_HDR_LEN + 1);
+		iov[i].iov_len = sealed_unit(s);
+	}
+	s->slots = n;
+	return n;
+}
+
+void sealed_seal_slots(struct sealed *s, size_t got)
+{
+	size_t rec = sealed_unit(s) + s->n * RECORD_OVERHEAD, sealed = 0;
+	uint8_t *dst = s->rout.data + s->rout.end;
+	bool filled = got >= s->slots * sealed_unit(s);
+	for (size_t i = 0; i < s->slots && got > 0; i++) {
+		size_t piece = got < sealed_unit(s) ? got : sealed_unit(s);
+		sealed += seal_piece(s, dst + i * rec, piece);
+		got -= piece;
+	}
+	s->slots = 0;
+	buf_commit(&s->rout, sealed);
+	/* All it could take: there is more, so this direction moves bulk. */
+	if (filled)
+		buf_grow(&s->rout);
 }
 
 bool sealed_pump_out(struct sealed *s, struct buf *src)

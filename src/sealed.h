@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "buffer.h"
 #include "hop.h"
@@ -45,6 +46,7 @@ struct sealed {
 	unsigned status_hop;         /* the hop (1-based) that sent it */
 	bool broken;                 /* forged, cut or malformed: reset */
 	bool link_eof;               /* its socket has said EOF (client.c) */
+	size_t slots;                /* sealed_slots() handed out, not yet sealed */
 	struct hop_client *hops;     /* client: n hops */
 	struct hop_relay relay;      /* relay: its one hop */
 };
@@ -62,6 +64,19 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst);
  * plaintext side should read at a time (whole units, so no record is short).
  */
 size_t sealed_unit(const struct sealed *s);
+/*
+ * Reading plaintext straight into records, with no copy: fills iov with up
+ * to max slots in rout, each room for sealed_unit() bytes where a record's
+ * (innermost) payload goes, for one readv(). 0 when data cannot be sealed
+ * straight into rout now (a hop has not replied, a layer has ended or holds
+ * bytes of its own, or rout has no room for a whole record); the caller
+ * then reads into its plaintext buffer as usual. sealed_seal_slots() must
+ * follow before anything else touches s.
+ */
+#define SEALED_SLOTS_MAX (BUF_BULK_CAP / RECORD_WIRE_MAX)
+size_t sealed_slots(struct sealed *s, struct iovec *iov, size_t max);
+/* Seals the got bytes the readv() put into the slots, in order, and keeps them. */
+void sealed_seal_slots(struct sealed *s, size_t got);
 /* Moves what it can from src into rout; false if the stream is broken. */
 bool sealed_pump_out(struct sealed *s, struct buf *src);
 /* Relay: queues a STATUS record (and, unless OK, an END). */
