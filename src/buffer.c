@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "buffer.h"
@@ -53,7 +54,12 @@ void buf_release_spares(void)
 			free(spare[i].block[--spare[i].n]);
 }
 
-void buf_grow(struct buf *b)
+/*
+ * Found full: from now on the buffer takes bulk blocks, this one included
+ * (its bytes move once). Past BUF_BULK_MAX, or without memory for that, it
+ * stays as it was.
+ */
+static void buf_grow(struct buf *b)
 {
 	if (b->bulk || bulk_held >= BUF_BULK_MAX)
 		return;
@@ -152,6 +158,36 @@ ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
 	if (n > 0 && (size_t)n == room)
 		buf_grow(b);
 	return n;
+}
+
+ssize_t buf_read_fd_framed(struct buf *b, int fd, const struct buf_frame *f)
+{
+	size_t size = f->head + f->unit + f->tail;
+	struct iovec iov[BUF_FRAMES_MAX];
+	if (!buf_make_room(b, size) || !buf_prepare(b, size)) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	size_t n = (buf_cap(b) - b->end) / size;
+	if (n > BUF_FRAMES_MAX)
+		n = BUF_FRAMES_MAX;
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = b->data + b->end + i * size + f->head;
+		iov[i].iov_len = f->unit;
+	}
+	ssize_t got = readv(fd, iov, (int)n);
+	size_t left = got > 0 ? (size_t)got : 0;
+	for (size_t i = 0; left > 0; i++) {
+		size_t len = left < f->unit ? left : f->unit;
+		b->end += f->fill(f->arg, b->data + b->end, len);
+		left -= len;
+	}
+	if (b->start == b->end)
+		buf_free(b);
+	/* All it could take: there is more, so this direction moves bulk. */
+	if (got > 0 && (size_t)got == n * f->unit)
+		buf_grow(b);
+	return got;
 }
 
 ssize_t buf_write_fd(struct buf *b, int fd)

@@ -70,12 +70,6 @@ void buf_commit(struct buf *b, size_t n);
  * not fit now (see BUF_BULK_CAP).
  */
 bool buf_make_room(struct buf *b, size_t n);
-/*
- * Found full, with more to come: from now on the buffer takes bulk blocks,
- * this one included (its bytes move once). Past BUF_BULK_MAX, or without
- * memory for that, it stays as it was.
- */
-void buf_grow(struct buf *b);
 /* Drops n bytes from the front; releases the memory when nothing is left. */
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; false (nothing appended) if they do not fit. */
@@ -88,6 +82,26 @@ ssize_t buf_read_fd(struct buf *b, int fd);
  * only full records, never a short one for the last few bytes.
  */
 ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit);
+/*
+ * Framed reads, for data that is sealed where it lands: each frame is head
+ * bytes left free, up to unit bytes of data, then tail bytes left free (a
+ * record's header and tag). fill() completes the frame at frame, holding
+ * len bytes of data from frame + head, and returns its whole length: head +
+ * unit + tail for a full one, so that frames stay back to back.
+ */
+struct buf_frame {
+	size_t head, unit, tail;
+	size_t (*fill)(void *arg, uint8_t *frame, size_t len);
+	void *arg;
+};
+#define BUF_FRAMES_MAX 32 /* frames a read fills at most */
+/*
+ * readv(2)s into as many whole frames as fit at the tail (a short read fills
+ * them in order), has each filled one completed and keeps them: the read's
+ * result, with errno set on -1, and ENOBUFS if not even one frame fits.
+ * Grows the buffer as buf_read_fd_units does when it takes all it could.
+ */
+ssize_t buf_read_fd_framed(struct buf *b, int fd, const struct buf_frame *f);
 /* write(2)s from the front and consumes what was written. */
 ssize_t buf_write_fd(struct buf *b, int fd);
 void buf_free(struct buf *b);

@@ -541,6 +541,21 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 	return false;
 }
 
+/*
+ * Plaintext the sealed side s carries: in a tunnel, while nothing waits in b,
+ * straight into s's records (no copy); else whole records' worth into b.
+ */
+static ssize_t read_plain(struct sealed *s, int fd, struct buf *b, bool tunnel)
+{
+	if (tunnel && buf_len(b) == 0 && sealed_straight(s)) {
+		struct buf_frame f = sealed_frame(s);
+		ssize_t n = buf_read_fd_framed(&s->rout, fd, &f);
+		if (n >= 0 || errno != ENOBUFS)
+			return n;
+	}
+	return buf_read_fd_units(b, fd, sealed_unit(s));
+}
+
 static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
                       const char *side)
 {
@@ -549,21 +564,12 @@ static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	if (s)
 		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
-	/*
-	 * Plaintext the other side seals: in a tunnel, straight into its records
-	 * (no copy) while nothing waits in b; else whole records' worth into b.
-	 */
 	struct sealed *other = fd == c->fd ? c->us : c->cs;
-	struct iovec iov[SEALED_SLOTS_MAX];
-	size_t slots = 0;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
-	else if (tunnel && other && buf_len(b) == 0 &&
-	         (slots = sealed_slots(other, iov, SEALED_SLOTS_MAX)) > 0) {
-		n = readv(fd, iov, (int)slots);
-		sealed_seal_slots(other, n > 0 ? (size_t)n : 0);
-	} else if ((n = buf_read_fd_units(b, fd, other ? sealed_unit(other) : 1)) > 0 && tunnel &&
-	           !c->cs && !c->us && c->conf->splice)
+	else if (other)
+		n = read_plain(other, fd, b, tunnel);
+	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
 		c->last_active = ev_now(c->srv->loop);

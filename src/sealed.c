@@ -216,12 +216,7 @@ size_t sealed_unit(const struct sealed *s)
 	return RECORD_DATA_MAX - (s->n - 1) * RECORD_OVERHEAD;
 }
 
-/*
- * Data may be sealed straight into rout: every hop has replied, no layer has
- * ended, and (through several hops) no layer holds bytes of its own, so the
- * order on the wire stays that of the layers' streams.
- */
-static bool seals_straight(const struct sealed *s)
+bool sealed_straight(const struct sealed *s)
 {
 	if (s->broken || !sealed_ready(s))
 		return false;
@@ -236,8 +231,9 @@ static bool seals_straight(const struct sealed *s)
  * headers into dst), becomes one record per layer, each sealed in place
  * around the one inside it. Returns the outermost record's length.
  */
-static size_t seal_piece(struct sealed *s, uint8_t *dst, size_t piece)
+static size_t seal_piece(void *arg, uint8_t *dst, size_t piece)
 {
+	struct sealed *s = arg;
 	size_t at = s->n * (RECORD_HDR_LEN + 1), len = piece;
 	size_t total = piece + s->n * RECORD_OVERHEAD;
 	for (unsigned k = s->n; k-- > 0;) {
@@ -248,6 +244,15 @@ static size_t seal_piece(struct sealed *s, uint8_t *dst, size_t piece)
 	return total;
 }
 
+struct buf_frame sealed_frame(struct sealed *s)
+{
+	return (struct buf_frame){.head = s->n * (RECORD_HDR_LEN + 1),
+	                          .unit = sealed_unit(s),
+	                          .tail = s->n * RELAY_TAG_LEN,
+	                          .fill = seal_piece,
+	                          .arg = s};
+}
+
 /*
  * Client through several hops: each piece of src is copied once, to where
  * the innermost payload goes in rout, and sealed there through every layer;
@@ -255,7 +260,7 @@ static size_t seal_piece(struct sealed *s, uint8_t *dst, size_t piece)
  */
 static void seal_nested(struct sealed *s, struct buf *src)
 {
-	if (!seals_straight(s))
+	if (!sealed_straight(s))
 		return;
 	while (buf_len(src) > 0) {
 		size_t piece = buf_len(src) < sealed_unit(s) ? buf_len(src) : sealed_unit(s);
@@ -266,43 +271,6 @@ static void seal_nested(struct sealed *s, struct buf *src)
 		buf_commit(&s->rout, seal_piece(s, dst, piece));
 		buf_consume(src, piece);
 	}
-}
-
-size_t sealed_slots(struct sealed *s, struct iovec *iov, size_t max)
-{
-	size_t rec = sealed_unit(s) + s->n * RECORD_OVERHEAD;
-	s->slots = 0;
-	if (!seals_straight(s))
-		return 0;
-	uint8_t *dst = buf_reserve(&s->rout, rec);
-	if (!dst)
-		return 0;
-	size_t n = (buf_cap(&s->rout) - (size_t)(dst - s->rout.data)) / rec;
-	if (n > max)
-		n = max;
-	for (size_t i = 0; i < n; i++) {
-		iov[i].iov_base = dst + i * rec + s->n * (RECORD_HDR_LEN + 1);
-		iov[i].iov_len = sealed_unit(s);
-	}
-	s->slots = n;
-	return n;
-}
-
-void sealed_seal_slots(struct sealed *s, size_t got)
-{
-	size_t rec = sealed_unit(s) + s->n * RECORD_OVERHEAD, sealed = 0;
-	uint8_t *dst = s->rout.data + s->rout.end;
-	bool filled = got >= s->slots * sealed_unit(s);
-	for (size_t i = 0; i < s->slots && got > 0; i++) {
-		size_t piece = got < sealed_unit(s) ? got : sealed_unit(s);
-		sealed += seal_piece(s, dst + i * rec, piece);
-		got -= piece;
-	}
-	s->slots = 0;
-	buf_commit(&s->rout, sealed);
-	/* All it could take: there is more, so this direction moves bulk. */
-	if (filled)
-		buf_grow(&s->rout);
 }
 
 bool sealed_pump_out(struct sealed *s, struct buf *src)

@@ -14,7 +14,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/uio.h>
 
 #include "buffer.h"
 #include "hop.h"
@@ -46,7 +45,6 @@ struct sealed {
 	unsigned status_hop;         /* the hop (1-based) that sent it */
 	bool broken;                 /* forged, cut or malformed: reset */
 	bool link_eof;               /* its socket has said EOF (client.c) */
-	size_t slots;                /* sealed_slots() handed out, not yet sealed */
 	struct hop_client *hops;     /* client: n hops */
 	struct hop_relay relay;      /* relay: its one hop */
 };
@@ -65,18 +63,16 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst);
  */
 size_t sealed_unit(const struct sealed *s);
 /*
- * Reading plaintext straight into records, with no copy: fills iov with up
- * to max slots in rout, each room for sealed_unit() bytes where a record's
- * (innermost) payload goes, for one readv(). 0 when data cannot be sealed
- * straight into rout now (a hop has not replied, a layer has ended or holds
- * bytes of its own, or rout has no room for a whole record); the caller
- * then reads into its plaintext buffer as usual. sealed_seal_slots() must
- * follow before anything else touches s.
+ * Plaintext can be sealed straight into rout now: every hop has replied, no
+ * layer has ended, and no layer holds bytes of its own.
  */
-#define SEALED_SLOTS_MAX (BUF_BULK_CAP / RECORD_WIRE_MAX)
-size_t sealed_slots(struct sealed *s, struct iovec *iov, size_t max);
-/* Seals the got bytes the readv() put into the slots, in order, and keeps them. */
-void sealed_seal_slots(struct sealed *s, size_t got);
+bool sealed_straight(const struct sealed *s);
+/*
+ * The frame for reading plaintext straight into rout (buf_read_fd_framed):
+ * each piece of sealed_unit() bytes lands where a record's (innermost)
+ * payload goes and is sealed there, through every layer, with no copy.
+ */
+struct buf_frame sealed_frame(struct sealed *s);
 /* Moves what it can from src into rout; false if the stream is broken. */
 bool sealed_pump_out(struct sealed *s, struct buf *src);
 /* Relay: queues a STATUS record (and, unless OK, an END). */

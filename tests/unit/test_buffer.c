@@ -1,11 +1,13 @@
 /*
  * src/buffer.c's reads: a whole number of units when there is room for one
  * (so a sealing side never makes a short last record), everything that fits
- * otherwise, and the bound of BUF_CAP bytes until a buffer is found full,
+ * otherwise, framed reads (data with room around it to seal in place), and
+ * the bound of BUF_CAP bytes until a buffer is found full,
  * BUF_BULK_CAP from then on.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +130,66 @@ static void test_grow(void **state)
 	close(sv[1]);
 }
 
+/* A framed read's fill(): head bytes of 'H', the data, tail bytes of 'T'. */
+static size_t mark_frame(void *arg, uint8_t *frame, size_t len)
+{
+	const struct buf_frame *f = arg;
+	memset(frame, 'H', f->head);
+	memset(frame + f->head + len, 'T', f->tail);
+	return f->head + len + f->tail;
+}
+
+/*
+ * Framed reads: the data lands in frames back to back, a short read fills
+ * them in order, a read that takes all it could makes the buffer a bulk one,
+ * and a buffer without room for one frame says ENOBUFS.
+ */
+static void test_framed(void **state)
+{
+	(void)state;
+	int sv[2];
+	struct buf b = {0};
+	struct buf_frame f = {.head = 3, .unit = UNIT, .tail = 16, .fill = mark_frame};
+	f.arg = &f;
+	size_t size = 3 + UNIT + 16;
+	filled(sv, 2 * UNIT + 5);
+	assert_int_equal(buf_read_fd_framed(&b, sv[1], &f), 2 * UNIT + 5);
+	assert_int_equal(buf_len(&b), 2 * size + 3 + 5 + 16);
+	for (size_t i = 0; i < 3; i++) {
+		const uint8_t *fr = buf_head(&b) + i * size;
+		size_t len = i < 2 ? UNIT : 5;
+		assert_memory_equal(fr, "HHH", 3);
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(fr[3 + j], (uint8_t)((i * UNIT + j) % 251));
+		for (size_t j = 0; j < 16; j++)
+			assert_int_equal(fr[3 + len + j], 'T');
+	}
+	assert_false(b.bulk);
+	buf_consume(&b, buf_len(&b));
+	assert_null(b.data);
+
+	/* As many whole frames as fit, all taken: bulk from then on. */
+	more(sv, 1 << 20);
+	assert_int_equal(buf_read_fd_framed(&b, sv[1], &f), BUF_CAP / size * UNIT);
+	assert_true(b.bulk);
+	buf_consume(&b, buf_len(&b));
+	assert_int_equal(buf_read_fd_framed(&b, sv[1], &f), BUF_FRAMES_MAX * UNIT);
+	assert_true(BUF_FRAMES_MAX * size <= BUF_BULK_CAP);
+	buf_consume(&b, buf_len(&b));
+
+	/* No room for a whole frame, even in a bulk block: nothing is read. */
+	static uint8_t big[BUF_BULK_CAP];
+	assert_true(buf_append(&b, big, BUF_BULK_CAP - size + 1));
+	errno = 0;
+	assert_int_equal(buf_read_fd_framed(&b, sv[1], &f), -1);
+	assert_int_equal(errno, ENOBUFS);
+	assert_int_equal(buf_len(&b), BUF_BULK_CAP - size + 1);
+	buf_free(&b);
+	close(sv[0]);
+	close(sv[1]);
+	buf_release_spares();
+}
+
 /* Appends and reservations that do not fit grow the buffer, up to its bound. */
 static void test_make_room(void **state)
 {
@@ -189,9 +251,8 @@ static void test_bulk_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_units),
-	    cmocka_unit_test(test_grow),
-	    cmocka_unit_test(test_make_room),
+	    cmocka_unit_test(test_units),      cmocka_unit_test(test_grow),
+	    cmocka_unit_test(test_framed),     cmocka_unit_test(test_make_room),
 	    cmocka_unit_test(test_bulk_bound),
 	};
 	return cmocka_run_group_tests_name("buffer", tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -479,61 +481,59 @@ static void test_full_nested(void **state)
 }
 
 /*
- * Plaintext read straight into records (sealed_slots): what a readv() puts
- * into the slots comes out as the same nested full records, and no slot is
- * given while a layer holds bytes of its own or has ended.
+ * Plaintext read straight into records (sealed_frame): what a read puts into
+ * the frames comes out as the same nested full records, and nothing is
+ * sealed straight while a layer holds bytes of its own or has ended.
  */
-static void test_slots(void **state)
+static void test_straight(void **state)
 {
 	(void)state;
 	struct chain ch;
 	struct hop_relay r[3];
-	struct iovec iov[SEALED_SLOTS_MAX];
+	int sv[2];
 	chain_build(&ch, 3, false);
 	chain_open(&ch, r);
 	size_t unit = sealed_unit(ch.c), total = 2 * unit + 5;
-	size_t n = sealed_slots(ch.c, iov, SEALED_SLOTS_MAX);
-	assert_int_equal(n, BUF_CAP / RECORD_WIRE_MAX); /* a fresh buffer is not a bulk one */
-	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(iov[i].iov_len, unit);
-		memset(iov[i].iov_base, 'a' + (int)i, unit);
-	}
-	sealed_seal_slots(ch.c, total);
+	uint8_t *plain = malloc(total);
+	assert_non_null(plain);
+	for (size_t i = 0; i < total; i++)
+		plain[i] = (uint8_t)(i * 7 + (i >> 9));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[0], plain, total), (ssize_t)total);
+	assert_true(sealed_straight(ch.c));
+	struct buf_frame f = sealed_frame(ch.c);
+	assert_int_equal(f.head + f.unit + f.tail, RECORD_WIRE_MAX);
+	assert_int_equal(buf_read_fd_framed(&ch.c->rout, sv[1], &f), total);
 	assert_int_equal(buf_len(&ch.c->rout), total + 3 * 3 * RECORD_OVERHEAD);
 	uint8_t *wire = buf_head_mut(&ch.c->rout);
-	size_t left = buf_len(&ch.c->rout), used, plen;
+	size_t left = buf_len(&ch.c->rout), at = 0, used, plen;
 	const uint8_t *payload;
 	for (unsigned rec = 0; rec < 3; rec++) {
 		used = peel3(r, wire, left, &payload, &plen);
-		assert_int_equal(plen, rec < 2 ? unit : 5);
-		for (size_t i = 0; i < plen; i++)
-			assert_int_equal(payload[i], 'a' + (int)rec);
+		assert_int_equal(used, rec < 2 ? RECORD_WIRE_MAX : 5 + 3 * RECORD_OVERHEAD);
+		assert_memory_equal(payload, plain + at, plen);
+		at += plen;
 		wire += used;
 		left -= used;
 	}
-	assert_int_equal(left, 0);
+	assert_int_equal(at, total);
 	buf_consume(&ch.c->rout, buf_len(&ch.c->rout));
 
-	/* Filling every slot makes the buffer a bulk one: 32 slots next time. */
-	n = sealed_slots(ch.c, iov, SEALED_SLOTS_MAX);
-	sealed_seal_slots(ch.c, n * unit);
-	assert_true(ch.c->rout.bulk);
-	buf_consume(&ch.c->rout, buf_len(&ch.c->rout));
-	assert_int_equal(sealed_slots(ch.c, iov, SEALED_SLOTS_MAX), SEALED_SLOTS_MAX);
-	sealed_seal_slots(ch.c, 0);
-	assert_int_equal(buf_len(&ch.c->rout), 0);
-
-	/* A record of the exit's layer still to wrap: no slot until it is out. */
+	/* A record of the exit's layer still to wrap: not until it is out. */
 	struct buf app = {0};
 	assert_true(buf_append(&app, HELLO, 5));
 	assert_true(buf_append(&ch.c->fwd[2], HELLO, 5));
-	assert_int_equal(sealed_slots(ch.c, iov, SEALED_SLOTS_MAX), 0);
+	assert_false(sealed_straight(ch.c));
 	buf_free(&ch.c->fwd[2]);
+	assert_true(sealed_straight(ch.c));
 	/* Nor once the stream going out has ended. */
 	ch.c->want_end = true;
 	assert_true(sealed_pump_out(ch.c, &app));
-	assert_int_equal(sealed_slots(ch.c, iov, SEALED_SLOTS_MAX), 0);
+	assert_false(sealed_straight(ch.c));
 	buf_free(&app);
+	free(plain);
+	close(sv[0]);
+	close(sv[1]);
 	chain_free(&ch);
 }
 
@@ -550,7 +550,7 @@ int main(void)
 	    cmocka_unit_test(test_flight_3),     cmocka_unit_test(test_flight_3v6),
 	    cmocka_unit_test(test_record_keys),  cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_hello_nested), cmocka_unit_test(test_hello_gcm),
-	    cmocka_unit_test(test_full_nested),  cmocka_unit_test(test_slots),
+	    cmocka_unit_test(test_full_nested),  cmocka_unit_test(test_straight),
 	};
 	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
 }
