@@ -316,8 +316,6 @@ void client_stream_reset(struct client *c)
 	client_set_timer(c, c->conf->idle_timeout);
 }
 
-static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side);
-
 /* The client's side has bytes to write (what EV_WRITE would be asked for). */
 static bool client_pending(struct client *c)
 {
@@ -370,11 +368,11 @@ static bool write_now(struct client *c)
 		return true;
 	if (!awaits_write(&c->io) && client_pending(c) &&
 	    (!tunnel || tunnel_may_write(c->cs, client_out(c), &c->cout)) &&
-	    !write_side(c, c->fd, client_out(c), &c->u2c, "client"))
+	    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 		return false;
 	if (!awaits_write(&c->uio) && upstream_pending(c) &&
 	    (!tunnel || tunnel_may_write(c->us, upstream_out(c), &c->uout)) &&
-	    !write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
+	    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 		return false;
 	return !c->closed;
 }
@@ -502,129 +500,6 @@ void client_start_tunnel(struct client *c)
 	client_update(c);
 }
 
-/* ---------------------------------------------------------------- I/O */
-
-static bool io_again(ssize_t n)
-{
-	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
-}
-
-/*
- * Reads from fd into b, or in a tunnel into the direction's pipe once it has
- * one and the buffer is empty (bytes keep their order: buffer first). Returns
- * false when the client was closed.
- */
-static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *b, bool *eof,
-                        const char *side)
-{
-	ssize_t n = buf_read_fd(&s->rin, fd);
-	if (n > 0)
-		c->last_active = ev_now(c->srv->loop);
-	else if (n < 0 && io_again(n))
-		return true;
-	if (n > 0 && sealed_pump_in(s, b)) {
-		if (sealed_in_ended(s))
-			*eof = true;
-		return true;
-	}
-	if (n == 0 && (sealed_in_ended(s) || s->between)) {
-		s->link_eof = true;
-		*eof = true;
-		return true;
-	}
-	/* Cut without END, forged, or a read error: pass it on as a reset. */
-	s->broken = true;
-	if (c->phase == PHASE_OPENING)
-		return true; /* opening_check() answers the application */
-	log_debug("client %d: %s link ended badly", c->fd, side);
-	client_abort(c, "relay link broken");
-	return false;
-}
-
-/*
- * Plaintext the sealed side s carries: in a tunnel, while nothing waits in b,
- * straight into s's records (no copy); else whole records' worth into b.
- */
-static ssize_t read_plain(struct sealed *s, int fd, struct buf *b, bool tunnel)
-{
-	if (tunnel && buf_len(b) == 0 && sealed_straight(s)) {
-		struct buf_frame f = sealed_frame(s);
-		ssize_t n = buf_read_fd_framed(&s->rout, fd, &f);
-		if (n >= 0 || errno != ENOBUFS)
-			return n;
-	}
-	return buf_read_fd_units(b, fd, sealed_unit(s));
-}
-
-static bool read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
-                      const char *side)
-{
-	ssize_t n;
-	struct sealed *s = fd == c->fd ? c->cs : c->us;
-	if (s)
-		return read_sealed(c, fd, s, b, eof, side);
-	bool tunnel = c->phase == PHASE_TUNNEL;
-	struct sealed *other = fd == c->fd ? c->us : c->cs;
-	if (tunnel && spipe_active(p) && buf_len(b) == 0)
-		n = spipe_fill(p, fd);
-	else if (other)
-		n = read_plain(other, fd, b, tunnel);
-	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && c->conf->splice)
-		spipe_account(p, (size_t)n);
-	if (n > 0) {
-		c->last_active = ev_now(c->srv->loop);
-		return true;
-	}
-	if (n == 0) {
-		*eof = true;
-		return true;
-	}
-	if (io_again(n))
-		return true;
-	/* A reset (or any hard error) on one side is passed on as a reset. */
-	log_debug("client %d: %s read: %s", c->fd, side, strerror(errno));
-	client_abort(c, "connection reset");
-	return false;
-}
-
-static bool write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side)
-{
-	ssize_t n;
-	struct sealed *s = fd == c->fd ? c->cs : c->us;
-	if (s) {
-		/* A kept circuit holds the stream's first bytes until the exit's status. */
-		if (c->phase == PHASE_OPENING && c->circ_reused)
-			b = NULL;
-		if (!sealed_pump_out(s, b)) {
-			client_abort(c, "relay link broken");
-			return false;
-		}
-		b = &s->rout;
-	}
-	if (buf_len(b) > 0)
-		n = buf_write_fd(b, fd);
-	else if (!s && c->phase == PHASE_TUNNEL && p->len > 0)
-		n = spipe_drain(p, fd);
-	else
-		return true;
-	if (n >= 0) {
-		if (n > 0)
-			c->last_active = ev_now(c->srv->loop);
-		return true;
-	}
-	if (io_again(n))
-		return true;
-	log_debug("client %d: %s write: %s", c->fd, side, strerror(errno));
-	if (s && c->phase == PHASE_OPENING) {
-		/* No status yet: the application is answered (or the stream retried) there. */
-		s->broken = true;
-		client_opening_check(c);
-		return !c->closed;
-	}
-	client_abort(c, "write failed");
-	return false;
-}
-
 static void dispatch_input(struct client *c)
 {
 	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD ||
@@ -660,15 +535,15 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->lingering) {
 			uint8_t sink[4096];
 			ssize_t n = read(c->fd, sink, sizeof(sink));
-			if (n == 0 || (n < 0 && !io_again(n)))
+			if (n == 0 || (n < 0 && !client_io_again(n)))
 				client_close(c, "reply sent");
 			goto out;
 		}
-		if (!read_side(c, c->fd, &c->cin, &c->c2u, &c->c_eof, "client"))
+		if (!client_read_side(c, c->fd, &c->cin, &c->c2u, &c->c_eof, "client"))
 			goto out;
 		/* Most of the time the other side can take the bytes at once. */
 		if (c->phase == PHASE_TUNNEL &&
-		    !write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
+		    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 			goto out;
 		if (!c->h && buf_len(&c->cin) > 0 && !detect(c)) {
 			client_close(c, "unknown protocol");
@@ -682,7 +557,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 			goto out;
 	}
 	if (revents & EV_WRITE) {
-		if (!write_side(c, c->fd, client_out(c), &c->u2c, "client"))
+		if (!client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
 		/* Room again in cout: let the HTTP relay move more of a response. */
 		if (c->phase == PHASE_FORWARD)
@@ -746,10 +621,10 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 		goto out;
 	}
 	if (revents & EV_READ) {
-		if (!read_side(c, c->ufd, &c->uin, &c->u2c, &c->u_eof, "upstream"))
+		if (!client_read_side(c, c->ufd, &c->uin, &c->u2c, &c->u_eof, "upstream"))
 			goto out;
 		if (c->phase == PHASE_TUNNEL &&
-		    !write_side(c, c->fd, client_out(c), &c->u2c, "client"))
+		    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
 		if (c->phase == PHASE_FORWARD)
 			c->h->upstream_input(c);
@@ -757,7 +632,7 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 			goto out;
 	}
 	if (revents & EV_WRITE) {
-		if (!write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
+		if (!client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 			goto out;
 		if (c->phase == PHASE_FORWARD)
 			c->h->input(c);

@@ -1,6 +1,7 @@
 /*
- * What client.c (the engine: watchers, buffers, teardown) and dial.c
- * (connecting, directly or through a chain) share; nothing else includes it.
+ * What client.c (the engine: watchers, buffers, teardown), client_io.c
+ * (moving a side's bytes) and dial.c (connecting, directly or through a
+ * chain) share; nothing else includes it.
  */
 #ifndef NACRE_CLIENT_INT_H
 #define NACRE_CLIENT_INT_H
@@ -20,5 +21,16 @@ void client_dial_next(struct client *c);
 void client_fail(struct client *c, enum client_error e);
 /* PHASE_OPENING: acts on the exit's status once it has come back. */
 void client_opening_check(struct client *c);
+
+/* client_io.c: EAGAIN and its kin, nothing to do now. */
+bool client_io_again(ssize_t n);
+/*
+ * client_io.c: reads side fd (c->fd or c->ufd) into b, its pipe p, or its
+ * records; *eof when the side has ended. false when the client was closed.
+ */
+bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
+                      const char *side);
+/* client_io.c: writes what side fd has pending; false when the client was closed. */
+bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side);
 
 #endif
