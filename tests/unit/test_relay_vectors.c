@@ -252,6 +252,41 @@ static void chain_open(struct chain *ch, struct hop_relay *r)
 
 /* ------------------------------------------------------------ tests */
 
+/* The 3-hop chain with the name, opened: the fixture of the tests that use it. */
+struct opened3 {
+	struct chain ch;
+	struct hop_relay r[3];
+};
+
+static int open3(void **state)
+{
+	struct opened3 *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -1;
+	chain_build(&o->ch, 3, false);
+	chain_open(&o->ch, o->r);
+	*state = o;
+	return 0;
+}
+
+static int close3(void **state)
+{
+	struct opened3 *o = *state;
+	chain_free(&o->ch);
+	free(o);
+	return 0;
+}
+
+/* n bytes that differ from one 512-byte stretch to the next. */
+static uint8_t *pattern(size_t n)
+{
+	uint8_t *p = malloc(n);
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + (i >> 9));
+	return p;
+}
+
 static void test_relay_keys(void **state)
 {
 	(void)state;
@@ -307,19 +342,16 @@ static void test_flight_3v6(void **state)
 
 static void test_record_keys(void **state)
 {
-	(void)state;
-	struct chain ch;
-	struct hop_relay r[3];
-	chain_build(&ch, 3, false);
-	chain_open(&ch, r);
-	struct hop_client *c = &ch.c->hops[0];
+	struct opened3 *o = *state;
+	struct chain *ch = &o->ch;
+	struct hop_relay *r = o->r;
+	struct hop_client *c = &ch->c->hops[0];
 	check("hop1_c2r_key", c->send.key, 32);
 	check("hop1_c2r_mask", c->send.mask, 32);
 	check("hop1_r2c_key", c->recv.key, 32);
 	check("hop1_r2c_mask", c->recv.mask, 32);
 	check("hop1_c2r_key", r[0].recv.key, 32);
 	check("hop1_r2c_mask", r[0].send.mask, 32);
-	chain_free(&ch);
 }
 
 /* Hop 1's first DATA record "hello" each way against the named vectors, and its opening. */
@@ -345,13 +377,10 @@ static void check_hello(struct chain *ch, struct hop_relay *r0, const char *c2r,
 
 static void test_hello(void **state)
 {
-	(void)state;
-	struct chain ch;
-	struct hop_relay r[3];
-	chain_build(&ch, 3, false);
-	chain_open(&ch, r);
-	check_hello(&ch, &r[0], "hello_c2r", "hello_r2c");
-	chain_free(&ch);
+	struct opened3 *o = *state;
+	struct chain *ch = &o->ch;
+	struct hop_relay *r = o->r;
+	check_hello(ch, &r[0], "hello_c2r", "hello_r2c");
 }
 
 /* The 1-hop chain's, under AES-256-GCM. */
@@ -397,25 +426,22 @@ static size_t peel3(struct hop_relay *r, uint8_t *wire, size_t len, const uint8_
 /* "hello" through 3 hops: sealed for the exit, then for hop 2, then hop 1. */
 static void test_hello_nested(void **state)
 {
-	(void)state;
-	struct chain ch;
-	struct hop_relay r[3];
+	struct opened3 *o = *state;
+	struct chain *ch = &o->ch;
+	struct hop_relay *r = o->r;
 	struct buf app = {0};
-	chain_build(&ch, 3, false);
-	chain_open(&ch, r);
 	assert_true(buf_append(&app, HELLO, 5));
-	assert_true(sealed_pump_out(ch.c, &app));
+	assert_true(sealed_pump_out(ch->c, &app));
 	assert_int_equal(buf_len(&app), 0);
-	check("hello3_c2r", buf_head(&ch.c->rout), buf_len(&ch.c->rout));
+	check("hello3_c2r", buf_head(&ch->c->rout), buf_len(&ch->c->rout));
 
 	/* Each relay peels its layer. */
 	const uint8_t *payload;
-	size_t plen, n = buf_len(&ch.c->rout);
-	assert_int_equal(peel3(r, buf_head_mut(&ch.c->rout), n, &payload, &plen), n);
+	size_t plen, n = buf_len(&ch->c->rout);
+	assert_int_equal(peel3(r, buf_head_mut(&ch->c->rout), n, &payload, &plen), n);
 	assert_int_equal(plen, 5);
 	assert_memory_equal(payload, HELLO, 5);
 	buf_free(&app);
-	chain_free(&ch);
 }
 
 /*
@@ -425,22 +451,17 @@ static void test_hello_nested(void **state)
  */
 static void test_full_nested(void **state)
 {
-	(void)state;
-	struct chain ch;
-	struct hop_relay r[3];
+	struct opened3 *o = *state;
+	struct chain *ch = &o->ch;
+	struct hop_relay *r = o->r;
 	struct buf app = {0};
-	chain_build(&ch, 3, false);
-	chain_open(&ch, r);
-	size_t unit = sealed_unit(ch.c), total = 2 * unit + 5;
+	size_t unit = sealed_unit(ch->c), total = 2 * unit + 5;
 	assert_int_equal(unit + 3 * RECORD_OVERHEAD, RECORD_WIRE_MAX);
-	uint8_t *plain = malloc(total), *got = malloc(total);
-	assert_non_null(plain);
+	uint8_t *plain = pattern(total), *got = malloc(total);
 	assert_non_null(got);
-	for (size_t i = 0; i < total; i++)
-		plain[i] = (uint8_t)(i * 7 + (i >> 9));
 	assert_true(buf_append(&app, plain, total));
-	ch.c->want_end = true;
-	assert_true(sealed_pump_out(ch.c, &app));
+	ch->c->want_end = true;
+	assert_true(sealed_pump_out(ch->c, &app));
 	assert_int_equal(buf_len(&app), 0);
 	/*
 	 * Three nested data records, then the ENDs by the general path: the
@@ -448,10 +469,10 @@ static void test_full_nested(void **state)
 	 * hop 1's END: five records' overhead in all.
 	 */
 	size_t ends = 5 * RECORD_OVERHEAD;
-	assert_int_equal(buf_len(&ch.c->rout), total + 3 * 3 * RECORD_OVERHEAD + ends);
+	assert_int_equal(buf_len(&ch->c->rout), total + 3 * 3 * RECORD_OVERHEAD + ends);
 
-	uint8_t *wire = buf_head_mut(&ch.c->rout), type;
-	size_t left = buf_len(&ch.c->rout), got_len = 0;
+	uint8_t *wire = buf_head_mut(&ch->c->rout), type;
+	size_t left = buf_len(&ch->c->rout), got_len = 0;
 	const uint8_t *payload;
 	size_t used, plen;
 	for (unsigned rec = 0; rec < 3; rec++) {
@@ -477,7 +498,6 @@ static void test_full_nested(void **state)
 	buf_free(&app);
 	free(plain);
 	free(got);
-	chain_free(&ch);
 }
 
 /*
@@ -487,26 +507,21 @@ static void test_full_nested(void **state)
  */
 static void test_straight(void **state)
 {
-	(void)state;
-	struct chain ch;
-	struct hop_relay r[3];
+	struct opened3 *o = *state;
+	struct chain *ch = &o->ch;
+	struct hop_relay *r = o->r;
 	int sv[2];
-	chain_build(&ch, 3, false);
-	chain_open(&ch, r);
-	size_t unit = sealed_unit(ch.c), total = 2 * unit + 5;
-	uint8_t *plain = malloc(total);
-	assert_non_null(plain);
-	for (size_t i = 0; i < total; i++)
-		plain[i] = (uint8_t)(i * 7 + (i >> 9));
+	size_t total = 2 * sealed_unit(ch->c) + 5;
+	uint8_t *plain = pattern(total);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(write(sv[0], plain, total), (ssize_t)total);
-	assert_true(sealed_straight(ch.c));
-	struct buf_frame f = sealed_frame(ch.c);
+	assert_true(sealed_straight(ch->c));
+	struct buf_frame f = sealed_frame(ch->c);
 	assert_int_equal(f.head + f.unit + f.tail, RECORD_WIRE_MAX);
-	assert_int_equal(buf_read_fd_framed(&ch.c->rout, sv[1], &f), total);
-	assert_int_equal(buf_len(&ch.c->rout), total + 3 * 3 * RECORD_OVERHEAD);
-	uint8_t *wire = buf_head_mut(&ch.c->rout);
-	size_t left = buf_len(&ch.c->rout), at = 0, used, plen;
+	assert_int_equal(buf_read_fd_framed(&ch->c->rout, sv[1], &f), total);
+	assert_int_equal(buf_len(&ch->c->rout), total + 3 * 3 * RECORD_OVERHEAD);
+	uint8_t *wire = buf_head_mut(&ch->c->rout);
+	size_t left = buf_len(&ch->c->rout), at = 0, used, plen;
 	const uint8_t *payload;
 	for (unsigned rec = 0; rec < 3; rec++) {
 		used = peel3(r, wire, left, &payload, &plen);
@@ -517,24 +532,23 @@ static void test_straight(void **state)
 		left -= used;
 	}
 	assert_int_equal(at, total);
-	buf_consume(&ch.c->rout, buf_len(&ch.c->rout));
+	buf_consume(&ch->c->rout, buf_len(&ch->c->rout));
 
 	/* A record of the exit's layer still to wrap: not until it is out. */
 	struct buf app = {0};
 	assert_true(buf_append(&app, HELLO, 5));
-	assert_true(buf_append(&ch.c->fwd[2], HELLO, 5));
-	assert_false(sealed_straight(ch.c));
-	buf_free(&ch.c->fwd[2]);
-	assert_true(sealed_straight(ch.c));
+	assert_true(buf_append(&ch->c->fwd[2], HELLO, 5));
+	assert_false(sealed_straight(ch->c));
+	buf_free(&ch->c->fwd[2]);
+	assert_true(sealed_straight(ch->c));
 	/* Nor once the stream going out has ended. */
-	ch.c->want_end = true;
-	assert_true(sealed_pump_out(ch.c, &app));
-	assert_false(sealed_straight(ch.c));
+	ch->c->want_end = true;
+	assert_true(sealed_pump_out(ch->c, &app));
+	assert_false(sealed_straight(ch->c));
 	buf_free(&app);
 	free(plain);
 	close(sv[0]);
 	close(sv[1]);
-	chain_free(&ch);
 }
 
 static int setup(void **state)
@@ -546,11 +560,16 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_relay_keys),   cmocka_unit_test(test_flight_1),
-	    cmocka_unit_test(test_flight_3),     cmocka_unit_test(test_flight_3v6),
-	    cmocka_unit_test(test_record_keys),  cmocka_unit_test(test_hello),
-	    cmocka_unit_test(test_hello_nested), cmocka_unit_test(test_hello_gcm),
-	    cmocka_unit_test(test_full_nested),  cmocka_unit_test(test_straight),
+	    cmocka_unit_test(test_relay_keys),
+	    cmocka_unit_test(test_flight_1),
+	    cmocka_unit_test(test_flight_3),
+	    cmocka_unit_test(test_flight_3v6),
+	    cmocka_unit_test_setup_teardown(test_record_keys, open3, close3),
+	    cmocka_unit_test_setup_teardown(test_hello, open3, close3),
+	    cmocka_unit_test_setup_teardown(test_hello_nested, open3, close3),
+	    cmocka_unit_test(test_hello_gcm),
+	    cmocka_unit_test_setup_teardown(test_full_nested, open3, close3),
+	    cmocka_unit_test_setup_teardown(test_straight, open3, close3),
 	};
 	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
 }
