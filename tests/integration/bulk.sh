@@ -39,10 +39,15 @@ up() { mycurl "$@" -X POST -H 'Expect:' -T "$T/www/big" "$UP"; }
 check "download source works without a proxy" \
 	test "$(mycurl "$DOWN" | sha256sum | cut -d' ' -f1)" = "$DOWN_SHA"
 
-expect_eq "64 MiB down through SOCKS5" "$DOWN_SHA" "$(down --socks5-hostname "127.0.0.1:$P")"
-expect_eq "64 MiB up through SOCKS5" "$BIG_SHA" "$(up --socks5-hostname "127.0.0.1:$P")"
-expect_eq "64 MiB down through HTTP CONNECT" "$DOWN_SHA" "$(down -p -x "127.0.0.1:$P")"
-expect_eq "64 MiB up through HTTP CONNECT" "$BIG_SHA" "$(up -p -x "127.0.0.1:$P")"
+# tunnels LABEL PORT: 64 MiB each way through SOCKS5 and through HTTP CONNECT.
+tunnels() {
+	expect_eq "${1}64 MiB down through SOCKS5" "$DOWN_SHA" "$(down --socks5-hostname "127.0.0.1:$2")"
+	expect_eq "${1}64 MiB up through SOCKS5" "$BIG_SHA" "$(up --socks5-hostname "127.0.0.1:$2")"
+	expect_eq "${1}64 MiB down through HTTP CONNECT" "$DOWN_SHA" "$(down -p -x "127.0.0.1:$2")"
+	expect_eq "${1}64 MiB up through HTTP CONNECT" "$BIG_SHA" "$(up -p -x "127.0.0.1:$2")"
+}
+
+tunnels "" "$P"
 expect_eq "64 MiB down as an absolute-form GET" "$DOWN_SHA" "$(down -x "127.0.0.1:$P")"
 expect_eq "64 MiB up as an absolute-form POST" "$BIG_SHA" "$(up -x "127.0.0.1:$P")"
 expect_eq "64 MiB up as an absolute-form chunked POST" "$BIG_SHA" \
@@ -53,10 +58,7 @@ printf 'splice = true;\nlisten = ( { address = "127.0.0.1:0"; } );\n' >"$T/splic
 start_nacre nacre-splice -c "$T/splice.conf"
 S=$NACRE_PORT
 S_PIPES=$(pipes_of "$NACRE_PID")
-expect_eq "splice: 64 MiB down through SOCKS5" "$DOWN_SHA" "$(down --socks5-hostname "127.0.0.1:$S")"
-expect_eq "splice: 64 MiB up through SOCKS5" "$BIG_SHA" "$(up --socks5-hostname "127.0.0.1:$S")"
-expect_eq "splice: 64 MiB down through HTTP CONNECT" "$DOWN_SHA" "$(down -p -x "127.0.0.1:$S")"
-expect_eq "splice: 64 MiB up through HTTP CONNECT" "$BIG_SHA" "$(up -p -x "127.0.0.1:$S")"
+tunnels "splice: " "$S"
 check "splice = true: the tunnels spliced (pipes: $S_PIPES at start, $(pipes_of "$NACRE_PID") now)" \
 	test "$(pipes_of "$NACRE_PID")" -gt "$S_PIPES"
 expect_eq "by default the tunnels did not splice (pipes held)" "$D_PIPES" "$(pipes_of "$D_PID")"
