@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "secret.h"
@@ -43,69 +45,79 @@ void users_free(struct users *u)
 	free(u);
 }
 
-struct users *users_load(const char *path, char *err, size_t errlen)
+/* Appends one entry (copies of the two fields); false if out of memory. */
+static bool add_entry(struct users *u, size_t *cap, const char *name, size_t nlen, const char *pass,
+                      size_t plen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
+	if (u->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct user_entry *v = realloc(u->v, ncap * sizeof(*v));
+		if (!v)
+			return false;
+		u->v = v;
+		*cap = ncap;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
-		log_warnx("%s: readable by other users; chmod o-r it", path);
+	struct user_entry *e = &u->v[u->n];
+	e->name = malloc(nlen + 1);
+	e->pass = malloc(plen + 1);
+	e->name_len = nlen;
+	e->pass_len = plen;
+	if (!e->name || !e->pass) {
+		free(e->name);
+		free(e->pass);
+		return false;
+	}
+	memcpy(e->name, name, nlen);
+	e->name[nlen] = '\0';
+	memcpy(e->pass, pass, plen);
+	e->pass[plen] = '\0';
+	u->n++;
+	return true;
+}
 
+struct users *users_parse(const char *text, size_t len, const char *path, char *err, size_t errlen)
+{
 	struct users *u = calloc(1, sizeof(*u));
-	char line[1024];
+	size_t cap = 0;
 	unsigned lineno = 0;
+	const char *p = text, *end = text + len;
 	bool ok = u != NULL;
 
-	while (ok && fgets(line, sizeof(line), f)) {
+	if (!u)
+		snprintf(err, errlen, "%s: out of memory", path);
+	while (ok && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line = p, *stop = nl ? nl : end;
+		p = nl ? nl + 1 : end;
 		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+		/* A NUL would cut a name or password short where C strings are used. */
+		if (memchr(line, '\0', (size_t)(stop - line))) {
+			snprintf(err, errlen, "%s:%u: a NUL byte in the line", path, lineno);
 			ok = false;
 			break;
 		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
+		while (stop > line && stop[-1] == '\r')
+			stop--;
+		if (stop == line || line[0] == '#')
 			continue;
-		char *colon = strchr(line, ':');
-		if (!colon || colon == line || colon[1] == '\0') {
+		const char *colon = memchr(line, ':', (size_t)(stop - line));
+		if (!colon || colon == line || colon + 1 == stop) {
 			snprintf(err, errlen, "%s:%u: expected user:password", path, lineno);
 			ok = false;
 			break;
 		}
-		size_t nlen = (size_t)(colon - line), plen = len - nlen - 1;
+		size_t nlen = (size_t)(colon - line), plen = (size_t)(stop - colon - 1);
 		if (nlen > USERS_FIELD_MAX || plen > USERS_FIELD_MAX) {
 			snprintf(err, errlen, "%s:%u: user or password longer than 255 bytes", path,
 			         lineno);
 			ok = false;
 			break;
 		}
-		struct user_entry *v = realloc(u->v, (u->n + 1) * sizeof(*v));
-		if (!v) {
-			ok = false;
+		if (!add_entry(u, &cap, line, nlen, colon + 1, plen)) {
 			snprintf(err, errlen, "%s: out of memory", path);
-			break;
-		}
-		u->v = v;
-		struct user_entry *e = &u->v[u->n];
-		e->name = strndup(line, nlen);
-		e->name_len = nlen;
-		e->pass = strndup(colon + 1, plen);
-		e->pass_len = plen;
-		if (!e->name || !e->pass) {
-			entry_free(e);
 			ok = false;
-			snprintf(err, errlen, "%s: out of memory", path);
-			break;
 		}
-		u->n++;
 	}
-	secret_wipe(line, sizeof(line));
-	fclose(f);
 	if (ok && u->n == 0) {
 		snprintf(err, errlen, "%s: no users defined", path);
 		ok = false;
@@ -114,6 +126,66 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 		users_free(u);
 		return NULL;
 	}
+	return u;
+}
+
+struct users *users_load(const char *path, char *err, size_t errlen)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	struct users *u = NULL;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* A device or a pipe could be read for ever (SIGHUP re-reads this file). */
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > USERS_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, USERS_FILE_MAX);
+		goto out;
+	}
+	if (st.st_mode & S_IROTH)
+		log_warnx("%s: readable by other users; chmod o-r it", path);
+	/* One byte more than allowed, to see a file that grew since fstat. */
+	cap = (size_t)st.st_size + 1;
+	if (!(text = malloc(cap))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (len < cap) {
+		ssize_t n = read(fd, text + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == cap) {
+		snprintf(err, errlen, "%s: changed while being read; try again", path);
+		goto out;
+	}
+	u = users_parse(text, len, path, err, errlen);
+out:
+	if (text) {
+		secret_wipe(text, cap);
+		free(text);
+	}
+	close(fd);
 	return u;
 }
 

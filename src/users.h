@@ -11,8 +11,20 @@
 
 struct users;
 
-/* Loads path; on failure returns NULL and writes "path:line: what" to err. */
+/* The largest users file read: 1 MiB, tens of thousands of entries. */
+#define USERS_FILE_MAX (1 << 20)
+
+/*
+ * Loads path, which must be a regular file of at most USERS_FILE_MAX bytes;
+ * on failure returns NULL and writes "path:line: what" to err. The file's
+ * bytes are wiped once parsed.
+ */
 struct users *users_load(const char *path, char *err, size_t errlen);
+/*
+ * Parses len bytes of a users file (no NUL byte allowed), naming path in
+ * errors, which never quote the file. NULL on failure, as users_load.
+ */
+struct users *users_parse(const char *text, size_t len, const char *path, char *err, size_t errlen);
 void users_free(struct users *u);
 /*
  * The matching entry's number (1-based, in file order), 0 if none matches.

@@ -77,6 +77,15 @@ bad unreadable-users-file 8 "	{ address = \"127.0.0.1:0\"; users = \"$T/no-such-
 bad unknown-protocol 9 '	{ address = "[::1]:0"; protocols = [ "gopher" ]; }'
 bad unknown-log-level 2 'log_level = "loud";'
 bad splice-not-a-bool 3 'splice = "yes";' "splice: expected true or false"
+# A users file that is a pipe used to hang `check` and the daemon (at start
+# and on SIGHUP); one with a NUL byte cut the password short at it.
+mkfifo "$T/users.fifo"
+bad users-file-is-a-fifo 8 "	{ address = \"127.0.0.1:0\"; users = \"$T/users.fifo\"; }," \
+	"$T/users.fifo: not a regular file"
+printf 'alice:hu\0nter2\n' >"$T/users.nul"
+chmod 600 "$T/users.nul"
+bad users-file-with-nul 8 "	{ address = \"127.0.0.1:0\"; users = \"$T/users.nul\"; }," \
+	"$T/users.nul:1: a NUL byte in the line"
 
 timeout 10 "$NACRE" check -c "$T/absent.conf" >"$T/absent.out" 2>&1
 rc=$?
