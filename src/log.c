@@ -46,7 +46,8 @@ bool log_level_parse(const char *s, enum log_level *out)
 	return false;
 }
 
-static void log_emit(enum log_level level, const char *errstr, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_emit(enum log_level level, const char *errstr,
+                                                           const char *fmt, va_list ap)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	static const char *const tag[] = {"error", "warn", "info", "debug"};
