@@ -258,13 +258,32 @@ static bool default_allow(struct listen_conf *l)
 	return conf_add_allow(l, "127.0.0.0/8") && conf_add_allow(l, "::1/128");
 }
 
+char *conf_path_near(const struct conf_loader *ld, const char *file)
+{
+	const char *slash = ld->path ? strrchr(ld->path, '/') : NULL;
+	if (file[0] == '/' || !slash)
+		return strdup(file);
+	size_t dlen = (size_t)(slash - ld->path) + 1, flen = strlen(file);
+	char *p = malloc(dlen + flen + 1);
+	if (p) {
+		memcpy(p, ld->path, dlen);
+		memcpy(p + dlen, file, flen + 1);
+	}
+	return p;
+}
+
 static void load_users(struct conf_loader *ld, const config_setting_t *s, struct listen_conf *l,
                        const char *path)
 {
-	char err[512];
-	l->users = users_load(path, err, sizeof(err));
+	char err[512], *file = conf_path_near(ld, path);
+	if (!file) {
+		conf_fail(ld, s, "out of memory");
+		return;
+	}
+	l->users = users_load(file, err, sizeof(err));
 	if (!l->users)
 		conf_fail(ld, s, "users: %s", err);
+	free(file);
 }
 
 static void load_listener(struct conf_loader *ld, const config_setting_t *g, struct conf *c)

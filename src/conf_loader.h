@@ -34,6 +34,11 @@ void conf_check_members(struct conf_loader *ld, const config_setting_t *s, const
 void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const char *what,
                     struct conf *c,
                     void (*one)(struct conf_loader *, const config_setting_t *, struct conf *));
+/*
+ * A file the config names (key_file, users): a relative name is relative to
+ * the config file's directory, not to the cwd. Allocated; NULL if out of memory.
+ */
+char *conf_path_near(const struct conf_loader *ld, const char *file);
 /* A zeroed listener at the end of c->listeners; NULL if out of memory. */
 struct listen_conf *conf_new_listener(struct conf *c);
 bool conf_add_allow(struct listen_conf *l, const char *text);

@@ -399,28 +399,13 @@ static void load_own(struct conf_loader *ld, const config_setting_t *g, struct l
 	freeifaddrs(ifs);
 }
 
-/* A relative key_file is relative to the config file's directory, not to the cwd. */
-static char *key_path(const char *conf_path, const char *file)
-{
-	const char *slash = conf_path ? strrchr(conf_path, '/') : NULL;
-	if (file[0] == '/' || !slash)
-		return strdup(file);
-	size_t dlen = (size_t)(slash - conf_path) + 1, flen = strlen(file);
-	char *p = malloc(dlen + flen + 1);
-	if (p) {
-		memcpy(p, conf_path, dlen);
-		memcpy(p + dlen, file, flen + 1);
-	}
-	return p;
-}
-
 static void load_key(struct conf_loader *ld, const config_setting_t *s, struct relay_conf *r)
 {
 	char err[512];
 	const char *file = conf_get_string(ld, s);
 	if (!file)
 		return;
-	r->key_file = key_path(ld->path, file);
+	r->key_file = conf_path_near(ld, file);
 	r->key = calloc(1, sizeof(*r->key));
 	if (!r->key_file || !r->key) {
 		conf_fail(ld, s, "out of memory");

@@ -43,6 +43,12 @@ EOF
 timeout 10 "$NACRE" check -c "$T/good.conf" >"$T/check-good.out" 2>&1
 expect_eq "nacre check accepts the good config" 0 "$?"
 
+# A relative users file is found beside the config, as a relative key_file
+# is, whatever the daemon's working directory.
+printf 'listen = ( { address = "127.0.0.1:0"; users = "users"; } );\n' >"$T/relative.conf"
+expect_eq "a relative users file is read from the config's directory" "$T/relative.conf: OK" \
+	"$(cd / && timeout 10 "$NACRE" check -c "$T/relative.conf" 2>&1)"
+
 # bad_in BASE NAME LINE TEXT [WANT]: writes $T/NAME.conf = $T/BASE.conf with
 # line LINE replaced by TEXT, runs `nacre check` on it, and expects a non-zero
 # exit and a "FILE:LINE: message" line (containing WANT, if given).
