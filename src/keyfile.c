@@ -10,6 +10,7 @@
 #include "hop.h"
 #include "keyfile.h"
 #include "secret.h"
+#include "util.h"
 
 #define KEYFILE_B64_LEN 44 /* base64 of 32 bytes: 43 characters and one '=' */
 
@@ -22,37 +23,17 @@ bool keyfile_load(const char *path, struct relay_key *k, char *err, size_t errle
 	struct stat st;
 	bool ok = false;
 
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	int fd = file_open_regular(path, &st, err, errlen);
+	if (fd < 0)
 		return false;
-	}
-	/* fstat, not stat: the checks apply to the file that is read, not to a name. */
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
 	if (st.st_mode & 077) {
 		snprintf(err, errlen, "%s: readable by group or others; chmod 600 it", path);
 		goto out;
 	}
-	while (len < sizeof(text)) {
-		ssize_t n = read(fd, text + len, sizeof(text) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	ssize_t n = file_read_upto(fd, path, text, sizeof(text), err, errlen);
+	if (n < 0)
+		goto out;
+	len = (size_t)n;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
 	if (len != KEYFILE_B64_LEN || secret_base64_decode(sk, sizeof(sk), text, len) != 32) {

@@ -1,7 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include "log.h"
 #include "secret.h"
 #include "users.h"
+#include "util.h"
 
 #define USERS_FIELD_MAX 255 /* what RFC 1929 can carry */
 
@@ -131,26 +130,13 @@ struct users *users_parse(const char *text, size_t len, const char *path, char *
 
 struct users *users_load(const char *path, char *err, size_t errlen)
 {
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0, cap = 0;
 	struct users *u = NULL;
-
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* A device or a pipe could be read for ever (SIGHUP re-reads this file). */
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
+	int fd = file_open_regular(path, &st, err, errlen);
+	if (fd < 0)
+		return NULL;
 	if (st.st_size > USERS_FILE_MAX) {
 		snprintf(err, errlen, "%s: larger than %d bytes", path, USERS_FILE_MAX);
 		goto out;
@@ -163,18 +149,10 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	while (len < cap) {
-		ssize_t n = read(fd, text + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	ssize_t n = file_read_upto(fd, path, text, cap, err, errlen);
+	if (n < 0)
+		goto out;
+	len = (size_t)n;
 	if (len == cap) {
 		snprintf(err, errlen, "%s: changed while being read; try again", path);
 		goto out;

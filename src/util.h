@@ -1,4 +1,4 @@
-/* Small helpers shared by src/: socket addresses and descriptors. */
+/* Small helpers shared by src/: socket addresses, descriptors and files the config names. */
 #ifndef NACRE_UTIL_H
 #define NACRE_UTIL_H
 
@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
@@ -27,5 +29,15 @@ void addr_set_port(struct sockaddr *sa, uint16_t port);
 bool fd_set_nonblock(int fd);
 /* Makes the next close() of fd send a RST instead of a FIN. */
 void fd_set_reset_on_close(int fd);
+
+/*
+ * Opens a file the config names (a key file, a users file) for reading and
+ * fills *st: never waits for a FIFO's writer, and refuses anything but a
+ * regular file, which a device or a pipe could keep feeding for ever. -1,
+ * with "path: what" in err, if it cannot.
+ */
+int file_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
+/* Reads from fd until EOF or cap bytes: the count, or -1 with "path: what" in err. */
+ssize_t file_read_upto(int fd, const char *path, void *buf, size_t cap, char *err, size_t errlen);
 
 #endif
