@@ -91,7 +91,7 @@ if command -v clang >/dev/null; then
 			corpus="$dir/corpus-$t"
 			cp -r "$top/tests/fuzz/corpus/$t" "$corpus"
 			if (cd "$dir" && make "tests/fuzz/$t" >>make.out 2>&1) &&
-				LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp" \
+				LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp:print_suppressions=0" \
 					"$dir/tests/fuzz/$t" -max_total_time="$fuzz_seconds" -timeout=10 \
 					-rss_limit_mb=2048 "$corpus" >"$dir/$t.out" 2>&1; then
 				echo "PASS: fuzz $t ($(grep -o 'Done [0-9]* runs' "$dir/$t.out" | tail -n 1))"
