@@ -56,20 +56,16 @@ static bool add_entry(struct users *u, size_t *cap, const char *name, size_t nle
 		u->v = v;
 		*cap = ncap;
 	}
+	/* No NUL inside either field (users_parse refuses it), so strndup copies all. */
 	struct user_entry *e = &u->v[u->n];
-	e->name = malloc(nlen + 1);
-	e->pass = malloc(plen + 1);
+	e->name = strndup(name, nlen);
 	e->name_len = nlen;
+	e->pass = strndup(pass, plen);
 	e->pass_len = plen;
 	if (!e->name || !e->pass) {
-		free(e->name);
-		free(e->pass);
+		entry_free(e);
 		return false;
 	}
-	memcpy(e->name, name, nlen);
-	e->name[nlen] = '\0';
-	memcpy(e->pass, pass, plen);
-	e->pass[plen] = '\0';
 	u->n++;
 	return true;
 }

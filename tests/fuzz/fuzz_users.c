@@ -109,17 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		check(users_check(u, e[i].user.p, e[i].user.len, e[i].pass.p, e[i].pass.len) ==
 		      first + 1);
-		/* One byte less of the password matches nothing that is not that. */
+		/* One byte less of the password matches only an entry that has exactly that. */
 		uint32_t shorter =
 		    users_check(u, e[i].user.p, e[i].user.len, e[i].pass.p, e[i].pass.len - 1);
-		if (shorter) {
-			check(shorter <= n || n == CHECKED_MAX);
-			if (shorter <= n)
-				check(same(e[shorter - 1].user, e[i].user) &&
-				      e[shorter - 1].pass.len == e[i].pass.len - 1 &&
-				      memcmp(e[shorter - 1].pass.p, e[i].pass.p,
-				             e[i].pass.len - 1) == 0);
-		}
+		struct field cut = {e[i].pass.p, e[i].pass.len - 1};
+		if (shorter > n)
+			check(n == CHECKED_MAX); /* an entry past those read here */
+		else if (shorter)
+			check(same(e[shorter - 1].user, e[i].user) &&
+			      same(e[shorter - 1].pass, cut));
 	}
 	users_free(u);
 	return 0;
