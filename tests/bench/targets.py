@@ -5,7 +5,8 @@ direct.sh, chains.sh and rtt.sh write.
     tests/bench/targets.py [--json OUT] SUMMARY.json...
 
 Each summary is recognised by its figures (direct.sh: a "nacre" path; chains.sh:
-"nacre1"; rtt.sh: a floor). Every target is a ratio of medians taken in one
+"nacre1"; rtt.sh: a floor); any other JSON file, such as the verdicts this
+writes, is skipped with a note, so `targets.py OUT_DIR/*.json` works. Every target is a ratio of medians taken in one
 run; a target whose figures are missing is reported as not measured. Prints
 one line per target and exits 0 whatever they say: this reports, it does not
 test.
@@ -121,7 +122,12 @@ def main():
     summaries = []
     for path in a.summaries:
         with open(path) as f:
-            summaries.append(json.load(f))
+            s = json.load(f)
+        # A results folder also holds the verdicts this script wrote (a list).
+        if not isinstance(s, dict) or not isinstance(s.get("figures", {}), dict):
+            print(f"{path}: not a benchmark summary, skipped", file=sys.stderr)
+            continue
+        summaries.append(s)
     rows = evaluate(summaries)
     w = max(len(r[0]) for r in rows) if rows else 0
     out = []
