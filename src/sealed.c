@@ -93,6 +93,9 @@ static bool take_status(struct sealed *s, unsigned k, const uint8_t *p, size_t n
 /* A relay's next stream: kept for relay.c, which connects. */
 static bool take_begin(struct sealed *s, const uint8_t *p, size_t n)
 {
+	/* A record may hold up to RECORD_DATA_MAX bytes; a BEGIN never more than this. */
+	if (n > sizeof(s->begin))
+		return false;
 	memcpy(s->begin, p, n);
 	s->begin_len = n;
 	if (relay_begin_parse(s->begin, n, &s->begin_dst) != PROTO_DONE)

@@ -479,7 +479,7 @@ bool sim_begin(struct sim *m, const struct proto_addr *dst)
 void sim_inject(struct sim *m, unsigned k, enum record_type type, const uint8_t *p, size_t len)
 {
 	struct sealed *c = m->c;
-	uint8_t rec[RELAY_BEGIN_MAX + RECORD_OVERHEAD];
+	static uint8_t rec[RECORD_DATA_MAX + RECORD_OVERHEAD];
 	size_t n = record_seal(&c->hops[k].send, type, p, len, rec, sizeof(rec));
 	assert_true(n > 0);
 	assert_true(buf_append(k == 0 ? &c->rout : &c->fwd[k], rec, n));

@@ -217,6 +217,27 @@ static void check_between(unsigned n, enum record_type type)
 	sim_free(m);
 }
 
+/*
+ * A BEGIN longer than any destination: a well-formed one with the rest of a
+ * full record after it. The exit breaks, and never copies more than a BEGIN
+ * can hold (this overran its buffer once; the sanitizer build catches that).
+ */
+static void check_between_long(unsigned n)
+{
+	uint8_t *p = pattern(RECORD_DATA_MAX, 7);
+	size_t len = relay_begin_encode(p, RELAY_BEGIN_MAX, &sim_dst_v4);
+	assert_true(len > 0);
+	struct sim *m = sim_new_reused(n, NULL, 0);
+	m->app_close = m->dest_close = true;
+	run(m);
+	assert_true(m->r[n - 1].idle);
+	sim_inject(m, n - 1, RECORD_BEGIN, p, RECORD_DATA_MAX);
+	run(m);
+	assert_true(m->r[n - 1].s->broken && m->r[n - 1].begins == 0);
+	sim_free(m);
+	free(p);
+}
+
 static void test_reuse_refusals(void **state)
 {
 	(void)state;
@@ -231,6 +252,7 @@ static void test_reuse_refusals(void **state)
 		check_between(n, RECORD_PAD);
 		check_between(n, RECORD_END);
 		check_between(n, RECORD_BEGIN);
+		check_between_long(n);
 	}
 }
 
