@@ -225,6 +225,39 @@ struct listen_conf *conf_new_listener(struct conf *c)
 	return &v[c->nlisteners++];
 }
 
+static bool addr_unspecified(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static bool addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	                          &((const struct sockaddr_in6 *)b)->sin6_addr);
+}
+
+bool conf_listen_taken(const struct conf *c)
+{
+	const struct listen_conf *l = &c->listeners[c->nlisteners - 1];
+	uint16_t port = addr_port((const struct sockaddr *)&l->addr);
+	if (port == 0)
+		return false; /* each gets a port of its own */
+	for (size_t i = 0; i + 1 < c->nlisteners; i++) {
+		const struct sockaddr_storage *o = &c->listeners[i].addr;
+		if (o->ss_family != l->addr.ss_family ||
+		    addr_port((const struct sockaddr *)o) != port)
+			continue;
+		if (addr_same(o, &l->addr) || addr_unspecified(o) || addr_unspecified(&l->addr))
+			return true;
+	}
+	return false;
+}
+
 bool conf_add_allow(struct listen_conf *l, const char *text)
 {
 	struct cidr cidr;
@@ -308,6 +341,8 @@ static void load_listener(struct conf_loader *ld, const config_setting_t *g, str
 	const char *addr = conf_get_string(ld, s);
 	if (addr && !addr_parse(addr, &l->addr, &l->addrlen))
 		conf_fail(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
+	else if (addr && conf_listen_taken(c))
+		conf_fail(ld, s, "listen.address: '%s': %s", addr, CONF_TAKEN);
 
 	s = config_setting_get_member(g, "protocols");
 	l->protocols = LISTEN_ALL;
@@ -530,6 +565,8 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 		if (!addr_parse(listen[i], &l->addr, &l->addrlen))
 			conf_fail(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT",
 			          listen[i]);
+		else if (conf_listen_taken(c))
+			conf_fail(&cli, NULL, "--listen: '%s': %s", listen[i], CONF_TAKEN);
 		if (o->users_path) {
 			char err[512];
 			l->users = users_load(o->users_path, err, sizeof(err));

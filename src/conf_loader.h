@@ -41,6 +41,17 @@ void conf_load_list(struct conf_loader *ld, const config_setting_t *s, const cha
 char *conf_path_near(const struct conf_loader *ld, const char *file);
 /* A zeroed listener at the end of c->listeners; NULL if out of memory. */
 struct listen_conf *conf_new_listener(struct conf *c);
+/*
+ * Whether the last listener's port is already taken by an earlier one: the
+ * same address, or the unspecified address of its family (0.0.0.0, ::) with
+ * any address of that family. With workers > 1 every listener is bound with
+ * SO_REUSEPORT, so two such entries would both bind and the kernel would
+ * split the port's clients between them (one with users, one without); with
+ * one worker the second bind would fail only at start. IPv6 listeners are
+ * V6ONLY, so the two families never overlap. Port 0 never conflicts.
+ */
+bool conf_listen_taken(const struct conf *c);
+#define CONF_TAKEN "the same port is already taken by an earlier listen or relay entry"
 bool conf_add_allow(struct listen_conf *l, const char *text);
 /* The "allow" array s of a listen or relay entry ("what") into l. */
 void conf_load_allow(struct conf_loader *ld, const config_setting_t *s, const char *what,

@@ -82,6 +82,23 @@ bad negative-timeout 4 'timeouts = { handshake = 10.0; connect = -1.0; };'
 bad unreadable-users-file 8 "	{ address = \"127.0.0.1:0\"; users = \"$T/no-such-dir/users\"; },"
 bad unknown-protocol 9 '	{ address = "[::1]:0"; protocols = [ "gopher" ]; }'
 bad unknown-log-level 2 'log_level = "loud";'
+# Two entries on one port: with workers > 1 both would bind (SO_REUSEPORT) and
+# the kernel would split the port's clients between them, the one with users
+# and the one without; with one worker the daemon would fail only at start.
+bad same-listen-twice 9 '	{ address = "127.0.0.1:41080"; }, { address = "127.0.0.1:41080"; }' \
+	"the same port is already taken"
+bad listen-under-wildcard 9 '	{ address = "0.0.0.0:41080"; }, { address = "127.0.0.1:41080"; }' \
+	"the same port is already taken"
+cat >"$T/two-families.conf" <<EOF
+listen = ( { address = "0.0.0.0:41080"; }, { address = "[::]:41080"; },
+	{ address = "127.0.0.1:0"; }, { address = "127.0.0.1:0"; } );
+EOF
+expect_eq "one port for each family, and two ports the kernel picks, are no conflict" \
+	"$T/two-families.conf: OK" "$(timeout 10 "$NACRE" check -c "$T/two-families.conf" 2>&1)"
+printf 'listen = ( { address = "127.0.0.1:41080"; } );\n' >"$T/cli-dup.conf"
+out=$(timeout 10 "$NACRE" check -c "$T/cli-dup.conf" --listen 127.0.0.1:41080 2>&1)
+check "check refuses --listen on a port the config already takes: $out" \
+	grep -qF -- "--listen: '127.0.0.1:41080': the same port is already taken" <<<"$out"
 bad splice-not-a-bool 3 'splice = "yes";' "splice: expected true or false"
 # A users file that is a pipe used to hang `check` and the daemon (at start
 # and on SIGHUP); one with a NUL byte cut the password short at it.
@@ -170,6 +187,11 @@ bad_in relay exit-not-a-bool 10 \
 	'relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = "yes"; silent_close = 30;' \
 	"relay.exit: expected true or false"
 bad_in relay unknown-route 8 'route = "nowhere";' "unknown chain 'nowhere'"
+sed 's/^listen = ( { address = "127.0.0.1:0"; route/listen = ( { address = "127.0.0.1:41081"; route/' \
+	"$T/relay.conf" >"$T/relay-port.conf"
+bad_in relay-port relay-on-a-listen-port 10 \
+	'relay = ( { address = "127.0.0.1:41081"; key_file = "r1.key"; exit = true; silent_close = 30;' \
+	"relay.address: the same port is already taken"
 bad_in relay unknown-listen-route 9 'listen = ( { address = "127.0.0.1:0"; route = "nowhere"; } );' \
 	"unknown chain 'nowhere'"
 bad_in relay relay-listener-name 10 \
