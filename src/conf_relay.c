@@ -350,9 +350,11 @@ static bool add_own(struct policy *p, int family, const uint8_t *ip)
 }
 
 /*
- * The addresses the relay answers on, which it must not connect back to: the
- * one it binds, or for a wildcard every address this host has now (both
- * families for "::", which takes IPv4 too unless the listener says otherwise).
+ * The host's own addresses, which the relay must not connect back to: the one
+ * it binds and every address the host's interfaces have now, in both
+ * families, whatever it binds. A connection from the host to itself passes no
+ * outside firewall, so services on any of them (an admin port on [::] beside
+ * a relay on 0.0.0.0, say) must stay out of its clients' reach.
  */
 static void load_own(struct conf_loader *ld, const config_setting_t *g, struct listen_conf *l)
 {
@@ -370,12 +372,10 @@ static void load_own(struct conf_loader *ld, const config_setting_t *g, struct l
 		family = AF_INET;
 		ip += 12;
 	}
-	if (memcmp(ip, zero, family == AF_INET ? 4 : 16) != 0) {
-		if (!add_own(p, family, ip))
-			conf_fail(ld, g, "out of memory");
+	if (memcmp(ip, zero, family == AF_INET ? 4 : 16) != 0 && !add_own(p, family, ip)) {
+		conf_fail(ld, g, "out of memory");
 		return;
 	}
-	bool want4 = true, want6 = l->addr.ss_family == AF_INET6 && family == AF_INET6;
 	struct ifaddrs *ifs;
 	if (getifaddrs(&ifs) != 0) {
 		conf_fail(ld, g, "relay: cannot list this host's addresses: %s", strerror(errno));
@@ -384,10 +384,10 @@ static void load_own(struct conf_loader *ld, const config_setting_t *g, struct l
 	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
 		const struct sockaddr *sa = i->ifa_addr;
 		bool ok = true;
-		if (sa && sa->sa_family == AF_INET && want4)
+		if (sa && sa->sa_family == AF_INET)
 			ok = add_own(p, AF_INET,
 			             (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
-		else if (sa && sa->sa_family == AF_INET6 && want6)
+		else if (sa && sa->sa_family == AF_INET6)
 			ok =
 			    add_own(p, AF_INET6,
 			            (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr);

@@ -185,10 +185,13 @@ check "nacre is still serving after all of the above" \
 # ================================================================ namespaces
 NS1=nacre-unreach-$$
 NS2=nacre-blackhole-$$
+NS3=nacre-ownaddr-$$
 # ns_skip WHY: where namespaces cannot be made (no privilege, a chroot without
 # its own /run), the four checks that need them are reported as skipped.
 ns_skip() {
-	for what in "socks5 0x03" "socks5 0x06" "http 504 (GET)" "http 504 (CONNECT)"; do
+	for what in "socks5 0x03" "socks5 0x06" "http 504 (GET)" "http 504 (CONNECT)" \
+		"exit on 0.0.0.0 refuses its host's IPv6 address" \
+		"an explicit accept opens the host's IPv6 address"; do
 		echo "ok - $what # SKIP $1"
 	done
 	finish
@@ -197,7 +200,8 @@ ip netns add "$NS1" 2>"$T/netns.err" ||
 	ns_skip "cannot create a network namespace: $(head -n 1 "$T/netns.err")"
 NETNS="$NS1"
 ip netns add "$NS2" 2>"$T/netns.err" || ns_skip "ip netns add: $(head -n 1 "$T/netns.err")"
-NETNS="$NS1 $NS2"
+ip netns add "$NS3" 2>"$T/netns.err" || ns_skip "ip netns add: $(head -n 1 "$T/netns.err")"
+NETNS="$NS1 $NS2 $NS3"
 { ip -n "$NS1" link set lo up && ip -n "$NS2" link set lo up; } 2>"$T/netns.err" ||
 	ns_skip "cannot configure a namespace: $(head -n 1 "$T/netns.err")"
 
@@ -239,5 +243,34 @@ expect_eq "http 504: GET to 198.51.100.7 times out" "status=504 close=eof" \
 	"$(nspy http --proxy $P2 --request 'GET http://198.51.100.7/ HTTP/1.1\r\nHost: 198.51.100.7\r\n\r\n')"
 expect_eq "http 504: CONNECT to 198.51.100.7 times out" "status=504 close=eof" \
 	"$(nspy http --proxy $P2 --request 'CONNECT 198.51.100.7:80 HTTP/1.1\r\nHost: 198.51.100.7:80\r\n\r\n')"
+
+# ---- an exit's own addresses are every address of its host, in both
+# families: one listening on 0.0.0.0 must not reach a service bound to the
+# host's IPv6 address (2001:db8::1 in NS3; nothing listens, so a connection
+# would be refused: 0x05). An accept that names the address opens it.
+{ ip -n "$NS3" link set lo up && ip -n "$NS3" link add v0 type veth peer name v1 &&
+	ip -n "$NS3" addr add 2001:db8::1/64 dev v0 nodad &&
+	ip -n "$NS3" link set v0 up && ip -n "$NS3" link set v1 up; } 2>"$T/netns.err" ||
+	hard_error "veth setup in $NS3: $(head -n 1 "$T/netns.err")"
+"$NACRE" keygen "$T/own.key" >"$T/own.pub" 2>/dev/null || hard_error "keygen own.key"
+own_conf() {
+	cat <<EOF
+relay = ( { address = "0.0.0.0:9009"; key_file = "$T/own.key"; exit = true; $1 } );
+relays = ( { name = "x"; address = "127.0.0.1:9009"; key = "$(cat "$T/own.pub")"; } );
+chains = ( { name = "c"; hops = [ "x" ]; } );
+listen = ( { address = "127.0.0.1:0"; route = "c"; } );
+EOF
+}
+n3py() { ip netns exec "$NS3" timeout 60 "$PYTHON" -S -u "$ERRLIB" "$@"; }
+own_conf "" >"$T/own.conf"
+NACRE=$(ns_nacre "$NS3") start_nacre nacre-own -v -c "$T/own.conf"
+expect_eq "exit on 0.0.0.0 refuses its host's IPv6 address" "rep=02 close=eof" \
+	"$(n3py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest '[2001:db8::1]:81')"
+kill "$NACRE_PID" 2>/dev/null
+wait "$NACRE_PID" 2>/dev/null
+own_conf 'policy = ( { dest = "2001:db8::1"; action = "accept"; } );' >"$T/own-open.conf"
+NACRE=$(ns_nacre "$NS3") start_nacre nacre-own-open -v -c "$T/own-open.conf"
+expect_eq "an explicit accept opens the host's IPv6 address" "rep=05 close=eof" \
+	"$(n3py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest '[2001:db8::1]:81')"
 
 finish
