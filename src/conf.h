@@ -57,6 +57,7 @@ struct policy {
 	size_t n;
 	struct cidr *own; /* the relay's own addresses, refused like private ones */
 	size_t nown;
+	bool named_only; /* a middle relay: every address is refused unless a rule names it */
 };
 
 /* The relay role of a listener ("relay" list). */

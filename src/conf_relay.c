@@ -454,6 +454,7 @@ void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g,
 
 	if ((s = config_setting_get_member(g, "exit")) != NULL)
 		conf_get_bool(ld, s, "relay.exit", &r->exit);
+	r->policy.named_only = !r->exit;
 
 	double v;
 	if ((s = config_setting_get_member(g, "silent_close")) != NULL &&
@@ -472,6 +473,11 @@ void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g,
 		for (int i = 0; i < config_setting_length(s) && !ld->failed; i++)
 			load_policy_rule(ld, config_setting_get_elem(s, (unsigned)i), &r->policy);
 	}
+	if (!ld->failed && !r->exit && !policy_names_any(&r->policy))
+		conf_fail(ld, s ? s : g,
+		          "relay: a middle relay (exit = false) extends only to the relays its "
+		          "policy names, and this one names none: add { dest = \"ADDRESS/32\"; "
+		          "port = PORT; action = \"accept\"; } for each next relay");
 	if (have_addr)
 		load_own(ld, g, l);
 }

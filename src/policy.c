@@ -64,7 +64,8 @@ bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16
 	}
 	if (family != AF_INET && family != AF_INET6)
 		return false;
-	bool special = in_list(builtin_refused,
+	bool special = p->named_only ||
+	               in_list(builtin_refused,
 	                       sizeof(builtin_refused) / sizeof(builtin_refused[0]), family, ip) ||
 	               in_list(p->own, p->nown, family, ip);
 	for (size_t i = 0; i < p->n; i++) {
@@ -76,6 +77,14 @@ bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16
 		return !special || !rule_is_broad(r);
 	}
 	return !special;
+}
+
+bool policy_names_any(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].accept && !rule_is_broad(&p->v[i]))
+			return true;
+	return false;
 }
 
 void policy_free(struct policy *p)

@@ -19,6 +19,10 @@
  *   4. A matching "reject" refuses.
  *   5. If no rule matches, the built-in refusals of 3 apply and everything
  *      else is accepted.
+ * A middle relay (named_only) treats every address as in 3: it extends only
+ * to the relays its rules name. Otherwise anyone holding its public key could
+ * use it as an exit to any public address: the blob it writes to the next
+ * hop is the client's to choose.
  */
 #ifndef NACRE_POLICY_H
 #define NACRE_POLICY_H
@@ -30,6 +34,9 @@
 
 /* family is AF_INET (4 bytes at ip) or AF_INET6 (16 bytes); port in host order. */
 bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16_t port);
+
+/* Whether an "accept" names a range: one that opens what a middle relay may reach. */
+bool policy_names_any(const struct policy *p);
 
 /* Frees the rules and the own addresses; p may be NULL. */
 void policy_free(struct policy *p);

@@ -187,6 +187,20 @@ bad_in relay exit-not-a-bool 10 \
 	'relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = "yes"; silent_close = 30;' \
 	"relay.exit: expected true or false"
 bad_in relay unknown-route 8 'route = "nowhere";' "unknown chain 'nowhere'"
+# A middle relay extends only to the relays its policy names (a range, not
+# *): one that names none could serve no circuit, and without that rule
+# anyone holding its key could use it as an exit.
+printf 'listen = ();\n' >"$T/middle-base.conf"
+bad_in middle-base middle-without-policy 1 \
+	'listen = (); relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; exit = false; } );' \
+	"a middle relay (exit = false) extends only to the relays its policy names"
+bad_in middle-base middle-accepting-everything 1 \
+	'listen = (); relay = ( { address = "127.0.0.1:0"; key_file = "r1.key"; policy = ( { dest = "*"; action = "accept"; } ); } );' \
+	"this one names none"
+printf 'listen = (); relay = ( { address = "127.0.0.1:0"; key_file = "r1.key";\n\tpolicy = ( { dest = "198.51.100.7/32"; port = 9001; action = "accept"; } ); } );\n' \
+	>"$T/middle-ok.conf"
+expect_eq "nacre check accepts a middle relay that names its next relay" "$T/middle-ok.conf: OK" \
+	"$(timeout 10 "$NACRE" check -c "$T/middle-ok.conf" 2>&1)"
 sed 's/^listen = ( { address = "127.0.0.1:0"; route/listen = ( { address = "127.0.0.1:41081"; route/' \
 	"$T/relay.conf" >"$T/relay-port.conf"
 bad_in relay-port relay-on-a-listen-port 10 \

@@ -186,12 +186,15 @@ check "nacre is still serving after all of the above" \
 NS1=nacre-unreach-$$
 NS2=nacre-blackhole-$$
 NS3=nacre-ownaddr-$$
+NS4=nacre-far-$$
 # ns_skip WHY: where namespaces cannot be made (no privilege, a chroot without
 # its own /run), the four checks that need them are reported as skipped.
 ns_skip() {
 	for what in "socks5 0x03" "socks5 0x06" "http 504 (GET)" "http 504 (CONNECT)" \
 		"exit on 0.0.0.0 refuses its host's IPv6 address" \
-		"an explicit accept opens the host's IPv6 address"; do
+		"an explicit accept opens the host's IPv6 address" \
+		"a middle relay extends to no address its policy does not name" \
+		"a middle relay extends to the next relay its policy names"; do
 		echo "ok - $what # SKIP $1"
 	done
 	finish
@@ -202,6 +205,8 @@ NETNS="$NS1"
 ip netns add "$NS2" 2>"$T/netns.err" || ns_skip "ip netns add: $(head -n 1 "$T/netns.err")"
 ip netns add "$NS3" 2>"$T/netns.err" || ns_skip "ip netns add: $(head -n 1 "$T/netns.err")"
 NETNS="$NS1 $NS2 $NS3"
+ip netns add "$NS4" 2>"$T/netns.err" || ns_skip "ip netns add: $(head -n 1 "$T/netns.err")"
+NETNS="$NS1 $NS2 $NS3 $NS4"
 { ip -n "$NS1" link set lo up && ip -n "$NS2" link set lo up; } 2>"$T/netns.err" ||
 	ns_skip "cannot configure a namespace: $(head -n 1 "$T/netns.err")"
 
@@ -248,9 +253,10 @@ expect_eq "http 504: CONNECT to 198.51.100.7 times out" "status=504 close=eof" \
 # families: one listening on 0.0.0.0 must not reach a service bound to the
 # host's IPv6 address (2001:db8::1 in NS3; nothing listens, so a connection
 # would be refused: 0x05). An accept that names the address opens it.
-{ ip -n "$NS3" link set lo up && ip -n "$NS3" link add v0 type veth peer name v1 &&
+{ ip -n "$NS3" link set lo up && ip -n "$NS3" link add v0 type veth peer name v1 netns "$NS4" &&
 	ip -n "$NS3" addr add 2001:db8::1/64 dev v0 nodad &&
-	ip -n "$NS3" link set v0 up && ip -n "$NS3" link set v1 up; } 2>"$T/netns.err" ||
+	ip -n "$NS4" addr add 2001:db8::2/64 dev v1 nodad &&
+	ip -n "$NS3" link set v0 up && ip -n "$NS4" link set v1 up; } 2>"$T/netns.err" ||
 	hard_error "veth setup in $NS3: $(head -n 1 "$T/netns.err")"
 "$NACRE" keygen "$T/own.key" >"$T/own.pub" 2>/dev/null || hard_error "keygen own.key"
 own_conf() {
@@ -272,5 +278,53 @@ own_conf 'policy = ( { dest = "2001:db8::1"; action = "accept"; } );' >"$T/own-o
 NACRE=$(ns_nacre "$NS3") start_nacre nacre-own-open -v -c "$T/own-open.conf"
 expect_eq "an explicit accept opens the host's IPv6 address" "rep=05 close=eof" \
 	"$(n3py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest '[2001:db8::1]:81')"
+kill "$NACRE_PID" 2>/dev/null
+wait "$NACRE_PID" 2>/dev/null
+
+# ---- a middle relay (exit = false) extends only to addresses its policy
+# names (one that names none is a config error; config.sh checks that). Otherwise anyone holding its key could use it as an exit: the blob
+# it writes to the "next relay" is the client's to choose. The chain's second
+# hop is 2001:db8::2:81 in NS4 (a public address, not the middle's host's),
+# where a listener counts connections and closes them; every failure of a
+# middle is STATUS 8 (0x01) either way.
+ip netns exec "$NS4" "$PYTHON" -S -u -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.bind(("2001:db8::2", 81))
+s.listen(8)
+print("listening on [2001:db8::2]:81", flush=True)
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[1], "a") as f:
+        f.write("connection\n")
+    c.close()
+' "$T/far.count" >"$T/far.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for_line "$T/far.log" 'listening on ' 30 || hard_error "the listener in $NS4 did not start"
+: >"$T/far.count"
+middle_conf() {
+	cat <<EOF
+relay = ( { address = "127.0.0.1:9010"; key_file = "$T/own.key"; exit = false; $1 } );
+relays = ( { name = "m"; address = "127.0.0.1:9010"; key = "$(cat "$T/own.pub")"; },
+	{ name = "far"; address = "[2001:db8::2]:81"; key = "$(cat "$T/own.pub")"; } );
+chains = ( { name = "c"; hops = [ "m", "far" ]; } );
+listen = ( { address = "127.0.0.1:0"; route = "c"; } );
+EOF
+}
+middle_conf 'policy = ( { dest = "2001:db8::3"; port = 81; action = "accept"; } );' \
+	>"$T/middle.conf"
+NACRE=$(ns_nacre "$NS3") start_nacre nacre-middle -v -c "$T/middle.conf"
+out=$(n3py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 93.184.216.34:80)
+expect_eq "a middle relay extends to no address its policy does not name ($out)" 0 \
+	"$(wc -l <"$T/far.count")"
+kill "$NACRE_PID" 2>/dev/null
+wait "$NACRE_PID" 2>/dev/null
+middle_conf 'policy = ( { dest = "2001:db8::2"; port = 81; action = "accept"; } );' \
+	>"$T/middle-named.conf"
+NACRE=$(ns_nacre "$NS3") start_nacre nacre-middle-named -v -c "$T/middle-named.conf"
+out=$(n3py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 93.184.216.34:80)
+# (two connections, or more: after a dial the relay opens a spare one.)
+check "a middle relay extends to the next relay its policy names ($out)" \
+	test "$(wc -l <"$T/far.count")" -ge 1
 
 finish

@@ -23,6 +23,7 @@
 struct policy_text {
 	const char *rules[NRULES_MAX];
 	const char *own[2];
+	bool middle; /* named_only */
 };
 
 enum {
@@ -35,6 +36,8 @@ enum {
 	P_PRIVATE_443, /* an explicit private range, one port */
 	P_NO_V6,       /* reject ::/0 */
 	P_ULA,         /* accept fc00::/7 */
+	P_MIDDLE,      /* a middle relay without rules */
+	P_MIDDLE_NEXT, /* a middle relay naming its next relay */
 	P_COUNT
 };
 
@@ -49,6 +52,8 @@ static const struct policy_text texts[P_COUNT] = {
     [P_PRIVATE_443] = {{"accept 10.0.0.0/8 443-443", "accept *"}, {NULL}},
     [P_NO_V6] = {{"reject ::/0"}, {NULL}},
     [P_ULA] = {{"accept fc00::/7"}, {NULL}},
+    [P_MIDDLE] = {{NULL}, {NULL}, true},
+    [P_MIDDLE_NEXT] = {{"accept 198.51.100.7/32 9001-9001", "accept *"}, {NULL}, true},
 };
 
 static struct policy policies[P_COUNT];
@@ -126,6 +131,13 @@ static const struct policy_case cases[] = {
     {"reject ::/0: plain IPv4 unaffected", P_NO_V6, "8.8.8.8", 443, true},
     {"accept fc00::/7: ULA opened", P_ULA, "fd12:3456::1", 80, true},
     {"accept fc00::/7: ::1 stays refused", P_ULA, "::1", 80, false},
+    {"middle, no rules: a public address refused", P_MIDDLE, "8.8.8.8", 443, false},
+    {"middle, no rules: a public IPv6 address refused", P_MIDDLE, "2001:4860:4860::8888", 443,
+     false},
+    {"middle: the named next relay opened", P_MIDDLE_NEXT, "198.51.100.7", 9001, true},
+    {"middle: the next relay's other ports fall to accept *", P_MIDDLE_NEXT, "198.51.100.7", 80,
+     false},
+    {"middle: accept * opens nothing", P_MIDDLE_NEXT, "8.8.8.8", 443, false},
 };
 
 static void parse_rule(const char *text, struct policy_rule *r)
@@ -157,6 +169,7 @@ static int setup_policies(void **state)
 			parse_rule(texts[i].rules[p->n], &p->v[p->n]);
 		for (; p->nown < 2 && texts[i].own[p->nown]; p->nown++)
 			assert_true(cidr_parse(texts[i].own[p->nown], &p->own[p->nown]));
+		p->named_only = texts[i].middle;
 	}
 	return 0;
 }
