@@ -9,7 +9,8 @@
  * Content-Length with Transfer-Encoding or a coding other than a final
  * "chunked" (PROTO_ERR_FRAMING), whitespace before a colon and obs-fold
  * (PROTO_ERR_HEADER), a head over HTTP_HEAD_MAX (PROTO_ERR_TOO_LONG).
- * Bare LF line endings are accepted as CRLF is, as RFC 9112 allows.
+ * Bare LF line endings are accepted as CRLF is in the start line and header
+ * fields, as RFC 9112 allows; every line of a chunked body must end in CRLF.
  */
 #ifndef NACRE_HTTP_H
 #define NACRE_HTTP_H
@@ -109,9 +110,9 @@ const struct http_header *http_find_header(const struct http_header *h, size_t n
  * slices of the stream: *used says how many bytes of this slice belong to the
  * body. PROTO_DONE: the body ended at *used. PROTO_NEED_MORE: all of the slice
  * was body and more follows. PROTO_ERR_MALFORMED: a broken chunk size line,
- * chunk terminator or trailer (a chunk-size line or trailer line longer than
- * its fixed maximum is also malformed). HTTP_BODY_CLOSE never ends here: the
- * caller ends it at EOF.
+ * chunk terminator or trailer, any of them ending in a bare LF (a chunk-size
+ * line or trailer line longer than its fixed maximum is also malformed).
+ * HTTP_BODY_CLOSE never ends here: the caller ends it at EOF.
  */
 struct http_body {
 	enum http_body_kind kind;

@@ -3,6 +3,12 @@
  * Content-Length or chunked body ends while its bytes are passed through
  * unchanged. The chunked decoder is a byte-at-a-time state machine, so a body
  * may arrive cut at any point. See http.h.
+ *
+ * Every line of the chunked coding (chunk-size lines, the end of chunk data,
+ * trailer lines and the final blank line) must end in CRLF: RFC 9112 lets a
+ * recipient take a bare LF only in the start line and header fields. The bytes
+ * pass through unchanged, so an origin that requires CRLF would frame a body
+ * such as "2;\nxx\r\n..." differently from us: a smuggled request.
  */
 #include "config.h"
 
@@ -15,7 +21,7 @@ enum {
 	HTTP_CH_SIZE,     /* in a chunk-size line (digits, then b->ext) */
 	HTTP_CH_SIZE_LF,  /* after the CR of a chunk-size line */
 	HTTP_CH_DATA,     /* in chunk data: b->remaining bytes left */
-	HTTP_CH_DATA_CR,  /* after chunk data: CR or LF */
+	HTTP_CH_DATA_CR,  /* after chunk data: CR */
 	HTTP_CH_DATA_LF,  /* after chunk data and CR: LF */
 	HTTP_CH_TRAILER,  /* at the start of a trailer line or the final blank line */
 	HTTP_CH_TR_NAME,  /* in a trailer field name */
@@ -41,15 +47,13 @@ static enum proto_status http_chunk_byte(struct http_body *b, uint8_t c)
 
 	switch (b->state) {
 	case HTTP_CH_SIZE:
-		if (c == '\r' || c == '\n') {
+		if (c == '\r') {
 			if (!b->digits)
 				return PROTO_ERR_MALFORMED;
-			if (c == '\r') {
-				b->state = HTTP_CH_SIZE_LF;
-				return PROTO_NEED_MORE;
-			}
-			break; /* to the end of the size line, below */
+			b->state = HTTP_CH_SIZE_LF;
+			return PROTO_NEED_MORE;
 		}
+		/* A bare LF is refused as a CTL in an extension, as a non-digit before. */
 		if (++b->line_len > HTTP_CHUNK_LINE_MAX)
 			return PROTO_ERR_MALFORMED;
 		if (b->ext)
@@ -69,13 +73,9 @@ static enum proto_status http_chunk_byte(struct http_body *b, uint8_t c)
 			return PROTO_ERR_MALFORMED;
 		break;
 	case HTTP_CH_DATA_CR:
-		if (c == '\r') {
-			b->state = HTTP_CH_DATA_LF;
-			return PROTO_NEED_MORE;
-		}
-		if (c != '\n')
+		if (c != '\r')
 			return PROTO_ERR_MALFORMED;
-		b->state = HTTP_CH_SIZE;
+		b->state = HTTP_CH_DATA_LF;
 		return PROTO_NEED_MORE;
 	case HTTP_CH_DATA_LF:
 		if (c != '\n')
@@ -88,10 +88,8 @@ static enum proto_status http_chunk_byte(struct http_body *b, uint8_t c)
 			b->state = HTTP_CH_END_LF;
 			return PROTO_NEED_MORE;
 		}
-		if (c == '\n')
-			return PROTO_DONE;
 		if (!http_is_tchar(c))
-			return PROTO_ERR_MALFORMED; /* obs-fold or garbage */
+			return PROTO_ERR_MALFORMED; /* a bare LF, obs-fold or garbage */
 		b->state = HTTP_CH_TR_NAME;
 		b->line_len = 1;
 		return PROTO_NEED_MORE;
@@ -106,10 +104,6 @@ static enum proto_status http_chunk_byte(struct http_body *b, uint8_t c)
 	case HTTP_CH_TR_VALUE:
 		if (c == '\r') {
 			b->state = HTTP_CH_TR_LF;
-			return PROTO_NEED_MORE;
-		}
-		if (c == '\n') {
-			b->state = HTTP_CH_TRAILER;
 			return PROTO_NEED_MORE;
 		}
 		if (++b->line_len > HTTP_CHUNK_LINE_MAX || http_is_bad_ctl(c))

@@ -110,6 +110,13 @@ print("post=%d:%s head=%d:%s:%d get=%d:%s ids=%s" % (
 PY
 )"
 
+# A chunk-size line ending in a bare LF: this origin reads "2;\nxx" as a chunk
+# of two bytes, an origin that requires CRLF reads it otherwise, so the body
+# is refused, never forwarded for the two to frame apart.
+expect_eq "http 400: a chunked request body with a bare LF after a chunk extension" \
+	"status=400 close=eof" \
+	"$(py http --proxy "127.0.0.1:$P" --request "POST $U/sha256 HTTP/1.1\\r\\nHost: 127.0.0.1:$O\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2;\\nxx\\r\\n0\\r\\n\\r\\n")"
+
 # ---- HEAD, chunked and close-delimited responses
 mycurl -I -x "127.0.0.1:$P" "$U/bytes/12345" >"$T/head.out"
 check "HEAD: 200" grep -qE '^HTTP/1\.[01] 200' "$T/head.out"
