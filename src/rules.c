@@ -24,6 +24,12 @@ bool rule_parse_dest(const char *s, struct rule *r)
 		name++;
 		len--;
 	}
+	/*
+	 * "example.com." is "example.com": rules_match_name drops one trailing dot
+	 * from the requested name, so the rule's goes too, or it never matches.
+	 */
+	if (len && name[len - 1] == '.')
+		len--;
 	if (!hostname_ok((const uint8_t *)name, len))
 		return false;
 	r->name = strndup(name, len);

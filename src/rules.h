@@ -44,7 +44,10 @@ struct ruleset {
 	size_t n;
 };
 
-/* Parses the text of a "dest" setting into r (kind, cidr or name). */
+/*
+ * Parses the text of a "dest" setting into r (kind, cidr or name). A name is
+ * kept without one trailing dot, as a requested name is matched without it.
+ */
 bool rule_parse_dest(const char *s, struct rule *r);
 bool rule_parse_action(const char *s, enum rule_action *out);
 

@@ -115,6 +115,39 @@ static void test_rules_addresses(void **state)
 		free(rs.v[i].name);
 }
 
+/*
+ * "example.com." and "example.com" are the same name: a rule's name loses one
+ * trailing dot at load, as a requested name does before it is matched.
+ */
+static void test_rules_trailing_dot(void **state)
+{
+	(void)state;
+	struct rule v[2], r;
+	struct ruleset rs = {.v = v, .n = 2};
+	memset(v, 0, sizeof(v));
+	memset(&r, 0, sizeof(r));
+	assert_true(rule_parse_dest("exact.test.", &v[0]));
+	v[0].action = RULE_BLOCK;
+	assert_true(rule_parse_dest(".suffix.test.", &v[1]));
+	v[1].action = RULE_BLOCK;
+	assert_int_equal(rules_match_name(&rs, "exact.test", 10, 80), RULE_BLOCK);
+	assert_int_equal(rules_match_name(&rs, "EXACT.test.", 11, 80), RULE_BLOCK);
+	assert_int_equal(rules_match_name(&rs, "sub.exact.test", 14, 80), RULE_DIRECT);
+	assert_int_equal(rules_match_name(&rs, "suffix.test", 11, 80), RULE_BLOCK);
+	assert_int_equal(rules_match_name(&rs, "www.suffix.test.", 16, 80), RULE_BLOCK);
+	assert_int_equal(rules_match_name(&rs, "notsuffix.test", 14, 80), RULE_DIRECT);
+	assert_int_equal(v[0].kind, RULE_EXACT);
+	assert_string_equal(v[0].name, "exact.test");
+	assert_int_equal(v[0].name_len, 10);
+	assert_int_equal(v[1].kind, RULE_SUFFIX);
+	assert_string_equal(v[1].name, "suffix.test");
+	assert_int_equal(v[1].name_len, 11);
+	for (size_t i = 0; i < rs.n; i++)
+		free(rs.v[i].name);
+	/* Only one dot goes: what is left must still be a name. */
+	assert_false(rule_parse_dest("..", &r));
+}
+
 static void test_rules_parse(void **state)
 {
 	(void)state;
@@ -135,9 +168,9 @@ static void test_rules_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cidr_parse),  cmocka_unit_test(test_cidr_match),
-	    cmocka_unit_test(test_rules_names), cmocka_unit_test(test_rules_addresses),
-	    cmocka_unit_test(test_rules_parse),
+	    cmocka_unit_test(test_cidr_parse),         cmocka_unit_test(test_cidr_match),
+	    cmocka_unit_test(test_rules_names),        cmocka_unit_test(test_rules_addresses),
+	    cmocka_unit_test(test_rules_trailing_dot), cmocka_unit_test(test_rules_parse),
 	};
 	return cmocka_run_group_tests_name("cidr and rules", tests, NULL, NULL);
 }
