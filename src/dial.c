@@ -282,9 +282,39 @@ static void chain_connect(struct client *c, const struct proto_addr *dst)
 	chain_build(c);
 }
 
+/*
+ * Sets *out to the address a name such as "10.0.0.1" or "::1" spells, if it
+ * spells one. Such a name is that address to any resolver; taken as one, it
+ * meets the address rules (or the relay's policy) as an address sent as one
+ * does, which matters most on a chain, where a name is never resolved here.
+ */
+static bool addr_literal(const struct proto_addr *dst, struct proto_addr *out)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	/* A NUL would end the text early: "10.0.0.1\0x" must stay a (refused) name. */
+	if (dst->name_len >= sizeof(s) || memchr(dst->name, '\0', dst->name_len))
+		return false;
+	memcpy(s, dst->name, dst->name_len);
+	s[dst->name_len] = '\0';
+	memset(out, 0, sizeof(*out));
+	out->port = dst->port;
+	if (inet_pton(AF_INET, s, out->ip) == 1)
+		out->type = PROTO_ADDR_IPV4;
+	else if (inet_pton(AF_INET6, s, out->ip) == 1)
+		out->type = PROTO_ADDR_IPV6;
+	else
+		return false;
+	return true;
+}
+
 void client_connect(struct client *c, const struct proto_addr *dst)
 {
 	bool chain = c->lc->route && !c->lc->relay;
+	struct proto_addr lit;
+
+	if (dst->type == PROTO_ADDR_DOMAIN && addr_literal(dst, &lit))
+		dst = &lit; /* before any rule: see addr_literal */
 	c->dst_port = dst->port;
 	c->naddrs = c->next_addr = 0;
 	c->last_errno = 0;

@@ -6,8 +6,10 @@
  *
  * Name rules are checked against the name the client asked for, before any
  * lookup; address rules never cause a lookup: they are checked against IP
- * destinations, and against each address a name resolved to, so a name cannot
- * get around a blocked range.
+ * destinations (a name that is an address literal counts as one), and against
+ * each address a name resolved to, so on a direct route a name cannot get
+ * around a blocked range. Through a chain the exit resolves names, and its
+ * policy judges the addresses.
  */
 #ifndef NACRE_RULES_H
 #define NACRE_RULES_H

@@ -78,6 +78,42 @@ expect_eq "socks4 91: CIDR rule blocks 127.0.0.2" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest 127.0.0.2:$ECHO2)"
 expect_eq "socks4a 91: suffix rule blocks www.blocked.test" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest www.blocked.test:$ECHO)"
+# An address literal sent as a name is that address, for the rules too.
+expect_eq "socks5 0x02: CIDR rule blocks 127.0.0.2 sent as a name (ATYP 3)" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.2:$ECHO2 --atyp 3)"
+expect_eq "socks5 0x02: CIDR rule blocks ::ffff:127.0.0.2 sent as a name (ATYP 3)" \
+	"rep=02 close=eof" "$(py socks5 --proxy $P --dest "[::ffff:127.0.0.2]:$ECHO2" --atyp 3)"
+
+# ---- 0x02 on a listener routed through a chain: names go to the exit
+# unresolved, but an address literal sent as a name is an address, and the
+# rules here refuse it before it leaves. The exit would let 127.0.0.2 through.
+"$NACRE" keygen "$T/exit.key" >"$T/exit.pub" 2>/dev/null || hard_error "keygen exit"
+EXIT=127.0.4.1:$(free_port 127.0.4.1)
+cat >"$T/exit.conf" <<EOF
+log_level = "debug";
+relay = ( { address = "$EXIT"; key_file = "exit.key"; exit = true;
+	    policy = ( { dest = "127.0.0.0/8"; action = "accept"; } ); } );
+listen = ();
+EOF
+start_nacre exit -c "$T/exit.conf"
+cat >"$T/chained.conf" <<EOF
+log_level = "debug";
+relays = ( { name = "exit"; address = "$EXIT"; key = "$(cat "$T/exit.pub")"; } );
+chains = ( { name = "one"; hops = [ "exit" ]; } );
+route = "one";
+listen = ( { address = "127.0.0.1:0"; } );
+rules = ( { dest = "127.0.0.2/32"; action = "block"; } );
+EOF
+start_nacre chained -c "$T/chained.conf"
+PC=127.0.0.1:$NACRE_PORT
+expect_eq "chained socks5: an address literal sent as a name reaches the echo server" \
+	"rep=00 echo=ok" "$(py socks5 --proxy $PC --dest 127.0.0.1:$ECHO --atyp 3 --echo)"
+expect_eq "chained socks5 0x02: CIDR rule blocks 127.0.0.2 sent as an address" "rep=02 close=eof" \
+	"$(py socks5 --proxy $PC --dest 127.0.0.2:$ECHO2)"
+expect_eq "chained socks5 0x02: CIDR rule blocks 127.0.0.2 sent as a name (ATYP 3)" \
+	"rep=02 close=eof" "$(py socks5 --proxy $PC --dest 127.0.0.2:$ECHO2 --atyp 3)"
+expect_eq "chained socks5 0x02: CIDR rule blocks ::ffff:127.0.0.2 sent as a name (ATYP 3)" \
+	"rep=02 close=eof" "$(py socks5 --proxy $PC --dest "[::ffff:127.0.0.2]:$ECHO2" --atyp 3)"
 
 # ---- 0x04 host unreachable: the name does not exist
 expect_eq "socks5 0x04: nonexistent.test gets NXDOMAIN" "rep=04 close=eof" \
