@@ -165,10 +165,15 @@ static void parse_head(struct client *c)
 	enum proto_status st = http_parse_request(buf_head(&c->cin), buf_len(&c->cin), &req);
 
 	if (st == PROTO_NEED_MORE) {
-		if (c->c_eof && buf_len(&c->cin) == 0)
-			client_close(c, "client done");
-		else if (c->c_eof)
-			client_close(c, "client closed inside a request head");
+		/*
+		 * The answer to the last request may still be in cout (it can be
+		 * complete before the FIN is read): finish, which sends it first.
+		 */
+		if (c->c_eof) {
+			log_debug("client %d: %s", c->fd,
+			          buf_len(&c->cin) ? "closed inside a request head" : "done");
+			client_finish(c);
+		}
 		return;
 	}
 	if (st != PROTO_DONE) {

@@ -16,6 +16,7 @@ E=$ORIGIN_PORT
 
 start_nacre nacre --listen 127.0.0.1:0
 P=$NACRE_PORT
+NP=$NACRE_PID
 printf 'alice:s3cret\nbob:hunter2\n' >"$T/users"
 chmod 600 "$T/users"
 start_nacre nacre-auth --listen 127.0.0.1:0 --users "$T/users"
@@ -82,6 +83,34 @@ expect_eq "POST with Transfer-Encoding: chunked" "$BSHA" \
 	"$(mycurl -x "127.0.0.1:$P" -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$U/sha256")"
 expect_eq "empty POST" "$(printf '' | sha256sum | cut -d' ' -f1)" \
 	"$(mycurl -x "127.0.0.1:$P" --data-binary '' "$U/sha256")"
+
+# Raw client: a GET, then its FIN before the answer. nacre is stopped while the
+# FIN and then the answer arrive, so one wakeup brings both, the answer first
+# in line: the answer is complete before the FIN is read, and must still reach
+# the client before nacre closes.
+expect_eq "raw: an answer complete before the client's FIN is read still goes out" \
+	"200 late" \
+	"$(run_py 20 - "$P" "$O" "$NP" <<'PY'
+import os, signal, socket, sys, time
+from origin import Closed, Reader, http_response
+p, o, pid = map(int, sys.argv[1:])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+s.sendall(b"GET http://127.0.0.1:%d/delay/500 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+time.sleep(0.1)  # nacre has passed the request on
+os.kill(pid, signal.SIGSTOP)
+try:
+    time.sleep(0.1)
+    s.shutdown(socket.SHUT_WR)
+    time.sleep(0.6)  # the answer has come too
+finally:
+    os.kill(pid, signal.SIGCONT)
+try:
+    st, h, b = http_response(Reader(s))
+    print(st, b.decode().strip())
+except (OSError, Closed) as e:
+    print("error:" + type(e).__name__)
+PY
+)"
 
 # Raw client: a chunked POST with chunk extensions and trailer fields, then a
 # HEAD, then a GET, all on one connection to nacre. Each answer must be framed

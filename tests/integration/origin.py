@@ -17,6 +17,7 @@ Modes:
                GET      /label        the --label given to this origin
                POST     /sha256       hex SHA-256 of the body (Content-Length
                                       or chunked with trailers)
+               GET      /delay/MS     "late", MS milliseconds after the request
   echo       raw TCP echo; echoes the peer's FIN too
   halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes
   sendclose  sends GREETING, shuts down its write side, reads to EOF, and
@@ -40,6 +41,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 # ---------------------------------------------------------------- the stream
 # A deterministic byte stream: a block of SHA-256 outputs whose length is a
@@ -278,6 +280,9 @@ def serve_http(sock, peer, args):
             reply(b"200 OK", ("%s %d\n" % (peer[0], peer[1])).encode())
         elif method == "POST" and path == "/sha256":
             reply(b"200 OK", digest.hexdigest().encode())
+        elif method == "GET" and segs[0] == "delay" and len(segs) == 2:
+            time.sleep(int(segs[1]) / 1000.0)
+            reply(b"200 OK", b"late\n")
         else:
             reply(b"404 Not Found", b"not found\n")
         if not keep:
