@@ -207,11 +207,15 @@ static void parse_head(struct client *c)
 	start_request(c, &req);
 }
 
-/* Moves request body bytes from cin to uout as far as the framing and room allow. */
+/*
+ * Moves request body bytes from cin to uout as far as the framing and room
+ * allow. The scanner is asked even with no bytes to give: a body with nothing
+ * left (Content-Length: 0) ends there, and no later read would end it.
+ */
 static void pump_request_body(struct client *c)
 {
 	struct http_state *hs = &c->u.http;
-	while (hs->req_step == REQ_BODY && buf_len(&c->cin) && buf_room(&c->uout)) {
+	while (hs->req_step == REQ_BODY) {
 		size_t avail = buf_len(&c->cin), room = buf_room(&c->uout), used;
 		if (avail > room)
 			avail = room;
@@ -340,9 +344,9 @@ static void http_upstream_input(struct client *c)
 		size_t avail = buf_len(&c->uin), room = buf_room(&c->cout), used = 0;
 		if (avail > room)
 			avail = room;
-		enum proto_status st = PROTO_NEED_MORE;
-		if (avail || hs->resp_body.kind == HTTP_BODY_NONE)
-			st = http_body_scan(&hs->resp_body, buf_head(&c->uin), avail, &used);
+		/* Asked even with nothing to give: Content-Length: 0 ends the body here. */
+		enum proto_status st =
+		    http_body_scan(&hs->resp_body, buf_head(&c->uin), avail, &used);
 		if (proto_failed(st)) {
 			client_abort(c, "upstream sent a malformed body");
 			return;

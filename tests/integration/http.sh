@@ -1,7 +1,7 @@
 #!/bin/bash
 # HTTP proxy through nacre: absolute-form requests with keep-alive on both
-# sides, request bodies (Content-Length and chunked), HEAD, chunked and
-# close-delimited responses, hop-by-hop header removal with nothing added,
+# sides, request bodies (Content-Length, chunked, empty), HEAD, empty, chunked
+# and close-delimited responses, hop-by-hop header removal with nothing added,
 # CONNECT (curl --proxytunnel and a raw client with early data), and Basic
 # proxy authentication (407).
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -109,6 +109,57 @@ try:
     print(st, b.decode().strip())
 except (OSError, Closed) as e:
     print("error:" + type(e).__name__)
+PY
+)"
+
+# Raw client: a body of Content-Length: 0 is over as soon as its head is, in
+# both directions; the next request on the connection is answered at once
+# (5 s socket timeout against nacre's 300 s idle timeout) on the same upstream
+# connection, and a client that half-closes after an empty POST still gets
+# its answer.
+EMPTY_SHA=$(printf '' | sha256sum | cut -d' ' -f1)
+expect_eq "raw: Content-Length: 0 ends a response and a request body at once" \
+	"get=200:0 next=200 ids=same | post=200:$EMPTY_SHA next=200 ids=same | halfclose=200:$EMPTY_SHA" \
+	"$(run_py 30 - "$P" "$O" <<'PY'
+import socket, sys
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+def req(s, method, path, extra=b""):
+    s.sendall(b"%s http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n" % (method, o, path, o, extra))
+def conn(steps):
+    s = socket.create_connection(("127.0.0.1", p), timeout=5)
+    r = Reader(s)
+    out = []
+    try:
+        steps(s, r, out)
+    except (OSError, Closed) as e:
+        out.append("error:" + type(e).__name__)
+    s.close()
+    return " ".join(out)
+def get_empty(s, r, out):
+    req(s, b"GET", b"/conn-id")
+    id1 = http_response(r)[2]
+    req(s, b"GET", b"/bytes/0")
+    st, h, b = http_response(r)
+    out.append("get=%d:%d" % (st, len(b)))
+    req(s, b"GET", b"/conn-id")
+    st, h, id2 = http_response(r)
+    out.append("next=%d ids=%s" % (st, "same" if id1 == id2 else "differ"))
+def post_empty(s, r, out):
+    req(s, b"GET", b"/conn-id")
+    id1 = http_response(r)[2]
+    req(s, b"POST", b"/sha256", b"Content-Length: 0\r\n")
+    st, h, b = http_response(r)
+    out.append("post=%d:%s" % (st, b.decode()))
+    req(s, b"GET", b"/conn-id")
+    st, h, id2 = http_response(r)
+    out.append("next=%d ids=%s" % (st, "same" if id1 == id2 else "differ"))
+def post_halfclose(s, r, out):
+    req(s, b"POST", b"/sha256", b"Content-Length: 0\r\n")
+    s.shutdown(socket.SHUT_WR)
+    st, h, b = http_response(r)
+    out.append("halfclose=%d:%s" % (st, b.decode()))
+print(" | ".join(conn(f) for f in (get_empty, post_empty, post_halfclose)))
 PY
 )"
 
