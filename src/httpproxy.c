@@ -194,6 +194,12 @@ static void parse_head(struct client *c)
 			return;
 		}
 		c->u.http.req_step = REQ_TUNNEL;
+		/*
+		 * An earlier request's upstream (kept alive) must not live on
+		 * under the tunnel's: its descriptor and sealed state would leak,
+		 * and its unread bytes or EOF would pass for the tunnel's.
+		 */
+		client_upstream_close(c);
 		client_connect(c, &dst);
 		if (!c->closed)
 			buf_consume(&c->cin, req.head_len);

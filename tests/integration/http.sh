@@ -2,8 +2,8 @@
 # HTTP proxy through nacre: absolute-form requests with keep-alive on both
 # sides, request bodies (Content-Length, chunked, empty), HEAD, empty, chunked
 # and close-delimited responses, hop-by-hop header removal with nothing added,
-# CONNECT (curl --proxytunnel and a raw client with early data), and Basic
-# proxy authentication (407).
+# CONNECT (curl --proxytunnel, a raw client with early data, and one after a
+# kept-alive GET), and Basic proxy authentication (407).
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -296,6 +296,38 @@ print(line.split(" ")[1], "early=" + ("ok" if got == early else "bad"),
       "more=" + ("ok" if back == more else "bad"), "eof" if tail == b"" else "extra")
 PY
 )"
+
+# Raw client: a kept-alive GET (whose origin then sends an unsolicited 408 and
+# holds its connection open), then a CONNECT on the same client connection.
+# The tunnel must carry only its own bytes, and the GET's upstream connection
+# must be closed, not left open behind the tunnel.
+expect_eq "raw: CONNECT after a kept-alive GET tunnels only its own bytes" \
+	"get=200 connect=200 tunnel=b'ping'" \
+	"$(run_py 20 - "$P" "$O" "$E" <<'PY'
+import socket, sys, time
+from origin import Closed, Reader, http_response
+p, o, e = map(int, sys.argv[1:])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+r = Reader(s)
+out = []
+try:
+    s.sendall(b"GET http://127.0.0.1:%d/then-408?connect HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+    out.append("get=%d" % http_response(r)[0])
+    time.sleep(0.5)  # for the 408 to reach nacre
+    s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (e, e))
+    out.append("connect=" + r.until(b"\r\n\r\n").split(b" ")[1].decode())
+    s.sendall(b"ping")
+    s.shutdown(socket.SHUT_WR)
+    rest = bytearray()
+    r.to_eof(rest.extend)
+    out.append("tunnel=%r" % bytes(rest))
+except (OSError, Closed) as ex:
+    out.append("error:" + type(ex).__name__)
+print(" ".join(out))
+PY
+)"
+check "the kept-alive GET's upstream connection was closed for the CONNECT" \
+	wait_for_line "$T/origin.log" '^then-408 connect: closed by the peer' 5
 
 # ---- proxy authentication
 mycurl -D "$T/407.head" -o /dev/null -x "127.0.0.1:$PA" "$U/bytes/10"

@@ -18,6 +18,11 @@ Modes:
                POST     /sha256       hex SHA-256 of the body (Content-Length
                                       or chunked with trailers)
                GET      /delay/MS     "late", MS milliseconds after the request
+               GET      /then-408?TAG "before the 408", then an unsolicited 408
+                                      (what an origin sends before closing an
+                                      idle connection); the connection is then
+                                      held open, and "then-408 TAG: closed by
+                                      the peer" logged once the peer closes it
   echo       raw TCP echo; echoes the peer's FIN too
   halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes
   sendclose  sends GREETING, shuts down its write side, reads to EOF, and
@@ -283,6 +288,15 @@ def serve_http(sock, peer, args):
         elif method == "GET" and segs[0] == "delay" and len(segs) == 2:
             time.sleep(int(segs[1]) / 1000.0)
             reply(b"200 OK", b"late\n")
+        elif method == "GET" and path == "/then-408":
+            reply(b"200 OK", b"before the 408\n")
+            time.sleep(0.1)
+            sock.sendall(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+            # Held open: only the 408's bytes, not an EOF, say the connection is over.
+            r.to_eof(lambda b: None)
+            print("then-408 %s: closed by the peer" % target.partition("?")[2], flush=True)
+            return
         else:
             reply(b"404 Not Found", b"not found\n")
         if not keep:
