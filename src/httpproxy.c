@@ -134,8 +134,14 @@ static void start_request(struct client *c, const struct http_request *req)
 	hs->req_step = req->body == HTTP_BODY_NONE ? REQ_DONE : REQ_BODY;
 	hs->resp_step = RESP_HEAD;
 
-	/* Reuse the upstream connection when it goes to the same place. */
-	bool same = c->ufd >= 0 && !c->u_eof && strlen(hs->host) == req->host_len &&
+	/*
+	 * Reuse the upstream connection when it goes to the same place and has
+	 * said nothing since its last answer. It is read while idle, so bytes or
+	 * an EOF there are its own (a 408 before it closes, say), not an answer
+	 * to this request.
+	 */
+	bool same = c->ufd >= 0 && !c->u_eof && buf_len(&c->uin) == 0 &&
+	            strlen(hs->host) == req->host_len &&
 	            strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
 	            hs->port == req->port;
 	memcpy(hs->host, req->host, req->host_len);

@@ -163,6 +163,35 @@ print(" | ".join(conn(f) for f in (get_empty, post_empty, post_halfclose)))
 PY
 )"
 
+# Raw client: a GET whose origin then sends an unsolicited 408 (and holds its
+# connection open), then a GET to the same origin on the same client
+# connection. The 408 answers nothing that was asked: the second GET must go
+# on a new upstream connection and get its own answer.
+expect_eq "raw: an upstream that sent unasked bytes while idle is not reused" \
+	"get=200 next=200:origin" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import socket, sys, time
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+r = Reader(s)
+def get(path):
+    s.sendall(b"GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, path, o))
+    return http_response(r)
+out = []
+try:
+    out.append("get=%d" % get(b"/then-408?reuse")[0])
+    time.sleep(0.5)  # for the 408 to reach nacre
+    st, h, b = get(b"/label")
+    out.append("next=%d:%s" % (st, b.decode().strip()))
+except (OSError, Closed) as e:
+    out.append("error:" + type(e).__name__)
+print(" ".join(out))
+PY
+)"
+check "the upstream connection that sent the 408 was closed" \
+	wait_for_line "$T/origin.log" '^then-408 reuse: closed by the peer' 5
+
 # Raw client: a chunked POST with chunk extensions and trailer fields, then a
 # HEAD, then a GET, all on one connection to nacre. Each answer must be framed
 # right for the next one to parse.
