@@ -234,7 +234,11 @@ static void pump_request_body(struct client *c)
 		enum proto_status st =
 		    http_body_scan(&hs->req_body, buf_head(&c->cin), avail, &used);
 		if (proto_failed(st)) {
-			send_status(c, 400, NULL);
+			/* After part of an answer, a 400 would read as more of it. */
+			if (hs->resp_step == RESP_BODY)
+				client_abort(c, "client sent a malformed body");
+			else
+				send_status(c, 400, NULL);
 			return;
 		}
 		buf_append(&c->uout, buf_head(&c->cin), used);

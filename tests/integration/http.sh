@@ -226,6 +226,43 @@ expect_eq "http 400: a chunked request body with a bare LF after a chunk extensi
 	"status=400 close=eof" \
 	"$(py http --proxy "127.0.0.1:$P" --request "POST $U/sha256 HTTP/1.1\\r\\nHost: 127.0.0.1:$O\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n2;\\nxx\\r\\n0\\r\\n\\r\\n")"
 
+# Raw client: a chunked POST whose origin answers before reading the body;
+# once half the answer has come, the client sends a broken chunk-size line. A
+# 400 cannot follow part of an answer (it would read as more of its body), so
+# nacre must reset the connection instead.
+expect_eq "raw: a bad request body after the answer has begun: reset, no 400" \
+	"answer-begun end=reset no-400" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import socket, sys
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+s.sendall(b"POST http://127.0.0.1:%d/answer-first HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n" % (o, o))
+got = b""
+out = []
+try:
+    while b"0123456789" not in got:
+        data = s.recv(65536)
+        if not data:
+            break
+        got += data
+    out.append("answer-begun" if b"0123456789" in got else "no-answer")
+    s.sendall(b"zz\r\n")
+    while True:
+        data = s.recv(65536)
+        if not data:
+            out.append("end=eof")
+            break
+        got += data
+except ConnectionResetError:
+    out.append("end=reset")
+except OSError as e:
+    out.append("error:" + type(e).__name__)
+out.append("has-400" if b" 400 " in got else "no-400")
+print(" ".join(out))
+PY
+)"
+
 # ---- HEAD, chunked and close-delimited responses
 mycurl -I -x "127.0.0.1:$P" "$U/bytes/12345" >"$T/head.out"
 check "HEAD: 200" grep -qE '^HTTP/1\.[01] 200' "$T/head.out"

@@ -23,6 +23,9 @@ Modes:
                                       idle connection); the connection is then
                                       held open, and "then-408 TAG: closed by
                                       the peer" logged once the peer closes it
+               POST     /answer-first head and first half of a 20-byte body
+                                      before reading the request body; the
+                                      rest once the request's side has ended
   echo       raw TCP echo; echoes the peer's FIN too
   halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes
   sendclose  sends GREETING, shuts down its write side, reads to EOF, and
@@ -229,6 +232,14 @@ def serve_http(sock, peer, args):
             keep = "keep-alive" in conn_hdr
         else:
             keep = "close" not in conn_hdr
+        path = target.split("?")[0]
+        if method == "POST" and path == "/answer-first":
+            # Some origins answer (a refusal, say) before the upload is over.
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+                         b"0123456789")
+            r.to_eof(lambda b: None)
+            sock.sendall(b"abcdefghij")
+            return
         digest = hashlib.sha256()
         nbody = [0]
 
@@ -238,7 +249,6 @@ def serve_http(sock, peer, args):
 
         read_body(r, headers, sink)
         head_only = method == "HEAD"
-        path = target.split("?")[0]
         segs = path.strip("/").split("/")
         ka = b"keep-alive" if keep else b"close"
 
