@@ -337,6 +337,15 @@ void client_connect(struct client *c, const struct proto_addr *dst)
 			chain_connect(c, dst); /* the name is resolved by the exit, never here */
 			return;
 		}
+		/*
+		 * A fresh client's lookup runs on its handshake timer. A kept-alive
+		 * HTTP client's next request comes from PHASE_FORWARD, whose timer
+		 * is the idle one and may be due at any moment (it is re-armed only
+		 * when it fires): that would end the lookup with a 502, so the
+		 * lookup gets a fresh request's handshake time instead.
+		 */
+		if (c->phase == PHASE_FORWARD)
+			client_set_timer(c, c->conf->handshake_timeout);
 		c->phase = PHASE_RESOLVING;
 		c->rreq = resolver_lookup(c->srv->resolver, c->dst_name, on_resolved, c);
 		if (!c->rreq)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny authoritative UDP DNS server for the integration tests.
 
-    dnsd.py [--bind 127.0.0.1] [--count-file FILE] NAME=ADDR[,ADDR...] ...
+    dnsd.py [--bind 127.0.0.1] [--count-file FILE] [--delay SECONDS] NAME=ADDR[,ADDR...] ...
 
 Answers A and AAAA queries for the names given on the command line (an
 address with a ':' is an AAAA record, otherwise an A record), NODATA for a
@@ -10,6 +10,8 @@ name. It listens on an ephemeral port and prints "listening on IP:PORT".
 Every query is printed to stdout as "query NAME TYPE RCODE" (flushed), and
 when --count-file is given the number of queries answered so far is written
 to that file, so a test can assert that the lookup happened at the proxy.
+With --delay every reply is sent that many seconds after its query (the
+replies of queries that come together go out together), for slow lookups.
 Names match case-insensitively and without the trailing dot. Loopback only:
 the test's daemons send their lookups here instead of to the system resolver.
 """
@@ -19,6 +21,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 
 TYPE_A, TYPE_AAAA = 1, 28
 TYPE_NAMES = {1: "A", 28: "AAAA", 5: "CNAME", 15: "MX", 16: "TXT", 33: "SRV", 65: "HTTPS", 255: "ANY"}
@@ -96,6 +99,7 @@ def main():
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--count-file")
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
     ap.add_argument("records", nargs="*", metavar="NAME=ADDR[,ADDR...]")
     args = ap.parse_args()
     table = parse_table(args.records)
@@ -123,7 +127,9 @@ def main():
             with open(tmp, "w") as f:
                 f.write(f"{count}\n")
             os.replace(tmp, args.count_file)
-        if reply is not None:
+        if reply is not None and args.delay > 0:
+            threading.Timer(args.delay, sock.sendto, (reply, peer)).start()
+        elif reply is not None:
             sock.sendto(reply, peer)
 
 

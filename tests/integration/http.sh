@@ -395,6 +395,42 @@ PY
 check "the kept-alive GET's upstream connection was closed for the CONNECT" \
 	wait_for_line "$T/origin.log" '^then-408 connect: closed by the peer' 5
 
+# ---- a lookup for a new host on a kept-alive connection
+# It gets the same time as a fresh request's lookup, not what is left of the
+# connection's idle timer: the idle timeout here is 2 s, counted from the
+# first request's connect, and the second request, 1 s later, goes to a name
+# whose answer takes 1.5 s.
+start_helper slow-dns dnsd.py --delay 1.5 slow.test=127.0.0.1
+cat >"$T/slow-dns.conf" <<EOF
+timeouts = { idle = 2.0; };
+resolver = { servers = [ "127.0.0.1:$HELPER_PORT" ]; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre nacre-slow-dns -c "$T/slow-dns.conf"
+expect_eq "raw: a slow lookup for the next request's host is not cut short by the idle timer" \
+	"first=200 slow=200:origin" \
+	"$(run_py 20 - "$NACRE_PORT" "$O" <<'PY'
+import socket, sys, time
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+r = Reader(s)
+def get(host):
+    s.sendall(b"GET http://%s:%d/label HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (host, o, host, o))
+    return http_response(r)
+out = []
+try:
+    out.append("first=%d" % get(b"127.0.0.1")[0])
+    time.sleep(1.0)
+    st, h, b = get(b"slow.test")
+    out.append("slow=%d:%s" % (st, b.decode().strip()))
+except (OSError, Closed) as e:
+    out.append("error:" + type(e).__name__)
+print(" ".join(out))
+PY
+)"
+check "nacre asked the slow DNS server for slow.test" grep -q '^query slow\.test ' "$T/slow-dns.log"
+
 # ---- proxy authentication
 mycurl -D "$T/407.head" -o /dev/null -x "127.0.0.1:$PA" "$U/bytes/10"
 check "no credentials: 407" grep -qE '^HTTP/1\.[01] 407' "$T/407.head"
