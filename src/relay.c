@@ -85,7 +85,7 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 		sealed_free(s);
 		return true;
 	}
-	if (!clock_ok(h->timestamp, ev_now(c->srv->loop)))
+	if (!clock_ok(h->timestamp, ev_now(c->srv->loop)) || !replay_fresh(h->timestamp))
 		goto bad;
 	rs->blob = malloc(h->blob_len ? h->blob_len : 1);
 	if (!rs->blob || !hop_relay_open_blob(&s->relay, buf_head(&c->cin) + RELAY_HEAD_LEN,

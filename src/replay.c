@@ -70,6 +70,18 @@ static bool grow(struct gen *g)
 	return true;
 }
 
+static uint64_t born; /* the second replay_start() was called in */
+
+void replay_start(double now)
+{
+	born = now > 0 ? (uint64_t)now : 0;
+}
+
+bool replay_fresh(uint64_t timestamp)
+{
+	return timestamp >= born;
+}
+
 bool replay_check_add(const uint8_t e_pk[32], double now)
 {
 	if (!rs.ready) {

@@ -16,6 +16,7 @@
 #include "resolver.h"
 #include "server.h"
 #include "pool.h"
+#include "replay.h"
 #include "spare.h"
 #include "util.h"
 #include "workers.h"
@@ -353,6 +354,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 		fatalx("cannot start: see the errors above");
 	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	replay_start(ev_now(srv.loop)); /* flights stamped before this may be replays */
 	ev_timer_init(&srv.idle_timer, on_idle, IDLE_TRIM_SECONDS, 0.);
 	ev_signal_init(&srv.sighup, on_sighup, SIGHUP);
 	ev_signal_init(&srv.sigterm, on_sigterm, SIGTERM);

@@ -170,4 +170,25 @@ expect_eq "a genuine request after the probes gets the page" \
 expect_eq "the origin accepted exactly the genuine connections (first, fresh, early, after)" \
 	4 "$(origin_conns)"
 
+# ---- a restart forgets the replay set, but not what it means: a flight
+# stamped before the relay started may have been taken by the process before
+# it, so it is refused like any replay. The relay comes back on the same port
+# (the recorder forwards there); a flight made after the restart is served.
+kill "$RELAY_PID"
+wait "$RELAY_PID" 2>/dev/null
+sed "s/127.0.0.1:0/127.0.0.1:$R/" "$T/relay.conf" >"$T/relay2.conf"
+sleep 1 # the restarted relay's first second is not the recorded flights'
+start_nacre relay2 -c "$T/relay2.conf"
+rl probe --relay 127.0.0.1:$R --silent-close $SC replay-after-restart=file:"$USED" \
+	>"$T/probes2.out" 2>&1
+sed 's/^/# /' "$T/probes2.out"
+line=$(grep "^replay-after-restart " "$T/probes2.out")
+expect_eq "a used flight replayed after the relay restarted: no byte back, FIN in the window" \
+	"bytes=0 close=eof window=yes" \
+	"bytes=$(kv bytes "$line") close=$(kv close "$line") window=$(kv window "$line")"
+expect_eq "and the restarted exit did not connect for it" 4 "$(origin_conns)"
+expect_eq "a genuine request after the restart gets the page" \
+	"nacre origin $LABEL /restarted" \
+	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$C "http://127.0.0.1:$O/restarted")"
+
 finish
