@@ -64,6 +64,12 @@ struct client_handler {
 	void (*failed)(struct client *c, enum client_error err);
 	/* PHASE_FORWARD: new bytes in c->uin, or the upstream closed (c->u_eof). */
 	void (*upstream_input)(struct client *c);
+	/*
+	 * Whether c carries nothing a close would cut (an HTTP client between
+	 * requests, say): a stopping server closes such clients at once rather
+	 * than wait out its drain time for them. NULL: never.
+	 */
+	bool (*idle)(const struct client *c);
 };
 
 struct relay_state {

@@ -22,6 +22,7 @@
 #include "client.h"
 #include "http.h"
 #include "log.h"
+#include "server.h"
 #include "secret.h"
 #include "users.h"
 
@@ -275,7 +276,8 @@ static void response_done(struct client *c)
 	struct http_state *hs = &c->u.http;
 	hs->resp_step = RESP_IDLE;
 	hs->upstream_used = true;
-	if (hs->close_after || hs->req_step != REQ_DONE) {
+	/* A stopping server serves no next request: it has closed its listeners too. */
+	if (hs->close_after || hs->req_step != REQ_DONE || c->srv->draining) {
 		client_finish(c);
 		return;
 	}
@@ -412,10 +414,19 @@ static void http_failed(struct client *c, enum client_error e)
 	send_status(c, status, NULL);
 }
 
+/* Between requests of a kept-alive client: waiting for a head not yet begun. */
+static bool http_idle(const struct client *c)
+{
+	const struct http_state *hs = &c->u.http;
+	return c->phase == PHASE_FORWARD && hs->req_step == REQ_HEAD &&
+	       hs->resp_step == RESP_IDLE && buf_len(&c->cin) == 0;
+}
+
 const struct client_handler http_handler = {
     .name = "http",
     .input = http_input,
     .connected = http_connected,
     .failed = http_failed,
     .upstream_input = http_upstream_input,
+    .idle = http_idle,
 };

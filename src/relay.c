@@ -253,10 +253,17 @@ static void relay_upstream_input(struct client *c)
 	(void)c;
 }
 
+/* A connection whose flight failed: held only until its deadline. */
+static bool relay_idle(const struct client *c)
+{
+	return c->u.relay.doomed;
+}
+
 const struct client_handler relay_handler = {
     .name = "relay",
     .input = relay_input,
     .connected = relay_connected,
     .failed = relay_failed,
     .upstream_input = relay_upstream_input,
+    .idle = relay_idle,
 };

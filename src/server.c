@@ -295,10 +295,14 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 		srv->listeners = l->next;
 		listener_close(l);
 	}
-	/* An exit's kept circuits between streams carry nothing: let them go now. */
+	/*
+	 * What carries nothing goes now: an exit's kept circuits between streams,
+	 * HTTP clients between requests, and connections a relay only holds open
+	 * until their silent-failure deadline.
+	 */
 	for (struct client *c = srv->clients, *next; c; c = next) {
 		next = c->next;
-		if (c->cs && c->cs->between)
+		if ((c->cs && c->cs->between) || (c->h && c->h->idle && c->h->idle(c)))
 			client_close(c, "stopping");
 	}
 	if (srv->nclients == 0) {

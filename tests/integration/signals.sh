@@ -170,4 +170,42 @@ wait_for_line "$T/tun2.log" '^close-' 10
 expect_eq "second daemon: the tunnel was closed when the drain ended" "close-eof" \
 	"$(grep '^close-' "$T/tun2.log")"
 
+# An HTTP client between requests carries nothing: SIGTERM closes it at once,
+# so the drain (20 s here) does not wait for it.
+start_origin web http
+cat >"$T/drain3.conf" <<EOF
+timeouts = { drain = 20.0; };
+listen = ( { address = "127.0.0.1:0"; protocols = [ "http" ]; } );
+EOF
+start_nacre nacre3 -c "$T/drain3.conf"
+NPID=$NACRE_PID
+run_py 30 - "$NACRE_PORT" "$ORIGIN_PORT" >"$T/keepalive.out" 2>&1 <<'PY' &
+import socket, sys, time
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=25)
+s.sendall(b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(65536)
+head, _, body = got.partition(b"\r\n\r\n")
+n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+while len(body) < n:
+    body += s.recv(65536)
+print("answered", flush=True)
+t = time.monotonic()
+rest = s.recv(65536)
+print("eof" if rest == b"" else "more", "%.1f" % (time.monotonic() - t), flush=True)
+PY
+KA=$!
+PIDS="$PIDS $KA"
+wait_for_line "$T/keepalive.out" '^answered' 20 || hard_error "no answer to the keep-alive client"
+kill -TERM "$NPID"
+check "third daemon: exits at once with only a keep-alive client between requests" \
+	exited_within "$NPID" 5
+wait "$NPID"
+expect_eq "third daemon: exit status" 0 "$?"
+wait "$KA"
+expect_eq "the keep-alive client saw its connection end (FIN)" eof \
+	"$(sed -n 's/^\(eof\|more\) .*/\1/p' "$T/keepalive.out")"
+
 finish
