@@ -47,6 +47,11 @@ static void block_put(void *p, bool bulk)
 		free(p);
 }
 
+bool buf_bulk_available(void)
+{
+	return bulk_held < BUF_BULK_MAX;
+}
+
 void buf_release_spares(void)
 {
 	for (size_t i = 0; i < 2; i++)
@@ -114,7 +119,7 @@ bool buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return true;
-	if (!buf_make_room(b, n) || !buf_prepare(b, n))
+	if (!buf_make_room(b, n) || !buf_prepare(b, n) || buf_cap(b) - b->end < n)
 		return false;
 	memcpy(b->data + b->end, p, n);
 	b->end += n;
@@ -123,7 +128,7 @@ bool buf_append(struct buf *b, const void *p, size_t n)
 
 uint8_t *buf_reserve(struct buf *b, size_t n)
 {
-	if (!buf_make_room(b, n) || !buf_prepare(b, n))
+	if (!buf_make_room(b, n) || !buf_prepare(b, n) || buf_cap(b) - b->end < n)
 		return NULL;
 	return b->data + b->end;
 }

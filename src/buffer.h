@@ -32,9 +32,17 @@ struct buf {
 	bool bulk;     /* has been found full: takes BUF_BULK_CAP blocks */
 };
 
+/* Whether a bulk block may be taken now (fewer than BUF_BULK_MAX in use). */
+bool buf_bulk_available(void);
+
+/*
+ * What the buffer holds or, empty, what it will take: an empty bulk buffer
+ * past the bound gets a small block, so it must not promise more (a caller
+ * sizes what it appends by buf_room()).
+ */
 static inline size_t buf_cap(const struct buf *b)
 {
-	return b->bulk ? BUF_BULK_CAP : BUF_CAP;
+	return b->bulk && (b->data || buf_bulk_available()) ? BUF_BULK_CAP : BUF_CAP;
 }
 
 static inline size_t buf_len(const struct buf *b)

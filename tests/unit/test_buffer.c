@@ -233,6 +233,12 @@ static void test_bulk_bound(void **state)
 	assert_false(buf_append(&late, big, 1));
 	assert_false(late.bulk);
 	assert_int_equal(buf_len(&late), BUF_CAP);
+	/*
+	 * Empty and marked bulk, at the bound: it promises only the small block it
+	 * will get, and takes no more (this wrote past the block once).
+	 */
+	assert_int_equal(buf_room(&early), BUF_CAP);
+	assert_false(buf_append(&early, big, BUF_CAP + 1));
 	assert_true(buf_append(&early, big, 10));
 	assert_false(early.bulk);
 	assert_int_equal(buf_room(&early), BUF_CAP - 10);
