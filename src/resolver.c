@@ -36,6 +36,8 @@ struct resolver {
 	ev_timer timer;
 	struct sock_watch *watches;
 	struct cache_entry *cache;
+	unsigned nreqs; /* requests whose caller still waits for the callback */
+	bool retired;   /* resolver_free() was called: goes once nreqs is 0 */
 };
 
 struct resolve_req {
@@ -150,11 +152,9 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers)
 	return r;
 }
 
-void resolver_free(struct resolver *r)
+static void resolver_destroy(struct resolver *r)
 {
-	if (!r)
-		return;
-	/* Every pending query calls back with ARES_EDESTRUCTION here. */
+	/* Every pending query calls back with ARES_EDESTRUCTION here: all were cancelled. */
 	ares_destroy(r->channel);
 	while (r->watches) {
 		struct sock_watch *sw = r->watches;
@@ -165,6 +165,26 @@ void resolver_free(struct resolver *r)
 	ev_timer_stop(r->loop, &r->timer);
 	free(r->cache);
 	free(r);
+}
+
+void resolver_free(struct resolver *r)
+{
+	if (!r)
+		return;
+	r->retired = true;
+	if (r->nreqs == 0)
+		resolver_destroy(r);
+}
+
+/*
+ * A request's caller has its answer or gave up on it. Never called from
+ * inside c-ares (only from the loop or the caller), so the channel may be
+ * destroyed here.
+ */
+static void resolver_req_done(struct resolver *r)
+{
+	if (--r->nreqs == 0 && r->retired)
+		resolver_destroy(r);
 }
 
 static uint32_t name_hash(const char *s)
@@ -184,8 +204,10 @@ static void on_deliver(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct resolve_req *req = container_of(w, struct resolve_req, deliver);
+	struct resolver *r = req->r;
 	req->cb(req->arg, &req->res);
 	free(req);
+	resolver_req_done(r);
 }
 
 /* Hands the finished request to the caller on the next loop iteration. */
@@ -246,6 +268,7 @@ static struct resolve_req *req_new(struct resolver *r, resolve_cb cb, void *arg)
 	req->r = r;
 	req->cb = cb;
 	req->arg = arg;
+	r->nreqs++;
 	return req;
 }
 
@@ -363,10 +386,12 @@ void resolver_cancel(struct resolve_req *req)
 {
 	if (!req)
 		return;
+	struct resolver *r = req->r;
 	if (req->in_flight) {
 		req->cancelled = true; /* freed when c-ares calls back */
-		return;
+	} else {
+		ev_timer_stop(r->loop, &req->deliver);
+		free(req);
 	}
-	ev_timer_stop(req->r->loop, &req->deliver);
-	free(req);
+	resolver_req_done(r);
 }

@@ -33,6 +33,11 @@ struct resolve_req;
 
 /* servers: "ip:port,..." or NULL for /etc/resolv.conf. NULL on failure (logged). */
 struct resolver *resolver_new(struct ev_loop *loop, const char *servers);
+/*
+ * The owner lets go: no new lookups may start on r. Lookups still in flight
+ * are answered by r as usual (a reload must not fail them), and r is freed
+ * when the last is delivered or cancelled; at once when none is left.
+ */
 void resolver_free(struct resolver *r);
 
 /*

@@ -219,24 +219,47 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool apply_resolver(struct server *srv, struct conf *conf)
+/*
+ * A new resolver when conf names other servers than the running one (*r is
+ * left NULL when it names the same). It is only made here: server_apply
+ * installs it once nothing else can fail, so a failed reload keeps the
+ * running resolver.
+ */
+static bool make_resolver(struct server *srv, struct conf *conf, struct resolver **r,
+                          char **servers)
 {
+	*r = NULL;
+	*servers = NULL;
 	if (srv->resolver && same_string(srv->resolver_servers, conf->resolvers))
 		return true;
-	struct resolver *r = resolver_new(srv->loop, conf->resolvers);
-	if (!r)
+	if (conf->resolvers && !(*servers = strdup(conf->resolvers)))
 		return false;
-	resolver_free(srv->resolver);
-	srv->resolver = r;
-	free(srv->resolver_servers);
-	srv->resolver_servers = conf->resolvers ? strdup(conf->resolvers) : NULL;
+	if (!(*r = resolver_new(srv->loop, conf->resolvers))) {
+		free(*servers);
+		return false;
+	}
 	return true;
 }
 
 static bool server_apply(struct server *srv, struct conf *conf)
 {
-	if (!apply_resolver(srv, conf) || !apply_listeners(srv, conf))
+	struct resolver *r;
+	char *servers;
+
+	if (!make_resolver(srv, conf, &r, &servers))
 		return false;
+	if (!apply_listeners(srv, conf)) {
+		resolver_free(r);
+		free(servers);
+		return false;
+	}
+	if (r) {
+		/* Lookups in flight finish on the old one, which goes after the last. */
+		resolver_free(srv->resolver);
+		srv->resolver = r;
+		free(srv->resolver_servers);
+		srv->resolver_servers = servers;
+	}
 	log_init(conf->log_level, conf->log_syslog);
 	conf_unref(srv->conf);
 	srv->conf = conf;

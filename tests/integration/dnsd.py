@@ -10,18 +10,20 @@ name. It listens on an ephemeral port and prints "listening on IP:PORT".
 Every query is printed to stdout as "query NAME TYPE RCODE" (flushed), and
 when --count-file is given the number of queries answered so far is written
 to that file, so a test can assert that the lookup happened at the proxy.
-With --delay every reply is sent that many seconds after its query (the
-replies of queries that come together go out together), for slow lookups.
+With --delay every reply is sent that many seconds after its query arrived
+(the query is printed on arrival), so a test can act while a lookup is in
+flight.
 Names match case-insensitively and without the trailing dot. Loopback only:
 the test's daemons send their lookups here instead of to the system resolver.
 """
 import argparse
 import ipaddress
 import os
+import select
 import socket
 import struct
 import sys
-import threading
+import time
 
 TYPE_A, TYPE_AAAA = 1, 28
 TYPE_NAMES = {1: "A", 28: "AAAA", 5: "CNAME", 15: "MX", 16: "TXT", 33: "SRV", 65: "HTTPS", 255: "ANY"}
@@ -99,7 +101,7 @@ def main():
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--count-file")
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
+    ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("records", nargs="*", metavar="NAME=ADDR[,ADDR...]")
     args = ap.parse_args()
     table = parse_table(args.records)
@@ -115,21 +117,26 @@ def main():
     if args.count_file:
         with open(args.count_file, "w") as f:
             f.write("0\n")
+    pending = []  # (due time, reply, peer), oldest first
     while True:
-        msg, peer = sock.recvfrom(4096)
-        reply, qname, qtype, rcode = answer(msg, table)
-        count += 1
-        tname = TYPE_NAMES.get(qtype, str(qtype))
-        shown = "".join(c if c.isprintable() and c != " " else f"\\x{ord(c):02x}" for c in qname)
-        print(f"query {shown} {tname} {RCODE_NAMES.get(rcode, rcode)}", flush=True)
-        if args.count_file:
-            tmp = args.count_file + ".tmp"
-            with open(tmp, "w") as f:
-                f.write(f"{count}\n")
-            os.replace(tmp, args.count_file)
-        if reply is not None and args.delay > 0:
-            threading.Timer(args.delay, sock.sendto, (reply, peer)).start()
-        elif reply is not None:
+        timeout = max(0.0, pending[0][0] - time.monotonic()) if pending else None
+        if select.select([sock], [], [], timeout)[0]:
+            msg, peer = sock.recvfrom(4096)
+            reply, qname, qtype, rcode = answer(msg, table)
+            count += 1
+            tname = TYPE_NAMES.get(qtype, str(qtype))
+            shown = "".join(c if c.isprintable() and c != " " else f"\\x{ord(c):02x}" for c in qname)
+            print(f"query {shown} {tname} {RCODE_NAMES.get(rcode, rcode)}", flush=True)
+            if args.count_file:
+                tmp = args.count_file + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(f"{count}\n")
+                os.replace(tmp, args.count_file)
+            if reply is not None:
+                pending.append((time.monotonic() + args.delay, reply, peer))
+        now = time.monotonic()
+        while pending and pending[0][0] <= now:
+            _, reply, peer = pending.pop(0)
             sock.sendto(reply, peer)
 
 

@@ -4,7 +4,8 @@
 # reload is logged, and a config with an error is rejected (logged, old config
 # kept). SIGTERM: the listeners close at once, a live tunnel keeps working
 # while draining, and the daemon exits 0 when the tunnel closes or when
-# timeouts.drain runs out.
+# timeouts.drain runs out. A reload naming another DNS server lets a lookup
+# in flight finish, and a failed one keeps the running server.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -207,5 +208,57 @@ expect_eq "third daemon: exit status" 0 "$?"
 wait "$KA"
 expect_eq "the keep-alive client saw its connection end (FIN)" eof \
 	"$(sed -n 's/^\(eof\|more\) .*/\1/p' "$T/keepalive.out")"
+
+# ================================================================ SIGHUP and DNS
+# A reload that names another DNS server: a lookup in flight finishes on the
+# server it was sent to (dns-old answers a second late), new lookups go to the
+# new server, and a reload that fails leaves the running server in use.
+start_helper dns-old dnsd.py --delay 1 slow.test=127.0.0.1
+DNS_OLD=$HELPER_PORT
+start_helper dns-new dnsd.py new.test=127.0.0.1 new2.test=127.0.0.1
+DNS_NEW=$HELPER_PORT
+start_helper dns-next dnsd.py --count-file "$T/dns-next.count"
+DNS_NEXT=$HELPER_PORT
+# dns_conf DNS-PORT [LISTEN-ADDRESS]: resolver DNS-PORT; a second listener if given.
+dns_conf() {
+	{
+		echo 'timeouts = { handshake = 10.0; };'
+		echo "resolver = { servers = [ \"127.0.0.1:$1\" ]; };"
+		echo "listen = ( { address = \"127.0.0.1:0\"; }${2:+, { address = \"$2\"; \}} );"
+	} >"$T/dns.conf.new"
+	mv "$T/dns.conf.new" "$T/dns.conf"
+}
+dns_conf "$DNS_OLD"
+start_nacre dns -c "$T/dns.conf"
+DPID=$NACRE_PID
+PN=$NACRE_PORT
+py socks5 --proxy 127.0.0.1:$PN --dest "slow.test:${ECHO##*:}" --echo --reply-wait 10 \
+	>"$T/slow.out" 2>&1 &
+SLOW=$!
+PIDS="$PIDS $SLOW"
+wait_for_line "$T/dns-old.log" '^query slow\.test ' 10 || hard_error "slow.test was not looked up"
+dns_conf "$DNS_NEW"
+before=$(wc -l <"$T/dns.log")
+kill -HUP "$DPID"
+check "reload with another DNS server is logged" log_after dns "$before" 'configuration reloaded' 10
+wait "$SLOW"
+expect_eq "a lookup in flight across the reload still succeeds" "rep=00 echo=ok" \
+	"$(cat "$T/slow.out")"
+expect_eq "after the reload new.test is resolved by the new server" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$PN --dest "new.test:${ECHO##*:}" --echo)"
+
+# A reload that changes the server but cannot open a listener (the echo
+# server's address is taken) fails as a whole.
+dns_conf "$DNS_NEXT" "$ECHO"
+before=$(wc -l <"$T/dns.log")
+kill -HUP "$DPID"
+check "the failed reload is logged" log_after dns "$before" 'reload failed' 10
+expect_eq "after the failed reload new2.test is resolved by the running server" \
+	"rep=00 echo=ok" "$(py socks5 --proxy 127.0.0.1:$PN --dest "new2.test:${ECHO##*:}" --echo)"
+expect_eq "the server of the failed reload was never asked" "0" "$(cat "$T/dns-next.count")"
+kill -TERM "$DPID"
+check "nacre stops after the DNS reloads" exited_within "$DPID" 10
+wait "$DPID"
+expect_eq "exit status after the DNS reloads" 0 "$?"
 
 finish
