@@ -15,6 +15,7 @@
 #include "util.h"
 
 #define ACCEPTS_PER_WAKEUP 64
+#define RESUME_SECONDS     0.5 /* a paused listener tries again this often */
 
 static bool client_allowed(const struct listen_conf *lc, const struct sockaddr *sa)
 {
@@ -24,12 +25,18 @@ static bool client_allowed(const struct listen_conf *lc, const struct sockaddr *
 	return false;
 }
 
+enum refuse {
+	REFUSE_ONE,   /* a waiting client was accepted and closed */
+	REFUSE_EMPTY, /* nobody is waiting */
+	REFUSE_STUCK, /* not even the reserve could make room */
+};
+
 /*
  * Out of descriptors: give up the reserved one, accept the waiting client and
  * close it at once, then take the reserve back. The client sees a clean close
  * instead of hanging in the backlog, and the listener does not spin.
  */
-static bool refuse_one(struct listener *l)
+static enum refuse refuse_one(struct listener *l)
 {
 	struct server *srv = l->srv;
 	if (srv->reserve_fd >= 0) {
@@ -37,10 +44,19 @@ static bool refuse_one(struct listener *l)
 		srv->reserve_fd = -1;
 	}
 	int fd = accept(l->fd, NULL, NULL);
+	int err = errno;
 	if (fd >= 0)
 		close(fd);
 	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0;
+	if (fd >= 0 || err == ECONNABORTED || err == EINTR)
+		return REFUSE_ONE;
+	/*
+	 * accept4() says EMFILE before it looks at the queue, so the pass after
+	 * the last waiting client was refused ends here, not at EAGAIN.
+	 */
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return REFUSE_EMPTY;
+	return REFUSE_STUCK;
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -60,11 +76,11 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 				if (!srv->fd_exhausted)
 					log_warnx("out of file descriptors: refusing new clients");
 				srv->fd_exhausted = true;
-				if (refuse_one(l))
+				enum refuse how = refuse_one(l);
+				if (how == REFUSE_ONE)
 					continue;
-				/* Not even the reserve: wait until a client closes. */
-				listener_pause(l);
-				l->paused = true;
+				if (how == REFUSE_STUCK)
+					listener_pause(l);
 				return;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -86,6 +102,17 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 		}
 	}
+}
+
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct listener *l = container_of(w, struct listener, resume);
+	struct server *srv = l->srv;
+	if (srv->reserve_fd < 0)
+		srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	listener_resume(l);
 }
 
 struct listener *listener_open(struct server *srv, const struct listen_conf *lc)
@@ -122,6 +149,7 @@ struct listener *listener_open(struct server *srv, const struct listen_conf *lc)
 	l->lc = lc;
 	ev_io_init(&l->io, on_accept, fd, EV_READ);
 	ev_io_start(srv->loop, &l->io);
+	ev_timer_init(&l->resume, on_resume, RESUME_SECONDS, 0.);
 
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
@@ -145,16 +173,33 @@ void listener_close(struct listener *l)
 	if (!l)
 		return;
 	ev_io_stop(l->srv->loop, &l->io);
+	ev_timer_stop(l->srv->loop, &l->resume);
 	close(l->fd);
 	free(l);
 }
 
+/*
+ * Not even the reserve descriptor was left to refuse a client with (ENFILE:
+ * the system's table is full, and another process took the reserve's slot).
+ * A client that closes resumes the listener (server_client_gone); the timer
+ * does too, because descriptors may come free elsewhere while no client of
+ * this process is left to close.
+ */
 void listener_pause(struct listener *l)
 {
+	if (l->paused)
+		return;
+	l->paused = true;
 	ev_io_stop(l->srv->loop, &l->io);
+	ev_timer_set(&l->resume, RESUME_SECONDS, 0.);
+	ev_timer_start(l->srv->loop, &l->resume);
 }
 
 void listener_resume(struct listener *l)
 {
+	if (!l->paused)
+		return;
+	l->paused = false;
+	ev_timer_stop(l->srv->loop, &l->resume);
 	ev_io_start(l->srv->loop, &l->io);
 }

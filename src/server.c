@@ -108,12 +108,8 @@ void server_client_gone(struct server *srv, struct client *c)
 	}
 	/* A descriptor came free: listeners that ran out may accept again. */
 	srv->fd_exhausted = false;
-	for (struct listener *l = srv->listeners; l; l = l->next) {
-		if (l->paused && !srv->draining) {
-			l->paused = false;
-			listener_resume(l);
-		}
-	}
+	for (struct listener *l = srv->listeners; l && !srv->draining; l = l->next)
+		listener_resume(l);
 	if (srv->draining && srv->nclients == 0)
 		ev_break(srv->loop, EVBREAK_ALL);
 	/*

@@ -17,7 +17,7 @@ addresses inside a network namespace the test created).
     errlib.py idle-close --proxy H:P [--send HEX] [--wait S]
     errlib.py active --proxy H:P --dest H:P --seconds S --interval S
     errlib.py limits --proxy H:P --dest H:P --per-client M --connections N
-    errlib.py fdfill --proxy H:P --dest H:P [--max N]
+    errlib.py fdfill --proxy H:P --dest H:P [--max N] [--probes N]
     errlib.py refused --port P [--wait S]
 
 A "close" result is one of: eof (the peer sent FIN after everything we read),
@@ -607,7 +607,26 @@ def cmd_fdfill(a):
             break
     print(f"opened={len(good)} refused={'yes' if refused_how != 'never' else 'no'} how={refused_how}")
     print(f"existing={still_echo(good)}")
-    for s in stuck:
+    # Every later client must be closed at once, not left in the backlog. The
+    # first few may still be taken as clients (a descriptor or two left over):
+    # count the clients closed at once after the first one that was.
+    probes, later = [], "none"
+    for _ in range(a.probes + 4):
+        try:
+            s = connect(proxy, timeout=a.step)
+        except Exception as e:
+            kind = outcome(e)
+        else:
+            probes.append(s)
+            kind = close_kind(s, 1.0)
+        if kind in ("eof", "reset"):
+            later = 0 if later == "none" else later + 1
+            if later == a.probes:
+                break
+        elif later != "none":
+            break
+    print(f"later={later}/{a.probes}")
+    for s in stuck + probes:
         s.close()
     # Free half of them, then a new client must get through.
     half = len(good) // 2
@@ -737,6 +756,7 @@ def main():
     p.add_argument("--dest", required=True)
     p.add_argument("--max", type=int, default=100)
     p.add_argument("--step", type=float, default=3.0)
+    p.add_argument("--probes", type=int, default=5)
     p.set_defaults(fn=cmd_fdfill)
 
     p = sub.add_parser("refused")

@@ -3,8 +3,10 @@
 # connection past the limit at once while the others keep working;
 # timeouts.handshake closes a client that never finishes its handshake (but not
 # a tunnel); timeouts.idle closes a silent tunnel (but not a busy one); and
-# under `ulimit -n 64` nacre turns new clients away when out of descriptors,
-# keeps the existing ones, and recovers when some close.
+# under `ulimit -n 64` nacre turns new clients away when out of descriptors
+# (every one of them at once, none left waiting), keeps the existing ones, and
+# recovers when some close, or, with not even its reserve descriptor left,
+# when descriptors come free some other way.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -75,10 +77,32 @@ opened=$(kv opened "$r")
 check "some tunnels open before descriptors run out (opened=$opened)" test "${opened:-0}" -ge 5 2>/dev/null
 expect_eq "when descriptors run out, a new client is turned away (how=$(kv how "$r"))" "yes" "$(kv refused "$r")"
 expect_eq "the tunnels opened before still echo" "$opened/$opened" "$(kv existing "$r")"
+expect_eq "out of descriptors, each later client is closed at once too" "5/5" "$(kv later "$r")"
 expect_eq "after half of them close, a new client is served" "ok" "$(kv after_free "$r")"
 expect_eq "the remaining tunnels still echo" "$((opened - opened / 2))/$((opened - opened / 2))" "$(kv remaining "$r")"
 check "nacre is still running after running out of descriptors" kill -0 "$NACRE_PID"
 expect_eq "nacre still serves a fresh tunnel" "rep=00 echo=ok" \
 	"$(py socks5 --proxy $PF --dest $ECHO --echo)"
+
+# ---- not even the reserve descriptor: with the soft limit lowered under the
+# descriptors nacre holds, giving up the reserve does not make room either, so
+# the first client pauses the listener. When descriptors come free without a
+# client closing (here the limit is raised again from outside), the listener
+# must resume by itself.
+start_nacre low --listen 127.0.0.1:0
+PL=127.0.0.1:$NACRE_PORT
+read -r soft hard < <(prlimit --pid "$NACRE_PID" --nofile --output SOFT,HARD --noheadings 2>/dev/null)
+if [ -n "${hard:-}" ] && prlimit --pid "$NACRE_PID" --nofile="3:$hard"; then
+	py socks5 --proxy $PL --dest $ECHO --echo >"$T/low.out" 2>&1 &
+	pyp=$!
+	check "with no descriptor left, a client finds nacre out of them" \
+		wait_for_line "$T/low.log" 'out of file descriptors' 5
+	prlimit --pid "$NACRE_PID" --nofile="$soft:$hard"
+	wait "$pyp"
+	expect_eq "once descriptors come free, the paused listener serves that client" \
+		"rep=00 echo=ok" "$(cat "$T/low.out")"
+else
+	echo "# skipped: cannot change a running process's descriptor limit here"
+fi
 
 finish
