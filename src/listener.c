@@ -99,6 +99,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (!client_new(srv, fd, &peer, srv->conf, l->lc)) {
 			log_warnx("out of memory: refusing a new client");
+			server_unadmit(srv, (struct sockaddr *)&peer);
 			close(fd);
 		}
 	}

@@ -79,6 +79,17 @@ bool server_admit(struct server *srv, const struct sockaddr *peer, bool per_clie
 	return true;
 }
 
+void server_unadmit(struct server *srv, const struct sockaddr *peer)
+{
+	uint8_t ip[16];
+	struct peer_count **pp = peer_slot(srv, peer, ip);
+	if (*pp && --(*pp)->count == 0) {
+		struct peer_count *pc = *pp;
+		*pp = pc->next;
+		free(pc);
+	}
+}
+
 void server_client_added(struct server *srv, struct client *c)
 {
 	c->next = srv->clients;
@@ -98,14 +109,7 @@ void server_client_gone(struct server *srv, struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nclients--;
-
-	uint8_t ip[16];
-	struct peer_count **pp = peer_slot(srv, (struct sockaddr *)&c->peer, ip);
-	if (*pp && --(*pp)->count == 0) {
-		struct peer_count *pc = *pp;
-		*pp = pc->next;
-		free(pc);
-	}
+	server_unadmit(srv, (struct sockaddr *)&c->peer);
 	/* A descriptor came free: listeners that ran out may accept again. */
 	srv->fd_exhausted = false;
 	for (struct listener *l = srv->listeners; l && !srv->draining; l = l->next)

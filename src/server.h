@@ -56,6 +56,8 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
  * a middle relay takes every stream of the relay before it from one address.
  */
 bool server_admit(struct server *srv, const struct sockaddr *peer, bool per_client);
+/* Undoes server_admit() for a peer that did not become a client after all. */
+void server_unadmit(struct server *srv, const struct sockaddr *peer);
 void server_client_added(struct server *srv, struct client *c);
 void server_client_gone(struct server *srv, struct client *c);
 
