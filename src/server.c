@@ -390,6 +390,17 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 	ev_signal_start(srv.loop, &srv.sighup);
 	ev_signal_start(srv.loop, &srv.sigterm);
 	ev_signal_start(srv.loop, &srv.sigint);
+	/*
+	 * A worker starts with these three blocked (workers.c), so that one sent
+	 * before the watchers existed waits for them instead of killing it; libev
+	 * leaves the mask alone, so let them in now.
+	 */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
 	if (nworkers > 1)
 		log_info("nacre %s worker %u of %u started", PACKAGE_VERSION, worker + 1, nworkers);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,12 +19,34 @@ struct worker {
 	time_t started;
 };
 
+/*
+ * The worker starts with the master's mask (SIGHUP, SIGTERM, SIGINT and
+ * SIGCHLD blocked). It gets the mask it had before back, except that SIGHUP,
+ * SIGTERM and SIGINT stay blocked until server_serve() has started their
+ * watchers and unblocks them: a SIGHUP the master passes on while the worker
+ * is still reading its config is then a reload once it is ready, not the
+ * default action that would kill it.
+ */
 static pid_t spawn(const struct cli_opts *opts, unsigned i, unsigned n, const sigset_t *old)
 {
+	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid; /* the master, or -1 */
-	sigprocmask(SIG_SETMASK, old, NULL);
+	sigset_t mask = *old;
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	/*
+	 * A worker must not outlive its master: nobody would stop it, and it
+	 * would hold the ports. SIGTERM lets it drain. A master that died before
+	 * this line sent nothing, hence the check after it.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		log_warn("worker %u: PR_SET_PDEATHSIG", i + 1);
+	if (getppid() != master)
+		_exit(0);
 	char err[600];
 	/* The worker reads the config itself: reloads work the same way in it. */
 	struct conf *conf = conf_load(opts, err, sizeof(err));

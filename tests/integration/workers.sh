@@ -1,8 +1,9 @@
 #!/bin/bash
 # workers = N: N processes share the listeners through SO_REUSEPORT. New
 # connections are spread over them; a worker that dies is started again;
-# SIGHUP reaches every worker; SIGTERM stops them all; relay listeners live
-# in the first worker only (one replay set must see every first flight).
+# SIGHUP reaches every worker, even one still starting; SIGTERM stops them
+# all, and so does killing the master; relay listeners live in the first
+# worker only (one replay set must see every first flight).
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -68,6 +69,66 @@ check "SIGTERM stops the master" sh -c "! kill -0 $MASTER 2>/dev/null"
 alive=0
 for k in $kids; do kill -0 "$k" 2>/dev/null && alive=$((alive + 1)); done
 expect_eq "and every worker" 0 "$alive"
+
+# ---- A worker that is started again reads its config before its signal
+# handlers exist. Here that config is a FIFO, so it waits there until the
+# test writes it: a SIGHUP passed on in that window must become a reload once
+# the worker is ready, not kill it.
+A2=127.0.6.2
+P2=$(free_port $A2)
+cat >"$T/w2.real" <<EOF
+log_level = "debug";
+workers = 2;
+listen = ( { address = "$A2:$P2"; } );
+EOF
+cp "$T/w2.real" "$T/w2.conf"
+start_nacre nacre2 -c "$T/w2.conf"
+MASTER=$NACRE_PID
+i=0
+while [ "$(grep -c 'worker [12] of 2 started' "$T/nacre2.log")" -lt 2 ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+before=$(workers)
+rm "$T/w2.conf"
+mkfifo "$T/w2.conf"
+kill -9 "$(echo "$before" | head -n 1)"
+i=0
+while [ -z "$(workers | grep -vxF "$before")" ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+fresh=$(workers | grep -vxF "$before" | head -n 1)
+[ -n "$fresh" ] || hard_error "the killed worker was not started again"
+PIDS="$PIDS $fresh"
+sleep 0.2 # it waits in open() for a writer of the FIFO
+kill -HUP "$fresh"
+sleep 0.2
+# Once for the start, and once more for the reload the SIGHUP asks for.
+timeout 10 sh -c "cat '$T/w2.real' >'$T/w2.conf'"
+timeout 10 sh -c "cat '$T/w2.real' >'$T/w2.conf'" &
+PIDS="$PIDS $!"
+check "a worker that got SIGHUP while starting reloads once ready" \
+	wait_for_line "$T/nacre2.log" "nacre\\[$fresh\\].*configuration reloaded" 10
+check "and is still running" kill -0 "$fresh"
+# A wait status of 1 is death by signal 1, SIGHUP (the test's kill -9 shows as 9).
+expect_eq "no worker was killed by the SIGHUP" 0 "$(grep -c 'ended (status 1)' "$T/nacre2.log")"
+rm "$T/w2.conf"
+cp "$T/w2.real" "$T/w2.conf"
+
+# ---- Workers do not outlive a master that is killed outright.
+kids=$(workers)
+PIDS="$PIDS $kids"
+kill -9 "$MASTER"
+i=0
+while [ $i -lt 100 ]; do
+	alive=0
+	for k in $kids; do kill -0 "$k" 2>/dev/null && alive=$((alive + 1)); done
+	[ "$alive" -eq 0 ] && break
+	sleep 0.05
+	i=$((i + 1))
+done
+expect_eq "every worker stops when the master is killed" 0 "$alive"
 
 cat >"$T/zero.conf" <<EOF
 workers = 2;
