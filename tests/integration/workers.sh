@@ -18,7 +18,7 @@ cat >"$T/w.conf" <<EOF
 log_level = "debug";
 workers = 2;
 listen = ( { address = "$ADDR:$P"; } );
-relay = ( { address = "$ADDR:$RP"; key_file = "r.key"; } );
+relay = ( { address = "$ADDR:$RP"; key_file = "r.key"; exit = true; } );
 EOF
 start_nacre nacre -c "$T/w.conf"
 MASTER=$NACRE_PID
