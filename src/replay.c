@@ -70,11 +70,11 @@ static bool grow(struct gen *g)
 	return true;
 }
 
-static uint64_t born; /* the second replay_start() was called in */
+static uint64_t born; /* the first whole second after replay_start() */
 
 void replay_start(double now)
 {
-	born = now > 0 ? (uint64_t)now : 0;
+	born = now > 0 ? (uint64_t)now + 1 : 0;
 }
 
 bool replay_fresh(uint64_t timestamp)

@@ -325,8 +325,11 @@ static void on_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	 */
 	for (struct client *c = srv->clients, *next; c; c = next) {
 		next = c->next;
-		if ((c->cs && c->cs->between) || (c->h && c->h->idle && c->h->idle(c)))
+		if ((c->cs && c->cs->between) || (c->h && c->h->idle && c->h->idle(c))) {
+			if (c->lc->relay)
+				client_discard_input(c); /* a quiet FIN, not a reset */
 			client_close(c, "stopping");
+		}
 	}
 	if (srv->nclients == 0) {
 		ev_break(loop, EVBREAK_ALL);
@@ -377,11 +380,22 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 		fatalx("cannot start the event loop");
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	/*
+	 * A relay takes no flight stamped before its first whole second: one
+	 * from then on cannot have been taken by a process before it (replay.h).
+	 * It listens only once that second has begun.
+	 */
+	double t = ev_time();
+	replay_start(t);
+	for (size_t i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].relay) {
+			ev_sleep((double)(uint64_t)t + 1.0 - t);
+			break;
+		}
 	if (!server_apply(&srv, conf))
 		fatalx("cannot start: see the errors above");
 	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	replay_start(ev_now(srv.loop)); /* flights stamped before this may be replays */
 	ev_timer_init(&srv.idle_timer, on_idle, IDLE_TRIM_SECONDS, 0.);
 	ev_signal_init(&srv.sighup, on_sighup, SIGHUP);
 	ev_signal_init(&srv.sigterm, on_sigterm, SIGTERM);

@@ -177,7 +177,6 @@ expect_eq "the origin accepted exactly the genuine connections (first, fresh, ea
 kill "$RELAY_PID"
 wait "$RELAY_PID" 2>/dev/null
 sed "s/127.0.0.1:0/127.0.0.1:$R/" "$T/relay.conf" >"$T/relay2.conf"
-sleep 1 # the restarted relay's first second is not the recorded flights'
 start_nacre relay2 -c "$T/relay2.conf"
 rl probe --relay 127.0.0.1:$R --silent-close $SC replay-after-restart=file:"$USED" \
 	>"$T/probes2.out" 2>&1
