@@ -414,12 +414,15 @@ static void http_failed(struct client *c, enum client_error e)
 	send_status(c, status, NULL);
 }
 
-/* Between requests of a kept-alive client: waiting for a head not yet begun. */
+/*
+ * Between requests of a kept-alive client: waiting for a head not yet begun,
+ * with the last answer all sent (a response is done once it is in cout).
+ */
 static bool http_idle(const struct client *c)
 {
 	const struct http_state *hs = &c->u.http;
 	return c->phase == PHASE_FORWARD && hs->req_step == REQ_HEAD &&
-	       hs->resp_step == RESP_IDLE && buf_len(&c->cin) == 0;
+	       hs->resp_step == RESP_IDLE && buf_len(&c->cin) == 0 && buf_len(&c->cout) == 0;
 }
 
 const struct client_handler http_handler = {

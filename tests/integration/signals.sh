@@ -200,8 +200,39 @@ PY
 KA=$!
 PIDS="$PIDS $KA"
 wait_for_line "$T/keepalive.out" '^answered' 20 || hard_error "no answer to the keep-alive client"
+# A second kept-alive client whose answer is complete at nacre but not yet
+# read (a small receive buffer, and it waits): it is not idle, and the drain
+# must not cut what is still to be sent.
+run_py 30 - "$NACRE_PORT" "$ORIGIN_PORT" >"$T/unread.out" 2>&1 <<'PY' &
+import socket, sys, time
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(25)
+s.connect(("127.0.0.1", p))
+s.sendall(b"GET http://127.0.0.1:%d/bytes/40000 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+print("sent", flush=True)
+time.sleep(2)
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(65536)
+head, _, body = got.partition(b"\r\n\r\n")
+while len(body) < 40000:
+    data = s.recv(65536)
+    if not data:
+        break
+    body += data
+print("body", len(body), flush=True)
+PY
+UNREAD=$!
+PIDS="$PIDS $UNREAD"
+wait_for_line "$T/unread.out" '^sent' 20 || hard_error "the unread client did not start"
+sleep 0.5
 kill -TERM "$NPID"
-check "third daemon: exits at once with only a keep-alive client between requests" \
+wait "$UNREAD"
+expect_eq "the drain sent all of an answer not yet read (40000 bytes)" "body 40000" \
+	"$(grep '^body' "$T/unread.out")"
+check "third daemon: exits at once once no client carries anything" \
 	exited_within "$NPID" 5
 wait "$NPID"
 expect_eq "third daemon: exit status" 0 "$?"
