@@ -30,6 +30,9 @@ bool rule_parse_dest(const char *s, struct rule *r)
 	 */
 	if (len && name[len - 1] == '.')
 		len--;
+	/* "example.com.." would still end in a dot, and never match: refused. */
+	if (len && name[len - 1] == '.')
+		return false;
 	if (!hostname_ok((const uint8_t *)name, len))
 		return false;
 	r->name = strndup(name, len);

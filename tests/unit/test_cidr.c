@@ -146,6 +146,9 @@ static void test_rules_trailing_dot(void **state)
 		free(rs.v[i].name);
 	/* Only one dot goes: what is left must still be a name. */
 	assert_false(rule_parse_dest("..", &r));
+	/* Two trailing dots would leave one, and a rule that never matches. */
+	assert_false(rule_parse_dest("example.com..", &r));
+	assert_false(rule_parse_dest(".example.com..", &r));
 }
 
 static void test_rules_parse(void **state)
