@@ -232,15 +232,6 @@ static bool addr_unspecified(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-static bool addr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return IN6_ARE_ADDR_EQUAL(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	                          &((const struct sockaddr_in6 *)b)->sin6_addr);
-}
-
 bool conf_listen_taken(const struct conf *c)
 {
 	const struct listen_conf *l = &c->listeners[c->nlisteners - 1];
@@ -252,7 +243,7 @@ bool conf_listen_taken(const struct conf *c)
 		if (o->ss_family != l->addr.ss_family ||
 		    addr_port((const struct sockaddr *)o) != port)
 			continue;
-		if (addr_same(o, &l->addr) || addr_unspecified(o) || addr_unspecified(&l->addr))
+		if (addr_equal(o, &l->addr) || addr_unspecified(o) || addr_unspecified(&l->addr))
 			return true;
 	}
 	return false;

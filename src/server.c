@@ -146,13 +146,6 @@ static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	srv->peak = srv->nclients;
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	return memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
-}
-
 /*
  * Makes the listeners match conf: keeps those whose address is unchanged (so
  * a reload never closes a socket clients are connecting to), opens the new
@@ -172,7 +165,7 @@ static bool apply_listeners(struct server *srv, struct conf *conf)
 		if (lc->relay && srv->worker != 0)
 			continue;
 		for (l = srv->listeners; l; l = l->next)
-			if (!l->keep && same_addr(&l->addr, &lc->addr))
+			if (!l->keep && addr_equal(&l->addr, &lc->addr))
 				break;
 		if (l) {
 			l->keep = true;

@@ -25,12 +25,6 @@ struct spare {
 	struct spare *next;
 };
 
-static bool same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family &&
-	       memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
-}
-
 static void drop_fd(struct spare *s)
 {
 	ev_io_stop(s->srv->loop, &s->io);
@@ -99,7 +93,7 @@ static struct spare *find(struct server *srv, const struct sockaddr_storage *add
 	struct spare *s, **pp = &srv->spares;
 	unsigned n = 0;
 	for (s = srv->spares; s; s = s->next, n++) {
-		if (same(&s->addr, addr))
+		if (addr_equal(&s->addr, addr))
 			return s;
 		pp = &s->next;
 	}

@@ -86,6 +86,12 @@ socklen_t addr_len(const struct sockaddr *sa)
 	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return a->ss_family == b->ss_family &&
+	       memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
+}
+
 uint16_t addr_port(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET6)
