@@ -89,21 +89,20 @@ static void dest_from_request(const struct http_request *req, struct proto_addr 
 	memset(dst, 0, sizeof(*dst));
 	dst->port = req->port;
 	*ok = true;
-	/* A literal address is used as one; anything else is a name to resolve. */
-	char host[PROTO_NAME_MAX + 1];
 	if (req->host_len > PROTO_NAME_MAX) {
 		*ok = false;
 		return;
 	}
-	memcpy(host, req->host, req->host_len);
-	host[req->host_len] = '\0';
+	/*
+	 * A bracketed host must be an IPv6 address. Anything else goes on as a
+	 * name: client_connect takes one that spells an address as that address.
+	 */
 	if (req->host_is_ipv6) {
+		char host[PROTO_NAME_MAX + 1];
+		memcpy(host, req->host, req->host_len);
+		host[req->host_len] = '\0';
 		dst->type = PROTO_ADDR_IPV6;
 		*ok = inet_pton(AF_INET6, host, dst->ip) == 1;
-		return;
-	}
-	if (inet_pton(AF_INET, host, dst->ip) == 1) {
-		dst->type = PROTO_ADDR_IPV4;
 		return;
 	}
 	dst->type = PROTO_ADDR_DOMAIN;
