@@ -176,7 +176,18 @@ static void relay_input(struct client *c)
 		return;
 	if (buf_len(&c->cin) < rs->wait_len)
 		return;
-	if (!take_flight(c, &h, hdr) || !c->cs)
+	if (!take_flight(c, &h, hdr)) {
+		/*
+		 * Stopping: a failed flight would hold the drain until its deadline
+		 * for nothing; it goes as the failed ones did at SIGTERM.
+		 */
+		if (c->srv->draining) {
+			client_discard_input(c); /* a quiet FIN, not a reset */
+			client_close(c, "stopping");
+		}
+		return;
+	}
+	if (!c->cs)
 		return;
 
 	if (h.cmd == RELAY_CMD_CONNECT && !c->lc->relay->exit) {

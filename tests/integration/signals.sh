@@ -5,7 +5,9 @@
 # kept). SIGTERM: the listeners close at once, a live tunnel keeps working
 # while draining, and the daemon exits 0 when the tunnel closes or when
 # timeouts.drain runs out. A reload naming another DNS server lets a lookup
-# in flight finish, and a failed one keeps the running server.
+# in flight finish, and a failed one keeps the running server. A relay with
+# silent_close stopping with only failed flights (bad records held before
+# closing) exits at once, and each such link ends with a FIN.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -291,5 +293,59 @@ kill -TERM "$DPID"
 check "nacre stops after the DNS reloads" exited_within "$DPID" 10
 wait "$DPID"
 expect_eq "exit status after the DNS reloads" 0 "$?"
+
+# A relay holds a failed flight open until a deadline (silent_close, 30 s
+# here) so that a prober learns nothing from when it closes. SIGTERM closes
+# such a connection at once, quietly, and one whose flight is still arriving
+# when SIGTERM comes and then fails goes as soon as it fails: neither holds
+# the drain (20 s here).
+"$NACRE" keygen "$T/drain.key" >/dev/null 2>"$T/keygen.log" || hard_error "nacre keygen failed"
+cat >"$T/drain4.conf" <<EOF
+listen = ();
+timeouts = { drain = 20.0; };
+relay = ( { address = "127.0.0.1:0"; key_file = "drain.key"; exit = true; silent_close = 30;
+            policy = ( { dest = "127.0.0.0/8"; action = "accept"; } ); } );
+EOF
+start_nacre nacre4 -c "$T/drain4.conf"
+NPID=$NACRE_PID
+run_py 40 - "$NACRE_PORT" "$T/garbage.go" >"$T/garbage.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+p, go = int(sys.argv[1]), sys.argv[2]
+failed = socket.create_connection(("127.0.0.1", p), timeout=35)
+failed.sendall(os.urandom(8192))          # a whole flight's worth: it fails now
+arriving = socket.create_connection(("127.0.0.1", p), timeout=35)
+arriving.sendall(os.urandom(16))          # too short to be judged yet
+print("sent", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.05)
+arriving.sendall(os.urandom(8192))        # after SIGTERM: now it fails
+t = time.monotonic()
+for name, s in (("failed", failed), ("arriving", arriving)):
+    try:
+        while s.recv(65536):
+            pass
+        end = "eof"
+    except ConnectionResetError:
+        end = "reset"
+    except socket.timeout:
+        end = "open"
+    print(name, end, "%.1f" % (time.monotonic() - t), flush=True)
+PY
+GARBAGE=$!
+PIDS="$PIDS $GARBAGE"
+wait_for_line "$T/garbage.out" '^sent' 20 || hard_error "the garbage client did not start"
+sleep 0.5
+kill -TERM "$NPID"
+sleep 0.5
+: >"$T/garbage.go"
+check "fourth daemon: exits at once when only failed flights are left" \
+	exited_within "$NPID" 5
+wait "$NPID"
+expect_eq "fourth daemon: exit status" 0 "$?"
+wait "$GARBAGE"
+expect_eq "a failed flight held at SIGTERM is closed with a FIN" "failed eof" \
+	"$(sed -n 's/^\(failed [a-z]*\) .*/\1/p' "$T/garbage.out")"
+expect_eq "a flight that fails after SIGTERM is closed with a FIN" "arriving eof" \
+	"$(sed -n 's/^\(arriving [a-z]*\) .*/\1/p' "$T/garbage.out")"
 
 finish
