@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,11 +23,24 @@ void conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (s)
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->path, config_setting_source_line(s),
-		         msg);
-	else
+	if (!s) {
 		snprintf(ld->err, ld->errlen, "%s: %s", ld->path, msg);
+		ld->failed = true;
+		return;
+	}
+	/*
+	 * A setting from an @include'd file is reported in that file; libconfig
+	 * keeps its name as written, relative to the config's directory.
+	 */
+	const char *file = config_setting_source_file(s);
+	char *near = NULL;
+	if (!file)
+		file = ld->path;
+	else if (ld->path && strcmp(file, ld->path) != 0 && file[0] != '/')
+		near = conf_path_near(ld, file);
+	snprintf(ld->err, ld->errlen, "%s:%u: %s", near ? near : file,
+	         config_setting_source_line(s), msg);
+	free(near);
 	ld->failed = true;
 }
 
@@ -232,6 +246,13 @@ static bool addr_unspecified(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+bool conf_needs_port(const struct conf_loader *ld, const struct conf *c)
+{
+	unsigned workers = ld->cli_workers ? ld->cli_workers : c->workers;
+	const struct listen_conf *l = &c->listeners[c->nlisteners - 1];
+	return workers > 1 && addr_port((const struct sockaddr *)&l->addr) == 0;
+}
+
 bool conf_listen_taken(const struct conf *c)
 {
 	const struct listen_conf *l = &c->listeners[c->nlisteners - 1];
@@ -334,6 +355,8 @@ static void load_listener(struct conf_loader *ld, const config_setting_t *g, str
 		conf_fail(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
 	else if (addr && conf_listen_taken(c))
 		conf_fail(ld, s, "listen.address: '%s': %s", addr, CONF_TAKEN);
+	else if (addr && conf_needs_port(ld, c))
+		conf_fail(ld, s, "listen.address: '%s': %s", addr, CONF_NEED_PORT);
 
 	s = config_setting_get_member(g, "protocols");
 	l->protocols = LISTEN_ALL;
@@ -453,9 +476,28 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 	    "listen",         "relay",      "rules",    NULL};
 	config_t cf;
 	config_init(&cf);
-	if (config_read_file(&cf, ld->path) != CONFIG_TRUE) {
+	/*
+	 * An @include names a file as key_file and users do: beside the config,
+	 * whatever the working directory (a service runs from /).
+	 */
+	const char *slash = strrchr(ld->path, '/');
+	char *dir =
+	    slash ? strndup(ld->path, slash == ld->path ? 1 : (size_t)(slash - ld->path)) : NULL;
+	if (slash && !dir) {
+		snprintf(ld->err, ld->errlen, "out of memory");
+		ld->failed = true;
+		config_destroy(&cf);
+		return;
+	}
+	config_set_include_dir(&cf, dir); /* NULL: the config is in the cwd */
+	errno = 0;
+	int ok = config_read_file(&cf, ld->path);
+	int saved = errno;
+	free(dir);
+	if (ok != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(ld->err, ld->errlen, "%s: cannot read the file", ld->path);
+			snprintf(ld->err, ld->errlen, "%s: cannot read the file%s%s", ld->path,
+			         saved ? ": " : "", saved ? strerror(saved) : "");
 		else
 			snprintf(ld->err, ld->errlen, "%s:%d: %s",
 			         config_error_file(&cf) ? config_error_file(&cf) : ld->path,
@@ -526,7 +568,10 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 
 static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct conf *c)
 {
-	struct conf_loader cli = {.path = "command line", .err = ld->err, .errlen = ld->errlen};
+	struct conf_loader cli = {.path = "command line",
+	                          .err = ld->err,
+	                          .errlen = ld->errlen,
+	                          .cli_workers = o->workers};
 
 	if (o->log_level && !log_level_parse(o->log_level, &c->log_level))
 		conf_fail(&cli, NULL, "--log-level: unknown level '%s'", o->log_level);
@@ -545,6 +590,12 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 		listen = def;
 		n = 1;
 	}
+	/* Never a proxy without the authentication the operator asked for. */
+	if (n == 0 && o->users_path)
+		conf_fail(&cli, NULL,
+		          "--users applies to --listen addresses only; give the file's listen "
+		          "entries users = \"%s\"",
+		          o->users_path);
 	for (size_t i = 0; i < n && !cli.failed; i++) {
 		struct listen_conf *l = conf_new_listener(c);
 		if (!l || !default_allow(l)) {
@@ -558,6 +609,8 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 			          listen[i]);
 		else if (conf_listen_taken(c))
 			conf_fail(&cli, NULL, "--listen: '%s': %s", listen[i], CONF_TAKEN);
+		else if (conf_needs_port(&cli, c))
+			conf_fail(&cli, NULL, "--listen: '%s': %s", listen[i], CONF_NEED_PORT);
 		if (o->users_path) {
 			char err[512];
 			l->users = users_load(o->users_path, err, sizeof(err));
@@ -566,11 +619,6 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 		}
 	}
 	ld->failed |= cli.failed;
-	/* Workers each bind the same addresses: a port the kernel picks would differ. */
-	for (size_t i = 0; i < c->nlisteners && !ld->failed && c->workers > 1; i++)
-		if (addr_port((struct sockaddr *)&c->listeners[i].addr) == 0)
-			conf_fail(ld, NULL,
-			          "workers > 1: every listen and relay address needs a port");
 }
 
 struct conf *conf_load(const struct cli_opts *opts, char *err, size_t errlen)
@@ -581,7 +629,8 @@ struct conf *conf_load(const struct cli_opts *opts, char *err, size_t errlen)
 		return NULL;
 	}
 	set_defaults(c);
-	struct conf_loader ld = {.path = opts->config_path, .err = err, .errlen = errlen};
+	struct conf_loader ld = {
+	    .path = opts->config_path, .err = err, .errlen = errlen, .cli_workers = opts->workers};
 	if (opts->config_path)
 		load_file(&ld, c);
 	if (!ld.failed)

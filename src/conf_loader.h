@@ -18,6 +18,7 @@ struct conf_loader {
 	char *err;
 	size_t errlen;
 	bool failed;
+	unsigned cli_workers; /* --workers, 0 if not given: it overrides the file's */
 };
 
 /* Records "path:line: message" for setting s (or "path: message" if s is NULL). */
@@ -52,6 +53,12 @@ struct listen_conf *conf_new_listener(struct conf *c);
  */
 bool conf_listen_taken(const struct conf *c);
 #define CONF_TAKEN "the same port is already taken by an earlier listen or relay entry"
+/*
+ * Whether the last listener lacks the port that workers > 1 need: each
+ * worker binds the same addresses, and ports the kernel picks would differ.
+ */
+bool conf_needs_port(const struct conf_loader *ld, const struct conf *c);
+#define CONF_NEED_PORT "workers > 1: every listen and relay address needs a port (not 0)"
 bool conf_add_allow(struct listen_conf *l, const char *text);
 /* The "allow" array s of a listen or relay entry ("what") into l. */
 void conf_load_allow(struct conf_loader *ld, const config_setting_t *s, const char *what,

@@ -440,6 +440,8 @@ void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g,
 		have_addr = get_relay_addr(ld, s, "relay", &l->addr, &l->addrlen);
 	if (have_addr && conf_listen_taken(c))
 		conf_fail(ld, s, "relay.address: %s", CONF_TAKEN);
+	else if (have_addr && conf_needs_port(ld, c))
+		conf_fail(ld, s, "relay.address: %s", CONF_NEED_PORT);
 
 	/* A relay serves the world: clients of any address, unless allow says less. */
 	if ((s = config_setting_get_member(g, "allow")) != NULL)

@@ -268,6 +268,37 @@ expect_eq "allow: a client from 127.0.0.2 is served" "rep=00 echo=ok" \
 res=$(py socks5 --proxy 127.0.0.1:$PA --dest 127.0.0.1:$ECHO --echo)
 check "allow: a client from 127.0.0.1 is turned away ($res)" test "$res" != "rep=00 echo=ok"
 
+# ---- the command line against the file
+# --users without --listen: the file's listeners would run without the
+# authentication asked for, so it is refused.
+out=$(timeout 10 "$NACRE" check -c "$T/allow.conf" --users "$T/users" 2>&1)
+rc=$?
+check "--users with the file's listeners and no --listen is refused (exit $rc)" test "$rc" -eq 1
+check "and says that --users applies to --listen: '$out'" grep -qF -- "--users applies to --listen" <<<"$out"
+# workers > 1 needs ports: each entry is named where it was written.
+out=$(timeout 10 "$NACRE" check -c "$T/allow.conf" --workers 2 2>&1)
+check "--workers 2 with a file listener on port 0: reported at its line: '$out'" \
+	grep -qF "$T/allow.conf:1: listen.address: '127.0.0.1:0': workers > 1" <<<"$out"
+printf 'listen = ();\n' >"$T/none.conf"
+out=$(timeout 10 "$NACRE" check -c "$T/none.conf" --workers 2 -l 127.0.0.1:0 2>&1)
+check "--workers 2 -l 127.0.0.1:0: a command-line error, not the file's: '$out'" \
+	grep -qxF "command line: --listen: '127.0.0.1:0': workers > 1: every listen and relay address needs a port (not 0)" <<<"$out"
+out=$(timeout 10 "$NACRE" check -c "$T/nope.conf" 2>&1)
+expect_eq "a missing config file: the reason is given" \
+	"$T/nope.conf: cannot read the file: No such file or directory" "$out"
+
+# ---- @include: a relative name is found beside the config, and an error in
+# the included file is reported in that file, at its line.
+mkdir -p "$T/inc"
+printf '@include "part.conf"\nlisten = ( { address = "127.0.0.1:0"; } );\n' >"$T/inc/main.conf"
+printf '# limits\n\nlimits = { connections = 0; };\n' >"$T/inc/part.conf"
+out=$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)
+check "an error in an included file is reported at its own file and line: '$out'" \
+	grep -qF "$T/inc/part.conf:3: " <<<"$out"
+printf '# limits\n\nlimits = { connections = 10; };\n' >"$T/inc/part.conf"
+expect_eq "an @include is read from the config's directory, whatever the cwd" \
+	"$T/inc/main.conf: OK" "$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)"
+
 # ---- the example config shipped in contrib/ stays valid
 out=$(timeout 10 "$NACRE" check -c "$top_srcdir/contrib/nacre.conf.example" 2>&1)
 expect_eq "contrib/nacre.conf.example passes nacre check" \
