@@ -347,16 +347,26 @@ static void raise_fd_limit(void)
 int server_run(const struct cli_opts *opts)
 {
 	char err[600];
+	sigset_t set;
+
+	/*
+	 * Until the signal watchers exist, a SIGHUP (a reload sent right after a
+	 * start) or a SIGTERM waits instead of killing the daemon: server_serve()
+	 * lets them in once it can handle them, and the workers' master waits
+	 * for them with sigwaitinfo().
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	struct conf *conf = conf_load(opts, err, sizeof(err));
 	if (!conf)
 		fatalx("%s", err);
 	log_init(conf->log_level, conf->log_syslog);
-	if (conf->workers > 1) {
-		unsigned n = conf->workers;
-		conf_unref(conf);
-		return workers_run(opts, n);
-	}
+	if (conf->workers > 1)
+		return workers_run(opts, conf);
 	return server_serve(opts, conf, 0, 1);
 }
 
@@ -409,6 +419,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 
+	workers_ready();
 	if (nworkers > 1)
 		log_info("nacre %s worker %u of %u started", PACKAGE_VERSION, worker + 1, nworkers);
 	else

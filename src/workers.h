@@ -10,7 +10,12 @@
 
 #include "conf.h"
 
-/* Runs n workers until SIGTERM/SIGINT; returns the exit status. */
-int workers_run(const struct cli_opts *opts, unsigned n);
+/*
+ * Runs conf->workers workers serving conf (taken over) until SIGTERM/SIGINT;
+ * returns the exit status: 1 if one could not start.
+ */
+int workers_run(const struct cli_opts *opts, struct conf *conf);
+/* A worker listens: tells a master waiting for its start (no-op otherwise). */
+void workers_ready(void);
 
 #endif

@@ -7,7 +7,8 @@
 # timeouts.drain runs out. A reload naming another DNS server lets a lookup
 # in flight finish, and a failed one keeps the running server. A relay with
 # silent_close stopping with only failed flights (bad records held before
-# closing) exits at once, and each such link ends with a FIN.
+# closing) exits at once, and each such link ends with a FIN. A SIGHUP sent
+# while nacre is still starting is a reload once it is ready.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -347,5 +348,28 @@ expect_eq "a failed flight held at SIGTERM is closed with a FIN" "failed eof" \
 	"$(sed -n 's/^\(failed [a-z]*\) .*/\1/p' "$T/garbage.out")"
 expect_eq "a flight that fails after SIGTERM is closed with a FIN" "arriving eof" \
 	"$(sed -n 's/^\(arriving [a-z]*\) .*/\1/p' "$T/garbage.out")"
+
+# ---- A SIGHUP that arrives while nacre is still starting (a reload sent
+# right after a restart) is a reload once nacre is ready, not the signal's
+# default action that would end it. The config is a FIFO here, so nacre waits
+# in open() until the test writes it: once for the start, once for the reload.
+A5=127.0.7.5
+P5=$(free_port $A5)
+printf 'log_level = "debug";\nlisten = ( { address = "%s:%s"; } );\n' "$A5" "$P5" >"$T/early.real"
+mkfifo "$T/early.conf"
+"$NACRE" -c "$T/early.conf" >"$T/early.log" 2>&1 &
+EARLY=$!
+PIDS="$PIDS $EARLY"
+sleep 0.3 # in open(), waiting for a writer
+kill -HUP "$EARLY"
+timeout 10 sh -c "cat '$T/early.real' >'$T/early.conf'"
+timeout 10 sh -c "cat '$T/early.real' >'$T/early.conf'" &
+PIDS="$PIDS $!"
+check "fifth daemon: a SIGHUP while starting becomes a reload" \
+	wait_for_line "$T/early.log" "configuration reloaded" 10
+check "fifth daemon: and nacre is still running" kill -0 "$EARLY"
+kill -TERM "$EARLY"
+wait "$EARLY"
+expect_eq "fifth daemon: exit status after SIGTERM" 0 "$?"
 
 finish
