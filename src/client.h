@@ -192,6 +192,11 @@ void relay_accepted(struct client *c);
 void client_stream_reset(struct client *c);
 /* Relay role, reused circuit: a stream is over; wait for the next BEGIN. */
 void relay_stream_done(struct client *c);
+/*
+ * Relay role: a reload has installed conf. A circuit between streams is
+ * closed (one in a stream closes when it ends). c may be closed on return.
+ */
+void relay_reloaded(struct client *c, struct conf *conf);
 /* Reads and drops whatever the client side has sent (before a quiet close). */
 void client_discard_input(struct client *c);
 

@@ -201,14 +201,46 @@ static void relay_input(struct client *c)
 
 void relay_stream_done(struct client *c)
 {
-	if (c->srv->draining) {
-		client_close(c, "stream over, stopping");
+	/*
+	 * A circuit accepted under a config that a reload has replaced takes no
+	 * further stream: its next BEGIN would be judged by the old policy and
+	 * rules, and it would keep the old config (and key) alive. The client
+	 * builds a new circuit, judged by the running config. Quietly: a FIN
+	 * after the stream's END, as between streams, not a reset over a BEGIN
+	 * already sent.
+	 */
+	const char *why = c->srv->draining          ? "stream over, stopping"
+	                  : c->conf != c->srv->conf ? "stream over, configuration reloaded"
+	                                            : NULL;
+	if (why) {
+		client_discard_input(c);
+		client_close(c, why);
 		return;
 	}
 	log_debug("relay %d: stream over, the circuit stays", c->fd);
 	sealed_next_stream(c->cs);
 	client_stream_reset(c);
 	client_update(c); /* a BEGIN may be waiting already */
+}
+
+/*
+ * A circuit's next stream is judged by the running config, as a first flight
+ * accepted after the reload is (SPEC.md, "Reused circuits": an exit answers
+ * a BEGIN as a first flight's CONNECT); and a circuit must not keep the
+ * replaced config, its key among it, alive.
+ */
+void relay_reloaded(struct client *c, struct conf *conf)
+{
+	/*
+	 * Between streams a kept circuit carries nothing: it goes now, quietly
+	 * as at SIGTERM, and the client builds a new one for its next stream.
+	 * One in a stream goes when the stream ends.
+	 */
+	(void)conf;
+	if (c->cs && c->cs->between) {
+		client_discard_input(c); /* a quiet FIN, not a reset */
+		client_close(c, "configuration reloaded");
+	}
 }
 
 static void relay_connected(struct client *c)

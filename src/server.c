@@ -259,6 +259,16 @@ static bool server_apply(struct server *srv, struct conf *conf)
 	return true;
 }
 
+/* Relay connections must not go on under the config a reload replaced. */
+static void relays_reloaded(struct server *srv)
+{
+	for (struct client *c = srv->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->lc->relay && c->conf != srv->conf)
+			relay_reloaded(c, srv->conf);
+	}
+}
+
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)loop;
@@ -285,6 +295,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_unref(old);
 	/* New streams take new circuits, built under the new config. */
 	pool_free_all(srv);
+	relays_reloaded(srv);
 	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
 }
 
