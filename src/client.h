@@ -194,7 +194,9 @@ void client_stream_reset(struct client *c);
 void relay_stream_done(struct client *c);
 /*
  * Relay role: a reload has installed conf. A circuit between streams is
- * closed (one in a stream closes when it ends). c may be closed on return.
+ * closed (one in a stream closes when it ends); a connection still waiting
+ * for its flight takes conf and the listener that now has its address, or is
+ * closed if there is none. c may be closed on return.
  */
 void relay_reloaded(struct client *c, struct conf *conf);
 /* Reads and drops whatever the client side has sent (before a quiet close). */

@@ -17,7 +17,7 @@
 #define ACCEPTS_PER_WAKEUP 64
 #define RESUME_SECONDS     0.5 /* a paused listener tries again this often */
 
-static bool client_allowed(const struct listen_conf *lc, const struct sockaddr *sa)
+bool listener_allows(const struct listen_conf *lc, const struct sockaddr *sa)
 {
 	for (size_t i = 0; i < lc->nallow; i++)
 		if (cidr_match(&lc->allow[i], sa))
@@ -88,7 +88,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 				log_warn("accept");
 			return;
 		}
-		if (!client_allowed(l->lc, (struct sockaddr *)&peer)) {
+		if (!listener_allows(l->lc, (struct sockaddr *)&peer)) {
 			log_debug("refused a client outside the listener's allow list");
 			close(fd);
 			continue;

@@ -22,6 +22,8 @@ struct listener {
 	bool paused; /* out of descriptors, even the reserve */
 };
 
+/* Whether lc's allow list lets a client from sa in. */
+bool listener_allows(const struct listen_conf *lc, const struct sockaddr *sa);
 /* Binds and listens; NULL on failure (logged). */
 struct listener *listener_open(struct server *srv, const struct listen_conf *lc);
 void listener_close(struct listener *l);

@@ -16,12 +16,14 @@
 #include <string.h>
 
 #include "client.h"
+#include "listener.h"
 #include "log.h"
 #include "relay.h"
 #include "replay.h"
 #include "sealed.h"
 #include "secret.h"
 #include "server.h"
+#include "util.h"
 
 void relay_accepted(struct client *c)
 {
@@ -224,23 +226,44 @@ void relay_stream_done(struct client *c)
 }
 
 /*
- * A circuit's next stream is judged by the running config, as a first flight
- * accepted after the reload is (SPEC.md, "Reused circuits": an exit answers
- * a BEGIN as a first flight's CONNECT); and a circuit must not keep the
- * replaced config, its key among it, alive.
+ * A circuit's next stream, and a flight still to come, are judged by the
+ * running config, as a first flight accepted after the reload is (SPEC.md,
+ * "Reused circuits": an exit answers a BEGIN as a first flight's CONNECT);
+ * and a connection must not keep the replaced config, its key among it,
+ * alive.
  */
 void relay_reloaded(struct client *c, struct conf *conf)
 {
-	/*
-	 * Between streams a kept circuit carries nothing: it goes now, quietly
-	 * as at SIGTERM, and the client builds a new one for its next stream.
-	 * One in a stream goes when the stream ends.
-	 */
-	(void)conf;
-	if (c->cs && c->cs->between) {
-		client_discard_input(c); /* a quiet FIN, not a reset */
-		client_close(c, "configuration reloaded");
+	if (c->cs) {
+		/*
+		 * Between streams a kept circuit carries nothing: it goes now,
+		 * quietly as at SIGTERM, and the client builds a new one for its
+		 * next stream. One in a stream goes when the stream ends.
+		 */
+		if (c->cs->between) {
+			client_discard_input(c); /* a quiet FIN, not a reset */
+			client_close(c, "configuration reloaded");
+		}
+		return;
 	}
+	/*
+	 * No flight yet, typically a spare connection the previous relay opened
+	 * ahead: its flight must meet the new config (policy, exit, key, allow),
+	 * on the listener that now has this address. The deadline drawn at
+	 * accept stays.
+	 */
+	const struct listen_conf *lc = NULL;
+	for (size_t i = 0; i < conf->nlisteners && !lc; i++)
+		if (conf->listeners[i].relay && addr_equal(&conf->listeners[i].addr, &c->lc->addr))
+			lc = &conf->listeners[i];
+	if (!lc || !listener_allows(lc, (const struct sockaddr *)&c->peer)) {
+		client_discard_input(c);
+		client_close(c, "relay listener gone at reload");
+		return;
+	}
+	conf_unref(c->conf);
+	c->conf = conf_ref(conf);
+	c->lc = lc;
 }
 
 static void relay_connected(struct client *c)

@@ -21,15 +21,17 @@ start_origin halfclose-origin halfclose
 HC=$ORIGIN_PORT
 
 three_relays 5
-relays_conf() { # IDLE: the relays' idle timeout
+# relays_conf IDLE [ACTION [EXIT]]: the relays' idle timeout; what the exit's
+# policy does with 127.0.0.1 (accept), and whether r3 is an exit (true).
+relays_conf() {
 	cat <<EOF
 log_level = "debug";
 timeouts = { idle = $1; };
 relay = (
 	{ address = "$R1"; key_file = "r1.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
 	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
-	{ address = "$R3"; key_file = "r3.key"; exit = true;
-	  policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); }
+	{ address = "$R3"; key_file = "r3.key"; exit = ${3:-true};
+	  policy = ( { dest = "127.0.0.1/32"; action = "${2:-accept}"; } ); }
 );
 listen = ();
 EOF
@@ -147,6 +149,63 @@ expect_eq "20 more at once all get their data" "20" "$(batch)"
 N2=$(($(flights) - F0 - N1))
 check "the second batch needs fewer handshakes than the first ($N2 < $N1)" [ "$N2" -lt "$N1" ]
 
+# ---- a reload on the relays: a kept circuit does not outlive the config
+# it was accepted under (SPEC.md, "Reused circuits": a BEGIN is checked as a
+# first flight is). The exit closes its kept circuits between streams at once
+# and the one in a stream when that stream ends; the user's side then builds
+# a new circuit, judged by the new config.
+reload_relays() { # ARGS for relays_conf
+	local n i=0
+	n=$(grep -c 'info: configuration reloaded' "$T/relays.log")
+	relays_conf "$@" >"$T/relays.conf"
+	kill -HUP "$RELAYS_PID"
+	while [ "$(grep -c 'info: configuration reloaded' "$T/relays.log")" -le "$n" ]; do
+		i=$((i + 1))
+		[ "$i" -gt 200 ] && hard_error "the relays did not reload"
+		sleep 0.05
+	done
+}
+at_reload() { grep -c 'closed: configuration reloaded' "$T/relays.log"; }
+stream_end() { grep -c 'closed: stream over, configuration reloaded' "$T/relays.log"; }
+ask() { py socks5 --proxy "127.0.0.1:$P" --dest "127.0.0.1:$NG" --wait 1 | cut -d' ' -f1; }
+
+# A reload that changes nothing the stream needs: a stream under way on a
+# kept circuit (the origin answers after 1.5 s) goes on to its end.
+get --socks5 "127.0.0.1:$P" >/dev/null
+R0=$(reused) S0=$(stream_end)
+mycurl --socks5 "127.0.0.1:$P" "http://127.0.0.1:$O/delay/1500" >"$T/late.out" &
+LATE=$!
+for i in $(seq 1 100); do [ "$(reused)" -gt "$R0" ] && break; sleep 0.05; done
+reload_relays 300
+wait "$LATE"
+expect_eq "a reload under a stream on a kept circuit: the stream gets its answer" \
+	"late" "$(cat "$T/late.out")"
+# The exit sees the stream end a moment after the application has its data.
+for i in $(seq 1 100); do [ "$(stream_end)" -gt "$S0" ] && break; sleep 0.05; done
+expect_eq "... and the exit closes that circuit when the stream ends" "$((S0 + 1))" \
+	"$(stream_end)"
+F0=$(flights)
+expect_eq "the next stream gets its data, on a new circuit" "$BIG_SHA 3" \
+	"$(get --socks5 "127.0.0.1:$P") $(($(flights) - F0))"
+
+# The exit now refuses the destination: a kept circuit must not carry it there.
+get --socks5 "127.0.0.1:$P" >/dev/null
+R0=$(reused) A0=$(at_reload)
+reload_relays 300 reject
+expect_eq "after a reload that rejects the destination, SOCKS5 0x02" "rep=02" "$(ask)"
+expect_eq "... and no stream went on a kept circuit" "$R0" "$(reused)"
+check "... which the exit closed at the reload" [ "$(at_reload)" -gt "$A0" ]
+# The same when the exit stops being one.
+reload_relays 300
+expect_eq "an exit again: the destination is reached" "$BIG_SHA" "$(get --socks5 "127.0.0.1:$P")"
+R0=$(reused)
+reload_relays 300 accept false
+expect_eq "after a reload with exit = false, SOCKS5 0x02" "rep=02" "$(ask)"
+expect_eq "... and no stream went on a kept circuit" "$R0" "$(reused)"
+reload_relays 300
+expect_eq "an exit once more: the destination is reached" "$BIG_SHA" \
+	"$(get --socks5 "127.0.0.1:$P")"
+
 # ---- an exit that closes an idle circuit: the user's side lets it go
 restart_relays() { # IDLE
 	kill -KILL "$RELAYS_PID"
@@ -156,12 +215,14 @@ restart_relays() { # IDLE
 	start_nacre relays -c "$T/relays.conf"
 	RELAYS_PID=$NACRE_PID
 }
+let_go() { grep -c 'a kept circuit was closed by its relay' "$T/user.log"; }
+tried() { grep -c 'kept circuit gone' "$T/user.log"; }
+L0=$(let_go) G0=$(tried)
 restart_relays 1
 expect_eq "a kept circuit whose relays died: the next stream builds a new one" "$BIG_SHA 3" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
-check "... as the pool let the circuit go when its relay closed it" \
-	grep -q 'a kept circuit was closed by its relay' "$T/user.log"
-expect_eq "... so that no stream tried it" "0" "$(grep -c 'kept circuit gone' "$T/user.log")"
+check "... as the pool let the circuit go when its relay closed it" [ "$(let_go)" -gt "$L0" ]
+expect_eq "... so that no stream tried it" "$G0" "$(tried)"
 sleep 2.5 # the relays' idle timeout is 1 s: the exit closes the kept circuit
 expect_eq "after the exit's idle timeout, the next stream builds a new circuit" "$BIG_SHA 6" \
 	"$(get --socks5 "127.0.0.1:$P") $(flights)"
