@@ -17,6 +17,29 @@
 #define CACHE_SLOTS   1024 /* a power of two */
 #define CACHE_TTL_MAX 300  /* seconds: even a long TTL is checked again this often */
 
+/*
+ * Every name looked up here comes from a client (an application through a
+ * proxy listener, or a remote one through a circuit to an exit) and is looked
+ * up as given: never completed with this host's search domains (resolv.conf's
+ * search or domain line, LOCALDOMAIN, the host name's domain) nor mapped
+ * through a HOSTALIASES file, either of which would let a client probe and
+ * reach the operator's own names ("intranet" as intranet.corp.example). Tor's
+ * exits do the same (ServerDNSSearchDomains 0).
+ *
+ * ARES_FLAG_NOSEARCH alone is not enough: c-ares 1.18's ares_getaddrinfo()
+ * ignores it and walks the channel's domains all the same, so the channel
+ * is also given an empty search list (ARES_OPT_DOMAINS, no domain), which
+ * keeps c-ares from filling one in from the system. ARES_FLAG_NOALIASES is
+ * what stops HOSTALIASES, which 1.18's ares_getaddrinfo() reads otherwise.
+ * Given any flags, c-ares 1.22 and later no longer add EDNS by default: keep
+ * it there.
+ */
+#if ARES_VERSION >= 0x011600
+#define RESOLVER_FLAGS (ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS)
+#else
+#define RESOLVER_FLAGS (ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES)
+#endif
+
 struct cache_entry {
 	char name[256];
 	ev_tstamp expires;
@@ -124,6 +147,9 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers)
 		return NULL;
 	}
 	struct ares_options opts = {
+	    .flags = RESOLVER_FLAGS,
+	    .domains = NULL,
+	    .ndomains = 0, /* no search list: see RESOLVER_FLAGS */
 	    .sock_state_cb = on_sock_state,
 	    .sock_state_cb_data = r,
 	    .lookups = (char *)"fb", /* /etc/hosts, then DNS */
@@ -132,8 +158,8 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers)
 	    .tries = 2,
 	};
 	int status = ares_init_options(&r->channel, &opts,
-	                               ARES_OPT_SOCK_STATE_CB | ARES_OPT_LOOKUPS |
-	                                   ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	                               ARES_OPT_FLAGS | ARES_OPT_DOMAINS | ARES_OPT_SOCK_STATE_CB |
+	                                   ARES_OPT_LOOKUPS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (status != ARES_SUCCESS) {
 		log_warnx("resolver: %s", ares_strerror(status));
 		free(r->cache);

@@ -22,8 +22,10 @@ HC=$ORIGIN_PORT
 start_helper echo errlib.py echo-server --bind 127.0.0.1
 ECHO=$HELPER_PORT
 # The exit's resolver knows origin.test; the user's side gets a resolver of
-# its own that must never be asked anything.
-start_helper exit-dns dnsd.py origin.test=127.0.0.1
+# its own that must never be asked anything. It also knows names in the exit
+# host's own domain, corp.test, which a client must not reach by a short name.
+start_helper exit-dns dnsd.py origin.test=127.0.0.1 intranet.corp.test=127.0.0.1 \
+	vpn.corp.test=127.0.0.1
 EXIT_DNS=$HELPER_PORT
 start_helper user-dns dnsd.py --count-file "$T/user-dns.count" origin.test=127.0.0.1
 USER_DNS=$HELPER_PORT
@@ -41,7 +43,10 @@ relay = (
 );
 listen = ();
 EOF
-start_nacre relays -c "$T/relays.conf"
+# The exit's host has a search domain (LOCALDOMAIN, as resolv.conf's search
+# line) and a HOSTALIASES file: neither may apply to a client's name.
+echo "aliased vpn.corp.test" >"$T/hostaliases"
+LOCALDOMAIN=corp.test HOSTALIASES="$T/hostaliases" start_nacre relays -c "$T/relays.conf"
 RELAYS_PID=$NACRE_PID
 
 cat >"$T/user.conf" <<EOF
@@ -136,6 +141,26 @@ expect_eq "SOCKS5 success through a chain gives BND 0.0.0.0:0, as Tor does" "rep
 check "the exit's resolver was asked for origin.test" grep -q '^query origin\.test ' "$T/exit-dns.log"
 check "the exit's resolver was asked for nonexistent.test" grep -q '^query nonexistent\.test ' "$T/exit-dns.log"
 expect_eq "the user's resolver was never asked anything" "0" "$(cat "$T/user-dns.count" 2>/dev/null || echo 0)"
+
+# ---- a client's name is looked up as given, never completed with the exit
+# host's search domain or aliases (as Tor's ServerDNSSearchDomains 0)
+corp() { grep -c 'corp\.test' "$T/exit-dns.log"; }
+expect_eq "SOCKS5 0x04: a single-label name is not tried in the exit's domain" "rep=04" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest intranet:$ECHO | cut -d' ' -f1)"
+expect_eq "SOCKS5 0x04: nor through the exit's HOSTALIASES" "rep=04" \
+	"$(py socks5 --proxy 127.0.0.1:$P --dest aliased:$ECHO | cut -d' ' -f1)"
+check "the exit asked for intranet as given" grep -q '^query intranet ' "$T/exit-dns.log"
+expect_eq "... and for no name in its own domain" "0" "$(corp)"
+# The same for a proxy that resolves names itself.
+cat >"$T/direct.conf" <<EOF
+resolver = { servers = [ "127.0.0.1:$EXIT_DNS" ]; };
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+LOCALDOMAIN=corp.test HOSTALIASES="$T/hostaliases" start_nacre direct -c "$T/direct.conf"
+expect_eq "a direct proxy, for the same two names: 0x04 twice, nothing in its domain asked" \
+	"rep=04 rep=04 0" \
+	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest intranet:$ECHO | cut -d' ' -f1) $(
+		py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest aliased:$ECHO | cut -d' ' -f1) $(corp)"
 
 # ---- a relay that is down: general failure, not a hang
 cat >"$T/down.conf" <<EOF
