@@ -63,17 +63,42 @@ size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, s
 	return n + RECORD_OVERHEAD;
 }
 
-enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, size_t *used,
-                              uint8_t *type, const uint8_t **payload, size_t *plen)
+/* The next record's body length (type byte and payload), unmasked; 0 if out of range. */
+static size_t body_len(const struct record_dir *d, const uint8_t *in, const uint8_t nonce[12])
 {
-	uint8_t nonce[12], m[2];
+	uint8_t m[2];
+	length_mask(d, nonce, m);
+	size_t body = (size_t)((in[0] ^ m[0]) << 8 | (in[1] ^ m[1]));
+	return body > RECORD_BODY_MAX ? 0 : body;
+}
+
+enum proto_status record_peek(const struct record_dir *d, const uint8_t *in, size_t len,
+                              size_t *plen)
+{
+	uint8_t nonce[12];
 
 	if (len < RECORD_HDR_LEN)
 		return PROTO_NEED_MORE;
 	make_nonce(nonce, d->seq);
-	length_mask(d, nonce, m);
-	size_t body = (size_t)((in[0] ^ m[0]) << 8 | (in[1] ^ m[1]));
-	if (body == 0 || body > RECORD_BODY_MAX)
+	size_t body = body_len(d, in, nonce);
+	if (body == 0)
+		return PROTO_ERR_MALFORMED;
+	if (len < RECORD_HDR_LEN + body + RELAY_TAG_LEN)
+		return PROTO_NEED_MORE;
+	*plen = body - 1;
+	return PROTO_DONE;
+}
+
+enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, size_t *used,
+                              uint8_t *type, const uint8_t **payload, size_t *plen)
+{
+	uint8_t nonce[12];
+
+	if (len < RECORD_HDR_LEN)
+		return PROTO_NEED_MORE;
+	make_nonce(nonce, d->seq);
+	size_t body = body_len(d, in, nonce);
+	if (body == 0)
 		return PROTO_ERR_MALFORMED;
 	size_t total = RECORD_HDR_LEN + body + RELAY_TAG_LEN;
 	if (len < total)

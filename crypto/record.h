@@ -47,6 +47,15 @@ size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, s
 enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, size_t *used,
                               uint8_t *type, const uint8_t **payload, size_t *plen);
 
+/*
+ * The payload length of the record at the start of in, without opening it
+ * (nothing is decrypted, the counter stays): PROTO_DONE once all of the
+ * record is in len, PROTO_NEED_MORE before, PROTO_ERR_MALFORMED for a length
+ * out of range. Only record_open() tells whether the record is genuine.
+ */
+enum proto_status record_peek(const struct record_dir *d, const uint8_t *in, size_t len,
+                              size_t *plen);
+
 void record_dir_wipe(struct record_dir *d);
 
 #endif

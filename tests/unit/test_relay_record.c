@@ -1,9 +1,10 @@
 /*
  * The record layer (crypto/record.c, SPEC.md "Records"): round trips of every
- * type and size, byte-by-byte arrival, and every way a record can be forged:
- * a flipped bit in the length, body or tag, records swapped or replayed,
- * the wrong key, a length out of range. Every case runs once per record
- * suite: ChaCha20-Poly1305, then AES-256-GCM where the CPU has it.
+ * type and size, byte-by-byte arrival, a peek at a whole record's length, and
+ * every way a record can be forged: a flipped bit in the length, body or tag,
+ * records swapped or replayed, the wrong key, a length out of range. Every
+ * case runs once per record suite: ChaCha20-Poly1305, then AES-256-GCM where
+ * the CPU has it.
  */
 #include "config.h"
 
@@ -195,6 +196,49 @@ static void test_truncated(void **state)
 	free(rec);
 }
 
+/*
+ * A peek tells a whole record's payload length (what sealed.c needs room
+ * for) without opening it: every prefix is NEED_MORE, and neither the bytes
+ * nor the counter change, so the record still opens after it.
+ */
+static void test_peek(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {0, 1, 200, 16383};
+	struct pair p;
+	pair_init(&p, 23, 24);
+	uint8_t *msg = malloc(RECORD_DATA_MAX);
+	assert_non_null(msg);
+	for (size_t s = 0; s < 4; s++) {
+		size_t n = sizes[s], len, used, plen, peeked;
+		uint8_t type;
+		const uint8_t *payload;
+		fill(msg, n, (uint32_t)s);
+		uint8_t *rec = seal(&p.tx, s % 2 ? RECORD_DATA : RECORD_END, msg, n, &len);
+		uint8_t *copy = malloc(len);
+		assert_non_null(copy);
+		memcpy(copy, rec, len);
+		for (size_t k = 0; k < len; k += k < 4 ? 1 : len / 7 + 1) {
+			peeked = 0xdead;
+			assert_int_equal(record_peek(&p.rx, rec, k, &peeked), PROTO_NEED_MORE);
+			assert_int_equal(peeked, 0xdead);
+		}
+		assert_int_equal(record_peek(&p.rx, rec, len - 1, &peeked), PROTO_NEED_MORE);
+		assert_int_equal(record_peek(&p.rx, rec, len, &peeked), PROTO_DONE);
+		assert_int_equal(peeked, n);
+		assert_int_equal(record_peek(&p.rx, rec, len + SLACK, &peeked), PROTO_DONE);
+		assert_int_equal(peeked, n);
+		assert_true(p.rx.seq == s);
+		assert_memory_equal(rec, copy, len);
+		assert_int_equal(open_one(&p.rx, rec, len, &type, &payload, &plen, &used),
+		                 PROTO_DONE);
+		assert_int_equal(plen, n);
+		free(copy);
+		free(rec);
+	}
+	free(msg);
+}
+
 /* ------------------------------------------------------------ forgeries */
 
 /* Flips one bit at byte i of a fresh record of n bytes and expects ERR. */
@@ -364,6 +408,7 @@ static void test_length_range(void **state)
 		uint8_t *q = (uint8_t *)guard_copy(&g, hdr, 2);
 		assert_int_equal(open_one(&p.rx, q, 2, &type, &payload, &plen, &used),
 		                 PROTO_ERR_MALFORMED);
+		assert_int_equal(record_peek(&p.rx, q, 2, &plen), PROTO_ERR_MALFORMED);
 		guard_free(&g);
 	}
 	static const uint16_t good[] = {1, 2, 16383, 16384};
@@ -373,6 +418,7 @@ static void test_length_range(void **state)
 		uint8_t *q = (uint8_t *)guard_copy(&g, hdr, 2);
 		assert_int_equal(open_one(&p.rx, q, 2, &type, &payload, &plen, &used),
 		                 PROTO_NEED_MORE);
+		assert_int_equal(record_peek(&p.rx, q, 2, &plen), PROTO_NEED_MORE);
 		guard_free(&g);
 	}
 	assert_true(p.rx.seq == 0);
@@ -444,11 +490,13 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    BOTH(test_roundtrip),      BOTH(test_stream),          BOTH(test_bytewise),
-	    BOTH(test_truncated),      BOTH(test_tampered_length), BOTH(test_tampered_body),
-	    BOTH(test_tampered_tag),   BOTH(test_reordered),       BOTH(test_replayed),
-	    BOTH(test_wrong_key),      BOTH(test_length_range),    BOTH(test_seal_refuses),
-	    BOTH(test_nonce_advances),
+	    BOTH(test_roundtrip),       BOTH(test_stream),
+	    BOTH(test_bytewise),        BOTH(test_truncated),
+	    BOTH(test_tampered_length), BOTH(test_tampered_body),
+	    BOTH(test_tampered_tag),    BOTH(test_reordered),
+	    BOTH(test_replayed),        BOTH(test_wrong_key),
+	    BOTH(test_length_range),    BOTH(test_seal_refuses),
+	    BOTH(test_nonce_advances),  BOTH(test_peek),
 	};
 	return cmocka_run_group_tests_name("relay_record", tests, setup, NULL);
 }
