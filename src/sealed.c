@@ -105,21 +105,35 @@ static bool take_begin(struct sealed *s, const uint8_t *p, size_t n)
 	return true;
 }
 
-/* One step of layer k: a reply or one record. Returns 1 on progress, 0 when stuck. */
-static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out)
+/* What one step of a layer came to. */
+enum step {
+	STEP_BROKEN, /* forged, malformed or out of place: the stream is dead */
+	STEP_BYTES,  /* stuck until more bytes come in: none, or part of a record */
+	STEP_WAIT,   /* a whole record is in, and waits: for room, or for relay.c */
+	STEP_TAKEN,  /* a reply or a record was taken */
+};
+
+static enum step step_broken(struct sealed *s)
+{
+	broken(s);
+	return STEP_BROKEN;
+}
+
+/* One step of layer k: a reply or one record. */
+static enum step step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out)
 {
 	struct sealed_layer *l = &s->l[k];
 
 	if (l->hc && !l->hc->ready) {
 		if (buf_len(in) < RELAY_REPLY_LEN)
-			return 0;
+			return STEP_BYTES;
 		if (!hop_reply_open(l->hc, buf_head(in)))
-			return broken(s), -1;
+			return step_broken(s);
 		buf_consume(in, RELAY_REPLY_LEN);
-		return 1;
+		return STEP_TAKEN;
 	}
 	if (buf_len(in) == 0)
-		return 0;
+		return STEP_BYTES;
 	/*
 	 * Nothing may follow END, except on a reused circuit once the exit has
 	 * ended its side too: there a BEGIN opens the next stream, as soon as
@@ -127,22 +141,36 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 	 * has taken the BEGIN, what follows it waits.
 	 */
 	if (l->in_end)
-		return s->client || !s->reuse || !l->out_end ? broken(s), -1 : 0;
+		return s->client || !s->reuse || !l->out_end ? step_broken(s) : STEP_WAIT;
 	if (s->begun)
-		return 0;
+		return STEP_WAIT;
 	bool between = s->between;
-	if (!buf_make_room(out, RECORD_DATA_MAX))
-		return 0;
-
 	size_t used, plen;
+	if (!buf_make_room(out, RECORD_DATA_MAX)) {
+		/*
+		 * No room for a full record: the next one may still fit (an END,
+		 * with no payload, always does), so a stream ends as soon as the
+		 * records before its END are opened. A whole record that does not
+		 * fit waits; telling it from one not yet whole is what lets
+		 * sealed_pump_in() judge the link's EOF.
+		 */
+		enum proto_status st = record_peek(l->recv, buf_head(in), buf_len(in), &plen);
+		if (st == PROTO_NEED_MORE)
+			return STEP_BYTES;
+		if (st != PROTO_DONE)
+			return step_broken(s);
+		if (buf_room(out) < plen)
+			return STEP_WAIT;
+	}
+
 	uint8_t type;
 	const uint8_t *payload;
 	enum proto_status st =
 	    record_open(l->recv, buf_head_mut(in), buf_len(in), &used, &type, &payload, &plen);
 	if (st == PROTO_NEED_MORE)
-		return 0;
+		return STEP_BYTES;
 	if (st != PROTO_DONE)
-		return broken(s), -1;
+		return step_broken(s);
 
 	bool innermost = k == s->n - 1;
 	bool ok = between == (type == RECORD_BEGIN);
@@ -171,8 +199,8 @@ static int step_in(struct sealed *s, unsigned k, struct buf *in, struct buf *out
 	}
 	buf_consume(in, used);
 	if (!ok)
-		return broken(s), -1;
-	return 1;
+		return step_broken(s);
+	return STEP_TAKEN;
 }
 
 bool sealed_pump_in(struct sealed *s, struct buf *dst)
@@ -192,10 +220,10 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst)
 		for (unsigned k = 0; k < s->n; k++) {
 			struct buf *in = k == 0 ? &s->rin : &s->bwd[k];
 			struct buf *out = k == s->n - 1 ? dst : &s->bwd[k + 1];
-			int r;
-			while ((r = step_in(s, k, in, out)) > 0)
+			enum step r;
+			while ((r = step_in(s, k, in, out)) == STEP_TAKEN)
 				progress = true;
-			if (r < 0)
+			if (r == STEP_BROKEN)
 				return false;
 		}
 	} while (progress);
