@@ -234,7 +234,8 @@ static bool can_take(const struct buf *b, const struct spipe *p)
 /*
  * Runs a sealed side's pumps: records in to plaintext, plaintext out to
  * records. false when the side is broken (the caller decides what the client
- * is told). An END coming in is the side's EOF.
+ * is told): a cut, too, can only be told here once the records before the
+ * link's EOF have been opened. An END coming in is the side's EOF.
  */
 static bool pump_sealed(struct sealed *s, struct buf *in, struct buf *out, bool *eof)
 {
@@ -242,7 +243,7 @@ static bool pump_sealed(struct sealed *s, struct buf *in, struct buf *out, bool 
 		return true;
 	if (!sealed_pump_in(s, in) || !sealed_pump_out(s, out))
 		return false;
-	if (sealed_in_ended(s))
+	if (sealed_in_eof(s))
 		*eof = true;
 	return true;
 }
@@ -439,7 +440,7 @@ void client_update(struct client *c)
 		shutdown(c->fd, SHUT_WR);
 		c->lingering = true;
 		buf_free(&c->cin);
-		if (c->c_eof) {
+		if (c->c_eof || (c->cs && c->cs->link_eof)) {
 			client_close(c, "reply sent");
 			return;
 		}
@@ -453,9 +454,11 @@ void client_update(struct client *c)
 	 * says EOF: only the next BEGIN may come, and only once this stream is
 	 * over (anything else breaks the circuit). Its epoll entry then stays as
 	 * it is from one stream to the next, instead of costing a failed
-	 * EPOLL_CTL_ADD each time libev takes it up again.
+	 * EPOLL_CTL_ADD each time libev takes it up again. A sealed link that
+	 * has said EOF is not read again: the records it left in rin are opened
+	 * as the other side drains, by the pump above.
 	 */
-	bool c_open = !c->c_eof || (c->cs && c->cs->reuse && !c->cs->link_eof);
+	bool c_open = c->cs ? !c->cs->link_eof && (!c->c_eof || c->cs->reuse) : !c->c_eof;
 	if (reading && c_open && (c->cs ? buf_room(&c->cs->rin) > 0 : can_take(&c->cin, &c->c2u)))
 		cev |= EV_READ;
 	if (client_pending(c))
@@ -464,7 +467,7 @@ void client_update(struct client *c)
 		/* A failed connect is readable too: see connect_done(). */
 		uev = EV_WRITE | EV_READ;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
-		if (c->us ? !c->u_eof && buf_room(&c->us->rin) > 0
+		if (c->us ? !c->u_eof && !c->us->link_eof && buf_room(&c->us->rin) > 0
 		          : !c->u_eof && can_take(&c->uin, &c->u2c))
 			uev |= EV_READ;
 		if (upstream_pending(c))

@@ -21,9 +21,12 @@ bool client_io_again(ssize_t n)
 
 /*
  * A sealed side: raw bytes into its rin, opened into b as far as b has room.
- * An END is the side's EOF; a cut without END or a broken record resets the
- * client (or, while opening, leaves the answer to client_opening_check()).
- * Returns false when the client was closed.
+ * An END is the side's EOF. The link's own EOF is only noted (the side is not
+ * read again): records before it may still wait for room in b, and the pump
+ * decides, once they are opened, whether the stream ended or was cut. A cut,
+ * a broken record or a read error resets the client (or, while opening,
+ * leaves the answer to client_opening_check()). Returns false when the
+ * client was closed.
  */
 static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *b, bool *eof,
                         const char *side)
@@ -31,16 +34,13 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 	ssize_t n = buf_read_fd(&s->rin, fd);
 	if (n > 0)
 		c->last_active = ev_now(c->srv->loop);
-	else if (n < 0 && client_io_again(n))
-		return true;
-	if (n > 0 && sealed_pump_in(s, b)) {
-		if (sealed_in_ended(s))
-			*eof = true;
-		return true;
-	}
-	if (n == 0 && (sealed_in_ended(s) || s->between)) {
+	else if (n == 0)
 		s->link_eof = true;
-		*eof = true;
+	else if (client_io_again(n))
+		return true;
+	if (n >= 0 && sealed_pump_in(s, b)) {
+		if (sealed_in_eof(s))
+			*eof = true;
 		return true;
 	}
 	/* Cut without END, forged, or a read error: pass it on as a reset. */

@@ -213,10 +213,10 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst)
 		s->discard -= d;
 	}
 	if (s->discard)
-		return true;
-	bool progress;
+		return s->link_eof ? broken(s) : true; /* cut inside the flight's padding */
+	bool progress, waiting;
 	do {
-		progress = false;
+		progress = waiting = false;
 		for (unsigned k = 0; k < s->n; k++) {
 			struct buf *in = k == 0 ? &s->rin : &s->bwd[k];
 			struct buf *out = k == s->n - 1 ? dst : &s->bwd[k + 1];
@@ -225,8 +225,17 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst)
 				progress = true;
 			if (r == STEP_BROKEN)
 				return false;
+			waiting |= r == STEP_WAIT;
 		}
 	} while (progress);
+	/*
+	 * After the link's EOF, how the stream ended is known only once every
+	 * whole record that came before it has been opened: a slow reader on the
+	 * other side can hold them, END included, well after the FIN was read.
+	 * With none left waiting, a stream that has not ended was cut.
+	 */
+	if (s->link_eof && !waiting && !sealed_in_ended(s) && !s->between)
+		return broken(s);
 	return true;
 }
 

@@ -44,7 +44,7 @@ struct sealed {
 	int status;                  /* the first STATUS received, or -1 */
 	unsigned status_hop;         /* the hop (1-based) that sent it */
 	bool broken;                 /* forged, cut or malformed: reset */
-	bool link_eof;               /* its socket has said EOF (client.c) */
+	bool link_eof;               /* its socket has said EOF: it is read no more */
 	struct hop_client *hops;     /* client: n hops */
 	struct hop_relay relay;      /* relay: its one hop */
 };
@@ -55,7 +55,12 @@ struct sealed *sealed_new_client(unsigned n);
 struct sealed *sealed_new_relay(void);
 void sealed_free(struct sealed *s);
 
-/* Moves what it can from rin into dst; false if the stream is broken. */
+/*
+ * Moves what it can from rin into dst; false if the stream is broken. Once
+ * link_eof is set, a stream that has not ended when no whole record is left
+ * waiting (for room in dst, or for relay.c to take a BEGIN) was cut, and is
+ * broken from then on.
+ */
 bool sealed_pump_in(struct sealed *s, struct buf *dst);
 /*
  * The plaintext that fills one outermost record: what a reader of the
@@ -104,6 +109,14 @@ bool sealed_ready(const struct sealed *s);
 static inline bool sealed_in_ended(const struct sealed *s)
 {
 	return s->l[s->n - 1].in_end;
+}
+/*
+ * Nothing more comes in: the stream's END has been opened, or the link ended
+ * between streams (a relay's kept circuit, closed by its client).
+ */
+static inline bool sealed_in_eof(const struct sealed *s)
+{
+	return sealed_in_ended(s) || (s->link_eof && s->between);
 }
 /* Every END has been sealed and written: the fd may be shut down. */
 static inline bool sealed_out_flushed(const struct sealed *s)

@@ -16,7 +16,9 @@
  * too (want_end and sealed_pump_out) and lets the stream go
  * (sealed_next_stream), takes the BEGIN that must come next (checks it and
  * clears begun) and goes on feeding, stream after stream; flag 0x80 makes
- * the relay end its side first, as each stream starts. abort()s when:
+ * the relay end its side first, as each stream starts. After the input (or
+ * as much as fitted) the link says EOF (link_eof) and the plaintext is
+ * drained until nothing moves. abort()s when:
  *  - the plaintext out is ever more than the bytes in;
  *  - broken is not sticky, or pump_in's answer disagrees with it;
  *  - a relay takes a STATUS, or anything follows an END, except on a reused
@@ -30,7 +32,10 @@
  *    over, or more streams start than the bytes in can pay for;
  *  - the END the relay seals does not open as one END;
  *  - what pump_out seals does not open to exactly what it consumed (nothing
- *    once the relay's END is out).
+ *    once the relay's END is out);
+ *  - after the EOF and the drain the stream has neither ended (END, or the
+ *    EOF between streams) nor broken, or a stream that had ended with
+ *    nothing left in rin is broken by the EOF.
  *
  * The seed corpus holds genuine records for these keys. Remake it from a
  * build directory such as _build/dev (after `make libnacrecrypto.a
@@ -267,6 +272,23 @@ static int run_input(const uint8_t *data, size_t size)
 	check(out == 0 || out + RECORD_OVERHEAD + (discard < fed ? discard : fed) <= fed);
 	/* Each stream after the first took an END and a BEGIN of 5 bytes or more. */
 	check(r.streams == 0 || (s->reuse && r.streams * (2 * RECORD_OVERHEAD + 5) <= fed));
+
+	/*
+	 * The link's EOF, then a reader that takes everything: the records left
+	 * in rin are opened first, and then the stream has ended or was cut.
+	 */
+	bool over = !s->broken && (s->l[0].in_end || s->between) && buf_len(&s->rin) == 0;
+	s->link_eof = true;
+	size_t left;
+	do {
+		left = buf_len(&s->rin);
+		buf_consume(&r.dst, buf_len(&r.dst));
+		do
+			pump(&r);
+		while (advance(&r));
+	} while (!s->broken && buf_len(&s->rin) < left);
+	check(s->broken || sealed_in_eof(s));
+	check(!over || !s->broken);
 
 	if (flags & 0x08)
 		check_out(s, data + HDR, size - HDR, flags & 0x10);

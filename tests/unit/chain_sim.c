@@ -204,7 +204,9 @@ static size_t step(struct sim *m)
 		moved++;
 	}
 	size_t before = buf_len(&m->app_in);
-	collect(&m->client_got, &m->client_got_len, &m->client_got_cap, &m->app_in, chunk(m));
+	if (!m->app_stalled)
+		collect(&m->client_got, &m->client_got_len, &m->client_got_cap, &m->app_in,
+		        chunk(m));
 	moved += before - buf_len(&m->app_in);
 
 	/* The client's side. */

@@ -73,6 +73,7 @@ struct sim {
 	size_t app_len, app_sent;
 	struct buf app_out, app_in;
 	bool app_close, client_fin, client_fin_in;
+	bool app_stalled; /* the application reads nothing for now */
 	const uint8_t *dest_data;
 	size_t dest_len, dest_sent;
 	uint8_t *dest_got;

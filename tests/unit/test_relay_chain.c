@@ -2,8 +2,9 @@
  * A whole chain in memory (chain_sim.h): flights of the same size on every
  * link, the exit seeing the destination and the early data, data and
  * half-closes both ways through 1, 3 and 8 hops, a failing exit or middle
- * relay, forged bytes on a middle link, and 1 MiB each way with bounded
- * buffers. Reused circuits are test_relay_reuse.c's.
+ * relay, forged bytes on a middle link, 1 MiB each way with bounded
+ * buffers, and a FIN read behind records that wait for a slow application.
+ * Reused circuits are test_relay_reuse.c's.
  */
 #include "config.h"
 
@@ -444,6 +445,83 @@ static void test_bulk(void **state)
 	free(b);
 }
 
+/*
+ * The application reads nothing while the destination sends 1 MiB and
+ * closes: the relay's END and FIN come while the last records still wait
+ * for room, and the FIN is read then (link_eof, as client_io.c sets it).
+ * Until those records are opened the stream is neither ended nor cut; once
+ * the application reads, it ends with its END and every byte.
+ */
+static void test_fin_behind_records(void **state)
+{
+	(void)state;
+	size_t down = 1 << 20;
+	uint8_t *b = pattern(down, 7);
+	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
+	m->dest_data = b;
+	m->dest_len = down;
+	m->dest_close = true;
+	m->app_stalled = true;
+	run(m);
+	assert_true(m->client_fin_in);
+	assert_false(sealed_in_ended(m->c));
+	m->c->link_eof = true;
+	assert_true(sealed_pump_in(m->c, &m->app_in));
+	assert_false(m->c->broken || sealed_in_ended(m->c));
+
+	m->app_stalled = false;
+	run(m);
+	assert_false(m->c->broken);
+	assert_true(sealed_in_ended(m->c));
+	assert_int_equal(m->client_got_len, down);
+	assert_memory_equal(m->client_got, b, down);
+	sim_free(m);
+	free(b);
+}
+
+/*
+ * A link that ends without END is a cut, but only once the records before
+ * its EOF are opened: those still waiting for room are delivered first. A
+ * record cut short by the EOF is a cut at once.
+ */
+static void test_fin_without_end(void **state)
+{
+	(void)state;
+	size_t down = 1 << 20;
+	uint8_t *b = pattern(down, 8);
+	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
+	m->dest_data = b;
+	m->dest_len = down; /* and no close: no END comes */
+	m->app_stalled = true;
+	run(m);
+	m->c->link_eof = true;
+	assert_true(sealed_pump_in(m->c, &m->app_in));
+	assert_false(m->c->broken);
+	m->app_stalled = false;
+	run(m);
+	assert_true(m->c->broken);
+	assert_false(sealed_in_ended(m->c));
+	assert_int_equal(m->client_got_len, down);
+	sim_free(m);
+
+	/* All but the last byte of one more record from relay 1, then EOF. */
+	m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
+	m->dest_data = b;
+	m->dest_len = 1000;
+	run(m);
+	assert_int_equal(m->client_got_len, 1000);
+	uint8_t rec[1 + RECORD_OVERHEAD];
+	size_t len = record_seal(&m->r[0].s->relay.send, RECORD_PAD, (const uint8_t *)"x", 1, rec,
+	                         sizeof(rec));
+	assert_true(buf_append(&m->c->rin, rec, len - 1));
+	assert_true(sealed_pump_in(m->c, &m->app_in)); /* more may come */
+	m->c->link_eof = true;
+	assert_false(sealed_pump_in(m->c, &m->app_in));
+	assert_true(m->c->broken);
+	sim_free(m);
+	free(b);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -464,6 +542,8 @@ int main(void)
 	    cmocka_unit_test(test_status_rules),
 	    cmocka_unit_test(test_after_end),
 	    cmocka_unit_test(test_bulk),
+	    cmocka_unit_test(test_fin_behind_records),
+	    cmocka_unit_test(test_fin_without_end),
 	    cmocka_unit_test_teardown(test_mixed_suites, default_suites),
 	};
 	return cmocka_run_group_tests_name("relay_chain", tests, setup, NULL);
