@@ -2,6 +2,9 @@
 # Flow through a chain of three relays, each its own process:
 #  - a client that stops reading slows the origin's side down hop by hop: no
 #    process buffers more than a bounded amount, and nothing is lost;
+#  - with reuse_circuits = false, where each stream ends with END then FIN, a
+#    FIN that comes while records ahead of it still wait for room ends the
+#    stream cleanly, whether the client or the origin is the slow reader;
 #  - a reset at either end reaches the other end as a reset, through every hop;
 #  - SIGHUP on a relay keeps its live streams and serves new ones.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -85,6 +88,106 @@ for i in 0 1 2 3; do
 done
 expect_eq "every byte arrived through the chain after the client read again" \
 	"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
+
+# ------------------------------------------------------------ END, then FIN
+# Without reuse every hop ends a stream with END and at once a FIN. Behind a
+# slow reader the END is often still among the records waiting for room when
+# the FIN is read: the stream must end whole, with a FIN, not be taken for a
+# cut. 16 MiB, because the kernel's send buffer towards a slow reader alone
+# takes up to 4 MiB; two uploads at once, because whether a hop reads its FIN
+# before it has opened its END is a race (each upload lost it about half the
+# time before the fix).
+cat >"$T/user-noreuse.conf" <<EOF
+$(relays_block)
+chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
+route = "three";
+reuse_circuits = false;
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+start_nacre user-noreuse -c "$T/user-noreuse.conf"
+NP=$NACRE_PORT
+N=$((16 * 1024 * 1024))
+SHA=$(origin_sha256 "$N")
+
+# (a) Download: the client reads 16 KiB at a time, 3 ms apart.
+expect_eq "no reuse, slow client: all of a download, then EOF" "got $N $SHA eof" \
+	"$(run_py 120 - "$NP" "$HTTP_PORT" "$N" <<'PY'
+import hashlib, socket, sys, time
+from origin import socks5_connect
+proxy, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socks5_connect(proxy, "127.0.0.1", port)[0]
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
+head = b""
+while b"\r\n\r\n" not in head and len(head) < 4096:
+    head += s.recv(1)
+h = hashlib.sha256()
+got, end = 0, "timeout"
+deadline = time.monotonic() + 90
+try:
+    while time.monotonic() < deadline and got <= n:
+        b = s.recv(16384)
+        if not b:
+            end = "eof"
+            break
+        h.update(b)
+        got += len(b)
+        time.sleep(0.003)
+except ConnectionResetError:
+    end = "reset"
+except socket.timeout:
+    pass
+print("got", got, h.hexdigest(), end)
+PY
+)"
+
+# (b) Upload: the origin reads 16 KiB at a time, 3 ms apart; each client
+# sends everything, then shuts down its write side and reads the reply.
+start_origin slow-origin halfclose --read-pause 3
+SLOW_PORT=$ORIGIN_PORT
+expect_eq "no reuse, slow origin: both clients get the origin's count of their upload" \
+	"$(printf 'got %s bytes sha256=%s eof\n' "$N" "$SHA" "$N" "$SHA")" \
+	"$(run_py 120 - "$NP" "$SLOW_PORT" "$N" <<'PY'
+import socket, sys, threading
+from origin import socks5_connect, stream_chunks
+proxy, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+out = []
+
+def upload():
+    reply, end = b"", "timeout"
+    try:
+        s = socks5_connect(proxy, "127.0.0.1", port)[0]
+        s.settimeout(90)
+        for c in stream_chunks(n, size=65536):
+            s.sendall(c)
+        s.shutdown(socket.SHUT_WR)
+        while len(reply) < 4096:
+            b = s.recv(4096)
+            if not b:
+                end = "eof"
+                break
+            reply += b
+    except (ConnectionResetError, BrokenPipeError):
+        end = "reset"
+    except socket.timeout:
+        pass
+    out.append("%s %s" % (reply.decode("latin-1"), end))
+
+threads = [threading.Thread(target=upload) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(100)
+print("\n".join(sorted(out)))
+PY
+)"
+for _ in $(seq 100); do # both uploads' ends are logged
+	[ "$(grep -cE '^(halfclose: |connection from)' "$T/slow-origin.log")" -ge 2 ] && break
+	sleep 0.1
+done
+expect_eq "no reuse, slow origin: the origin saw every byte of both, then a FIN" \
+	"$(printf 'halfclose: got %s bytes sha256=%s then EOF\n' "$N" "$SHA" "$N" "$SHA")" \
+	"$(grep -E '^(halfclose|connection from)' "$T/slow-origin.log")"
 
 # ------------------------------------------------------------ resets
 start_helper rst-origin errlib.py reset-server

@@ -27,7 +27,10 @@ Modes:
                                       before reading the request body; the
                                       rest once the request's side has ended
   echo       raw TCP echo; echoes the peer's FIN too
-  halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes
+  halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes; logs
+             "halfclose: got N bytes sha256=HEX then EOF". With
+             --read-pause MS it reads slowly: 16 KiB at a time, MS
+             milliseconds apart, with a 64 KiB receive buffer
   sendclose  sends GREETING, shuts down its write side, reads to EOF, and
              writes "N HEX" to the --record file (one file per connection:
              FILE, or FILE.K for the K-th connection after the first)
@@ -325,13 +328,21 @@ def serve_echo(sock, peer, args):
 def serve_halfclose(sock, peer, args):
     h = hashlib.sha256()
     n = 0
+    piece = 262144
+    if args.read_pause:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        piece = 16384
     while True:
-        data = sock.recv(262144)
+        data = sock.recv(piece)
         if not data:
             break
         h.update(data)
         n += len(data)
-    sock.sendall(b"got %d bytes sha256=%s" % (n, h.hexdigest().encode()))
+        if args.read_pause:
+            time.sleep(args.read_pause / 1000.0)
+    reply = "got %d bytes sha256=%s" % (n, h.hexdigest())
+    print("halfclose: %s then EOF" % reply, flush=True)
+    sock.sendall(reply.encode())
 
 
 _record_seq = itertools.count(0)
@@ -478,6 +489,8 @@ def main():
     ap.add_argument("--record", help="sendclose: result file; dns: query log")
     ap.add_argument("--greeting", default="hello from sendclose")
     ap.add_argument("--label", default="origin", help="http: what GET /label returns")
+    ap.add_argument("--read-pause", type=int, default=0, metavar="MS",
+                    help="halfclose: read 16 KiB at a time, MS milliseconds apart")
     ap.add_argument("--dns-name", action="append", default=[])
     ap.add_argument("--print-sha256", type=int, metavar="N")
     ap.add_argument("--gen", type=int, metavar="N")
