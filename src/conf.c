@@ -489,7 +489,8 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 		config_destroy(&cf);
 		return;
 	}
-	config_set_include_dir(&cf, dir); /* NULL: the config is in the cwd */
+	if (dir) /* otherwise the config is in the cwd, where libconfig looks */
+		config_set_include_dir(&cf, dir);
 	errno = 0;
 	int ok = config_read_file(&cf, ld->path);
 	int saved = errno;

@@ -298,6 +298,8 @@ check "an error in an included file is reported at its own file and line: '$out'
 printf '# limits\n\nlimits = { connections = 10; };\n' >"$T/inc/part.conf"
 expect_eq "an @include is read from the config's directory, whatever the cwd" \
 	"$T/inc/main.conf: OK" "$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)"
+expect_eq "a config named without a directory (in the cwd), with an @include" \
+	"main.conf: OK" "$(cd "$T/inc" && timeout 10 "$NACRE" check -c main.conf 2>&1)"
 
 # ---- the example config shipped in contrib/ stays valid
 out=$(timeout 10 "$NACRE" check -c "$top_srcdir/contrib/nacre.conf.example" 2>&1)
