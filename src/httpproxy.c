@@ -60,6 +60,12 @@ static bool authorized(struct client *c, const struct http_request *req)
 {
 	if (!c->lc->users)
 		return true;
+	/*
+	 * Judged per request (RFC 9110 11.7.2): an earlier request's user on a
+	 * kept-alive connection must not carry over to one whose credentials
+	 * name nobody, such as a value without the colon RFC 7617 requires.
+	 */
+	c->user = 0;
 	const struct http_header *h =
 	    http_find_header(req->headers, req->nheaders, "Proxy-Authorization");
 	if (!h || h->value_len < 7 || strncasecmp((const char *)h->value, "Basic ", 6) != 0)
@@ -72,16 +78,14 @@ static bool authorized(struct client *c, const struct http_request *req)
 	}
 	uint8_t plain[520];
 	long n = secret_base64_decode(plain, sizeof(plain), b64, b64len);
-	bool ok = false;
 	if (n > 0) {
 		uint8_t *colon = memchr(plain, ':', (size_t)n);
 		if (colon)
 			c->user = users_check(c->lc->users, plain, (size_t)(colon - plain),
 			                      colon + 1, (size_t)n - (size_t)(colon - plain) - 1);
-		ok = c->user != 0;
 	}
 	secret_wipe(plain, sizeof(plain));
-	return ok;
+	return c->user != 0;
 }
 
 static void dest_from_request(const struct http_request *req, struct proto_addr *dst, bool *ok)

@@ -449,6 +449,29 @@ expect_eq "CONNECT without credentials: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
 expect_eq "CONNECT with a wrong password: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -U alice:wrong -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
+# Credentials are judged per request: on a kept-alive connection whose first
+# request was alice's, a second one whose Basic value has no colon ("foo")
+# is not alice's (RFC 7617: user-id ":" password).
+expect_eq "raw keep-alive: Basic without a colon after a good request: 407" "first=200 second=407" \
+	"$(run_py 20 - "$PA" "$O" <<'PY'
+import base64, socket, sys
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+r = Reader(s)
+def get(cred):
+    s.sendall(b"GET http://127.0.0.1:%d/label HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+              b"Proxy-Authorization: Basic %s\r\n\r\n" % (o, o, base64.b64encode(cred)))
+    return http_response(r)[0]
+out = []
+try:
+    out.append("first=%d" % get(b"alice:s3cret"))
+    out.append("second=%d" % get(b"foo"))
+except (OSError, Closed) as e:
+    out.append("error:" + type(e).__name__)
+print(" ".join(out))
+PY
+)"
 mycurl -x "127.0.0.1:$PA" -U alice:s3cret "$U/headers" >"$T/headers.auth"
 check "Proxy-Authorization does not reach the origin" \
 	bash -c "grep -q '^GET /headers' '$T/headers.auth' && ! grep -qi '^Proxy-Authorization:' '$T/headers.auth'"
