@@ -132,7 +132,7 @@ struct client {
 	bool cs_fin, us_fin;         /* FIN sent on a sealed side (after its END records) */
 	bool via_chain;              /* the upstream connection is to a chain's first relay */
 	bool aborting;               /* client_abort: no END, so every hop resets too */
-	uint32_t user;               /* the authenticated user (users.c's number), 0 if none */
+	uint64_t user;               /* users.c's number, or socks.c's 64-bit tag; 0 if none */
 	bool circ_reused;            /* through a chain: the stream went on a kept circuit */
 	ev_tstamp circ_born;         /* when that circuit carried its first stream */
 	struct proto_addr chain_dst; /* through a chain: the destination, to retry it */

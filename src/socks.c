@@ -92,6 +92,10 @@ static void s5_greeting(struct client *c)
 	c->u.socks.step = want == SOCKS5_METHOD_USERPASS ? STEP_AUTH : STEP_REQUEST;
 }
 
+/* The tags below are 64 bits, their top bit the mark of a tag: all of it must be kept. */
+_Static_assert(sizeof(((struct client *)0)->user) == sizeof(uint64_t),
+               "client.user must hold a whole isolation tag");
+
 static void s5_auth(struct client *c)
 {
 	struct socks5_auth a;
