@@ -210,9 +210,18 @@ static void parse_head(struct client *c)
 		 * and its unread bytes or EOF would pass for the tunnel's.
 		 */
 		client_upstream_close(c);
+		/*
+		 * The head is consumed first, the name copied out of it: a
+		 * synchronous failure (a refused name, a block rule) answers and
+		 * finishes the client inside client_connect, which releases cin.
+		 */
+		char name[PROTO_NAME_MAX];
+		if (dst.type == PROTO_ADDR_DOMAIN) {
+			memcpy(name, dst.name, dst.name_len);
+			dst.name = (const uint8_t *)name;
+		}
+		buf_consume(&c->cin, req.head_len);
 		client_connect(c, &dst);
-		if (!c->closed)
-			buf_consume(&c->cin, req.head_len);
 		return;
 	}
 	if (req.form != HTTP_FORM_ABSOLUTE) {

@@ -201,6 +201,22 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 		c->phase = PHASE_RESOLVING;
 }
 
+/*
+ * A copy of a parsed destination that no longer views cin (its name goes to
+ * name): the request is consumed before the destination is acted on, because
+ * a synchronous failure (a refused name, a block rule) answers and finishes
+ * the client at once, and that releases cin.
+ */
+static struct proto_addr dst_copy(const struct proto_addr *dst, uint8_t name[PROTO_NAME_MAX])
+{
+	struct proto_addr a = *dst;
+	if (a.type == PROTO_ADDR_DOMAIN) {
+		memcpy(name, a.name, a.name_len);
+		a.name = name;
+	}
+	return a;
+}
+
 static void s5_request(struct client *c)
 {
 	struct socks5_request r;
@@ -218,13 +234,14 @@ static void s5_request(struct client *c)
 	}
 	c->u.socks.cmd = r.cmd;
 	c->u.socks.step = STEP_WAITING;
+	uint8_t name[PROTO_NAME_MAX];
 	switch (r.cmd) {
-	case SOCKS5_CMD_CONNECT:
-		/* r.dst views cin: copied by client_connect before cin moves. */
-		client_connect(c, &r.dst);
-		if (!c->closed)
-			buf_consume(&c->cin, used);
+	case SOCKS5_CMD_CONNECT: {
+		struct proto_addr dst = dst_copy(&r.dst, name);
+		buf_consume(&c->cin, used);
+		client_connect(c, &dst);
 		break;
+	}
 	case SOCKS5_CMD_RESOLVE:
 	case SOCKS5_CMD_RESOLVE_PTR:
 		if (c->lc->route) {
@@ -232,9 +249,9 @@ static void s5_request(struct client *c)
 			s5_fail(c, SOCKS5_REP_CMD_UNSUPPORTED);
 			break;
 		}
+		r.dst = dst_copy(&r.dst, name);
+		buf_consume(&c->cin, used);
 		s5_resolve(c, &r);
-		if (!c->closed)
-			buf_consume(&c->cin, used);
 		break;
 	default: /* BIND, UDP ASSOCIATE and anything unknown */
 		s5_fail(c, SOCKS5_REP_CMD_UNSUPPORTED);
@@ -355,9 +372,10 @@ static void s4_input(struct client *c)
 	if (r.userid_len)
 		c->user = secret_isolation_tag(r.userid, r.userid_len, NULL, 0) | 1ull << 63;
 	c->u.socks.step = STEP_WAITING;
-	client_connect(c, &r.dst);
-	if (!c->closed)
-		buf_consume(&c->cin, used);
+	uint8_t name[PROTO_NAME_MAX];
+	struct proto_addr dst = dst_copy(&r.dst, name);
+	buf_consume(&c->cin, used);
+	client_connect(c, &dst);
 }
 
 static void s4_connected(struct client *c)
