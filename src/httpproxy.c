@@ -42,11 +42,24 @@ enum resp_step {
 /* The head we send upstream may grow by a Host line and a Connection line. */
 #define HEAD_OUT_MAX (HTTP_HEAD_MAX + 512)
 
+/*
+ * The most our own answer to a request (a status, CONNECT's 200) takes in
+ * cout. Room for it is kept from the moment a request is taken up until its
+ * response head goes out: a next request waits for cout to have that room,
+ * and so does an interim (1xx) head, so the answer can never find cout full.
+ * (A full cout takes a bulk block instead, but none may be left.)
+ */
+#define STATUS_MAX 1024
+
 static void send_status(struct client *c, int status, const char *extra)
 {
-	uint8_t out[1024];
+	uint8_t out[STATUS_MAX];
 	size_t n = http_encode_status(out, sizeof(out), status, true, extra);
-	client_reply(c, out, n);
+	if (!client_reply(c, out, n)) {
+		/* Only without memory: a FIN alone would look like an answer. */
+		client_abort(c, "no room for a status");
+		return;
+	}
 	client_finish(c);
 }
 
@@ -271,8 +284,17 @@ static void http_input(struct client *c)
 
 	if (c->phase == PHASE_CLOSING || hs->req_step == REQ_TUNNEL)
 		return;
-	if (hs->req_step == REQ_HEAD && (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD))
+	if (hs->req_step == REQ_HEAD &&
+	    (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD)) {
+		/*
+		 * A pipelined request is taken up only once its answer would
+		 * fit behind the last response (see STATUS_MAX); the room that
+		 * writing cout makes resumes it (http_upstream_input).
+		 */
+		if (buf_room(&c->cout) < STATUS_MAX)
+			return;
 		parse_head(c);
+	}
 	if (c->closed || c->phase == PHASE_CLOSING)
 		return;
 	if (hs->req_step == REQ_BODY)
@@ -337,7 +359,8 @@ static void parse_response(struct client *c)
 	uint8_t head[HEAD_OUT_MAX];
 	size_t n =
 	    http_encode_response_head(head, sizeof(head), &resp, !interim && hs->close_after);
-	if (n == 0 || buf_room(&c->cout) < n) {
+	/* After an interim head a 502 or 400 may still be due: keep its room. */
+	if (n == 0 || buf_room(&c->cout) < n + (interim ? STATUS_MAX : 0)) {
 		if (n != 0 && buf_len(&c->cout))
 			return; /* wait for cout to drain */
 		bad_gateway(c);
@@ -354,6 +377,12 @@ static void parse_response(struct client *c)
 static void http_upstream_input(struct client *c)
 {
 	struct http_state *hs = &c->u.http;
+
+	/* Also called when writing made room in cout: a waiting next request goes on. */
+	if (hs->resp_step == RESP_IDLE && hs->req_step == REQ_HEAD && buf_len(&c->cin)) {
+		http_input(c);
+		return;
+	}
 
 	while (!c->closed && c->phase == PHASE_FORWARD) {
 		if (hs->resp_step == RESP_HEAD) {
@@ -408,7 +437,11 @@ static void http_connected(struct client *c)
 	struct http_state *hs = &c->u.http;
 	if (hs->req_step == REQ_TUNNEL) {
 		uint8_t out[128];
-		client_reply(c, out, http_encode_status(out, sizeof(out), 200, false, NULL));
+		/* Never a tunnel without its 200 (RFC 9110 9.3.6). */
+		if (!client_reply(c, out, http_encode_status(out, sizeof(out), 200, false, NULL))) {
+			client_abort(c, "no room for the 200");
+			return;
+		}
 		client_start_tunnel(c);
 		return;
 	}

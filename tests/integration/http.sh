@@ -395,6 +395,59 @@ PY
 check "the kept-alive GET's upstream connection was closed for the CONNECT" \
 	wait_for_line "$T/origin.log" '^then-408 connect: closed by the peer' 5
 
+# ---- our own answer when cout is full
+# A reply that finds cout full takes a bulk block; with none left (64 held
+# in the process, here by 72 clients whose pipelined bytes wait in cin) it
+# cannot, and must not be lost. The client sends a chunked POST and reads
+# nothing; the origin answers with "100 Continue" heads, more than the
+# kernel and cout hold; then the client sends a malformed chunk. The 400 for
+# it must come after the interim heads, not a bare FIN. (The same room
+# rule holds a pipelined request, such as a CONNECT, until its answer would
+# fit: that case depends on how much the kernel buffers, so it has no test.)
+start_nacre nacre-full --listen 127.0.0.1:0
+start_origin origin-full http
+WMEM_MAX=$(awk '{print $3}' /proc/sys/net/ipv4/tcp_wmem 2>/dev/null || echo 4194304)
+expect_eq "raw: a 400 after interim heads that filled cout is sent, with no bulk block left" \
+	"400" \
+	"$(run_py 60 - "$NACRE_PORT" "$ORIGIN_PORT" "$WMEM_MAX" <<'PY'
+import socket, sys, time
+p, o, wmem = map(int, sys.argv[1:])
+holders = []
+for i in range(72):
+    h = socket.create_connection(("127.0.0.1", p), timeout=10)
+    h.sendall(b"GET http://127.0.0.1:%d/delay/30000 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+              % (o, o) + b"x" * 560000)
+    holders.append(h)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.settimeout(20)
+s.connect(("127.0.0.1", p))
+heads = (2 * wmem + (1 << 20)) // 25  # more than nacre's send buffer can take, and cout
+s.sendall(b"POST http://127.0.0.1:%d/interim/%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n" % (o, heads, o))
+time.sleep(2)  # for the interim heads to fill the kernel's buffers and cout
+s.sendall(b"zz\r\n")
+data = bytearray()
+try:
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        data += d
+except OSError as e:
+    print("error:" + type(e).__name__)
+    sys.exit()
+cont = b"HTTP/1.1 100 Continue\r\n\r\n"
+rest = bytes(data[data.rfind(cont) + len(cont):])
+if data.count(cont) < 1000:
+    print("only %d interim heads" % data.count(cont))
+elif rest.startswith(b"HTTP/1.1 "):
+    print(rest[9:12].decode())
+else:
+    print("after the interim heads: %r" % rest[:40])
+PY
+)"
+
 # ---- a lookup for a new host on a kept-alive connection
 # It gets the same time as a fresh request's lookup, not what is left of the
 # connection's idle timer: the idle timeout here is 2 s, counted from the

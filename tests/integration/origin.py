@@ -26,6 +26,9 @@ Modes:
                POST     /answer-first head and first half of a 20-byte body
                                       before reading the request body; the
                                       rest once the request's side has ended
+               POST     /interim/N    N "100 Continue" heads before reading
+                                      the request body, and no final answer:
+                                      reads to EOF, then closes
   echo       raw TCP echo; echoes the peer's FIN too
   halfclose  reads to EOF, replies "got N bytes sha256=HEX", closes; logs
              "halfclose: got N bytes sha256=HEX then EOF". With
@@ -242,6 +245,17 @@ def serve_http(sock, peer, args):
                          b"0123456789")
             r.to_eof(lambda b: None)
             sock.sendall(b"abcdefghij")
+            return
+        if method == "POST" and path.startswith("/interim/"):
+            n = int(path.split("/")[2])
+            try:
+                while n > 0:
+                    k = min(n, 10000)
+                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * k)
+                    n -= k
+                r.to_eof(lambda b: None)
+            except OSError:
+                pass
             return
         digest = hashlib.sha256()
         nbody = [0]
