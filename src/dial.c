@@ -81,9 +81,15 @@ void client_dial_next(struct client *c)
 			c->any_blocked = true;
 			continue;
 		}
-		/* To a relay, a connection opened ahead saves a round trip. */
+		/*
+		 * To a relay, a connection opened ahead saves a round trip. A
+		 * middle relay's policy names the relays it extends to; an
+		 * exit's names destinations, and an EXTEND it takes may name
+		 * anything that allows: that is no relay to pre-connect to.
+		 */
 		bool to_relay =
-		    c->via_chain || (c->lc->relay && c->u.relay.cmd == RELAY_CMD_EXTEND);
+		    c->via_chain || (c->lc->relay && c->u.relay.cmd == RELAY_CMD_EXTEND &&
+		                     c->lc->relay->policy.named_only);
 		int fd = to_relay ? spare_take(c->srv, ss) : -1;
 		if (fd >= 0) {
 			/* Connected already (spare.c saw to it): no writable event to wait for. */

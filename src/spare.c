@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define SPARE_LIFETIME 1.5  /* an unused spare is closed after this */
-#define SPARE_KEEP     30.0 /* an address used this recently gets a new spare */
+#define SPARE_KEEP     30.0 /* an address used this recently gets a new spare; older ones go */
 #define SPARE_MAX      64   /* addresses remembered */
 
 struct spare {
@@ -37,6 +37,22 @@ static void drop_fd(struct spare *s)
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+
+static bool stale(const struct spare *s, ev_tstamp now)
+{
+	return now - s->last_used >= SPARE_KEEP;
+}
+
+/* Drops an address no longer in use, so that the table holds those that are. */
+static void forget(struct spare *s)
+{
+	struct spare **pp = &s->srv->spares;
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	drop_fd(s);
+	free(s);
+}
 
 static void refill(struct spare *s)
 {
@@ -76,7 +92,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct spare *s = container_of(w, struct spare, timer);
 	drop_fd(s);
-	if (ev_now(loop) - s->last_used < SPARE_KEEP)
+	if (stale(s, ev_now(loop)))
+		forget(s);
+	else
 		refill(s);
 }
 
@@ -92,10 +110,17 @@ static struct spare *find(struct server *srv, const struct sockaddr_storage *add
 {
 	struct spare *s, **pp = &srv->spares;
 	unsigned n = 0;
-	for (s = srv->spares; s; s = s->next, n++) {
+	while ((s = *pp)) {
 		if (addr_equal(&s->addr, addr))
 			return s;
+		/* One whose refill failed has no timer to let it go: it goes here. */
+		if (s->fd < 0 && stale(s, ev_now(srv->loop))) {
+			*pp = s->next;
+			free(s);
+			continue;
+		}
 		pp = &s->next;
+		n++;
 	}
 	if (!add || n >= SPARE_MAX || !(s = calloc(1, sizeof(*s))))
 		return NULL;

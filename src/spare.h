@@ -5,8 +5,10 @@
  * many connections), so a connection to it is opened ahead and kept for a
  * moment. It carries no byte until it is taken, and is closed unused after
  * SPARE_LIFETIME seconds, well before a relay's silent deadline for a peer
- * that says nothing. Only relay addresses (the user's first relay, a relay's
- * next relay) are ever pre-connected, never a destination.
+ * that says nothing; an address not dialled for SPARE_KEEP seconds is
+ * forgotten. Only relay addresses (the user's first relay, the next relays a
+ * middle relay's policy names) are ever pre-connected, never a destination:
+ * not even an exit's next hop, which only its client says is a relay.
  */
 #ifndef NACRE_SPARE_H
 #define NACRE_SPARE_H

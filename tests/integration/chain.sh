@@ -231,5 +231,49 @@ start_nacre user-mixed -c "$T/mixed.conf"
 expect_eq "64 MiB down through a chain whose middle hop keeps to ChaCha20-Poly1305" "$BIG_SHA" \
 	"$(down --socks5-hostname "127.0.0.1:$NACRE_PORT")"
 
+# ---- spare connections go only to relays a relay's policy names
+# A relay opens a spare connection to the next hop it dialled (spare.h), but
+# an exit's policy names destinations, not relays: the target of an EXTEND
+# it takes is the client's choice. Two 2-hop chains end in recording sinks
+# that never answer: through the exit r3 (which accepts 127.0.3.0/24), its
+# sink must see the one connection of the flight and no spare; through the
+# middle r1 (which names 127.0.4.0/24) the spare still comes.
+mkdir "$T/sink-x" "$T/sink-m"
+start_helper sink-x relaylib.py recorder --bind 127.0.3.7 --sink --dir "$T/sink-x"
+SX=$HELPER_PORT
+start_helper sink-m relaylib.py recorder --bind 127.0.4.7 --sink --dir "$T/sink-m"
+SM=$HELPER_PORT
+# spare_user NAME RELAY SINK-ADDRESS: a user's nacre whose chain is RELAY
+# (r1 or r3), then the sink (pinned to r2's key: it never answers anyway).
+spare_user() {
+	local first
+	first=$(relays_block | grep "name = \"$2\"" | sed 's/},*$/},/')
+	cat >"$T/$1.conf" <<EOF
+relays = (
+$first
+	{ name = "sink"; address = "$3"; key = "$(cat "$T/r2.pub")"; }
+);
+chains = ( { name = "to-sink"; hops = [ "$2", "sink" ]; } );
+route = "to-sink";
+listen = ( { address = "127.0.0.1:0"; } );
+EOF
+	start_nacre "$1" -c "$T/$1.conf"
+}
+sink_conns() { grep -c '^connection ' "$T/$1.log"; }
+spare_user user-r3 r3 "127.0.3.7:$SX"
+timeout 8 curl -s --max-time 6 -o /dev/null --socks5-hostname "127.0.0.1:$NACRE_PORT" \
+	"http://127.0.0.1:$ECHO/" &
+PIDS="$PIDS $!"
+wait_for_line "$T/sink-x.log" '^connection 1$' 10 || hard_error "the exit never reached its sink"
+sleep 5
+expect_eq "an exit opens no spare to an EXTEND's target: its sink saw one connection in 5 s" \
+	1 "$(sink_conns sink-x)"
+spare_user user-r1 r1 "127.0.4.7:$SM"
+timeout 8 curl -s --max-time 6 -o /dev/null --socks5-hostname "127.0.0.1:$NACRE_PORT" \
+	"http://127.0.0.1:$ECHO/" &
+PIDS="$PIDS $!"
+check "a middle relay opens a spare to the next relay its policy names" \
+	wait_for_line "$T/sink-m.log" '^connection 2$' 5
+
 check "the relays process is still running" kill -0 "$RELAYS_PID"
 finish
