@@ -93,16 +93,14 @@ enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, siz
                               uint8_t *type, const uint8_t **payload, size_t *plen)
 {
 	uint8_t nonce[12];
+	size_t peeked;
 
-	if (len < RECORD_HDR_LEN)
-		return PROTO_NEED_MORE;
-	make_nonce(nonce, d->seq);
-	size_t body = body_len(d, in, nonce);
-	if (body == 0)
-		return PROTO_ERR_MALFORMED;
+	enum proto_status st = record_peek(d, in, len, &peeked);
+	if (st != PROTO_DONE)
+		return st;
+	size_t body = peeked + 1; /* the type byte */
 	size_t total = RECORD_HDR_LEN + body + RELAY_TAG_LEN;
-	if (len < total)
-		return PROTO_NEED_MORE;
+	make_nonce(nonce, d->seq);
 	if (!aead_open(d, in + 2, in + 2, body, in + 2 + body, in, nonce))
 		return PROTO_ERR_MALFORMED;
 	d->seq++;

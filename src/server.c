@@ -355,10 +355,20 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* SIGHUP, SIGTERM and SIGINT: the signals an operator controls nacre with. */
+static void control_signals(int how)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(how, &set, NULL);
+}
+
 int server_run(const struct cli_opts *opts)
 {
 	char err[600];
-	sigset_t set;
 
 	/*
 	 * Until the signal watchers exist, a SIGHUP (a reload sent right after a
@@ -366,11 +376,7 @@ int server_run(const struct cli_opts *opts)
 	 * lets them in once it can handle them, and the workers' master waits
 	 * for them with sigwaitinfo().
 	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	control_signals(SIG_BLOCK);
 
 	struct conf *conf = conf_load(opts, err, sizeof(err));
 	if (!conf)
@@ -423,12 +429,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 	 * before the watchers existed waits for them instead of killing it; libev
 	 * leaves the mask alone, so let them in now.
 	 */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	control_signals(SIG_UNBLOCK);
 
 	workers_ready();
 	if (nworkers > 1)
