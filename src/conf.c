@@ -28,19 +28,10 @@ void conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fm
 		ld->failed = true;
 		return;
 	}
-	/*
-	 * A setting from an @include'd file is reported in that file; libconfig
-	 * keeps its name as written, relative to the config's directory.
-	 */
+	/* A setting from an @include'd file is reported in that file. */
 	const char *file = config_setting_source_file(s);
-	char *near = NULL;
-	if (!file)
-		file = ld->path;
-	else if (ld->path && strcmp(file, ld->path) != 0 && file[0] != '/')
-		near = conf_path_near(ld, file);
-	snprintf(ld->err, ld->errlen, "%s:%u: %s", near ? near : file,
+	snprintf(ld->err, ld->errlen, "%s:%u: %s", file ? file : ld->path,
 	         config_setting_source_line(s), msg);
-	free(near);
 	ld->failed = true;
 }
 
@@ -477,24 +468,14 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 	config_t cf;
 	config_init(&cf);
 	/*
-	 * An @include names a file as key_file and users do: beside the config,
-	 * whatever the working directory (a service runs from /).
+	 * An @include is read as libconfig reads it: a relative name from the
+	 * working directory. (libconfig 1.5 would put an include directory in
+	 * front of absolute names too, so none is set; nacre.conf(5) asks for
+	 * absolute names.)
 	 */
-	const char *slash = strrchr(ld->path, '/');
-	char *dir =
-	    slash ? strndup(ld->path, slash == ld->path ? 1 : (size_t)(slash - ld->path)) : NULL;
-	if (slash && !dir) {
-		snprintf(ld->err, ld->errlen, "out of memory");
-		ld->failed = true;
-		config_destroy(&cf);
-		return;
-	}
-	if (dir) /* otherwise the config is in the cwd, where libconfig looks */
-		config_set_include_dir(&cf, dir);
 	errno = 0;
 	int ok = config_read_file(&cf, ld->path);
 	int saved = errno;
-	free(dir);
 	if (ok != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
 			snprintf(ld->err, ld->errlen, "%s: cannot read the file%s%s", ld->path,

