@@ -93,39 +93,74 @@ static void signal_all(struct worker *w, unsigned n, int sig)
 			kill(w[i].pid, sig);
 }
 
-/*
- * Collects the workers that ended; unless stopping, starts each again.
- * Returns how many fewer are running now.
- */
-static unsigned reap(struct worker *w, unsigned n, bool stopping, const struct cli_opts *opts,
-                     struct conf *conf, const sigset_t *old)
+/* Reads the start-up pipe until every write end is closed: how many listen. */
+static unsigned count_ready(int fd)
 {
-	static const int no_pipe[2] = {-1, -1};
-	unsigned gone = 0;
-	pid_t pid;
-	int status;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			if (w[i].pid != pid)
-				continue;
-			w[i].pid = 0;
-			gone++;
-			if (stopping)
-				break;
-			log_end(i, pid, status);
-			log_warnx("master: starting worker %u again", i + 1);
-			/* A worker that cannot even start must not spin the master. */
-			if (time(NULL) - w[i].started < 2)
-				sleep(1);
-			w[i].pid = spawn(opts, conf, i, n, old, no_pipe);
-			if (w[i].pid > 0) {
-				w[i].started = time(NULL);
-				gone--;
-			}
-			break;
+	unsigned ready = 0;
+	for (;;) {
+		char b[64];
+		ssize_t r = read(fd, b, sizeof(b));
+		if (r > 0)
+			ready += (unsigned)r;
+		else if (r == 0 || errno != EINTR)
+			return ready;
+	}
+}
+
+/*
+ * Starts worker i again with conf and waits until it listens (a second or
+ * so at most: a relay listens at its next whole second). Returns its pid,
+ * or 0 if it could not start (it is reaped and its end logged).
+ */
+static pid_t start_again(const struct cli_opts *opts, struct conf *conf, unsigned i, unsigned n,
+                         const sigset_t *old)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return 0;
+	pid_t pid = spawn(opts, conf, i, n, old, p);
+	close(p[1]);
+	unsigned ready = count_ready(p[0]);
+	close(p[0]);
+	if (pid > 0 && ready == 0) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		log_end(i, pid, status);
+	}
+	return pid > 0 && ready > 0 ? pid : 0;
+}
+
+/*
+ * Worker i is down: starts it with the master's config, and if that fails,
+ * with the one before the last SIGHUP. The workers refuse a reload they
+ * cannot apply (a new port taken, say) and keep the config before it, while
+ * the master only reads the file; so when the older one starts, the master
+ * keeps it too. Returns whether the worker runs.
+ */
+static bool revive(struct worker *w, unsigned i, unsigned n, const struct cli_opts *opts,
+                   struct conf **conf, struct conf **prev, const sigset_t *old)
+{
+	/* A worker that cannot even start must not spin the master. */
+	if (time(NULL) - w[i].started < 2)
+		sleep(1);
+	log_warnx("master: starting worker %u again", i + 1);
+	w[i].started = time(NULL);
+	w[i].pid = start_again(opts, *conf, i, n, old);
+	if (w[i].pid == 0 && *prev) {
+		log_warnx("master: worker %u cannot start with the config of the last reload; "
+		          "starting it with the one before",
+		          i + 1);
+		w[i].pid = start_again(opts, *prev, i, n, old);
+		if (w[i].pid > 0) {
+			conf_unref(*conf);
+			*conf = *prev;
+			*prev = NULL;
 		}
 	}
-	return gone;
+	if (w[i].pid == 0)
+		log_warnx("master: worker %u cannot start; trying again in a second", i + 1);
+	return w[i].pid > 0;
 }
 
 /* After a worker failed to start: stops the others and waits for them all. */
@@ -181,23 +216,22 @@ int workers_run(const struct cli_opts *opts, struct conf *conf)
 		live++;
 	}
 	close(pipefd[1]);
-	for (;;) {
-		char b[64];
-		ssize_t r = read(pipefd[0], b, sizeof(b));
-		if (r > 0)
-			ready += (unsigned)r;
-		else if (r == 0 || errno != EINTR)
-			break;
-	}
+	ready = count_ready(pipefd[0]);
 	close(pipefd[0]);
 	if (ready < n)
 		return give_up(w, n, conf);
 	log_info("master: %u workers started", n);
 
-	while (live > 0) {
+	struct conf *prev = NULL; /* the config before the last reload */
+	unsigned down = 0;        /* workers that could not be started again */
+	while (live > 0 || (down > 0 && !stopping)) {
 		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-		if (sig < 0) {
+		struct timespec second = {1, 0};
+		int sig = down > 0 && !stopping ? sigtimedwait(&set, &si, &second)
+		                                : sigwaitinfo(&set, &si);
+		if (sig < 0 && errno == EAGAIN) {
+			sig = 0; /* a second has passed: try the workers that are down */
+		} else if (sig < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("sigwaitinfo");
@@ -211,17 +245,38 @@ int workers_run(const struct cli_opts *opts, struct conf *conf)
 			char err[600];
 			struct conf *fresh = conf_load(opts, err, sizeof(err));
 			if (fresh) {
-				conf_unref(conf);
+				conf_unref(prev);
+				prev = conf;
 				conf = fresh;
+			} else {
+				log_warnx(
+				    "master: %s; a worker started again keeps the running config",
+				    err);
 			}
 			signal_all(w, n, SIGHUP);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			stopping = true;
 			signal_all(w, n, SIGTERM);
 		} else if (sig == SIGCHLD) {
-			live -= reap(w, n, stopping, opts, conf, &old);
+			pid_t pid;
+			int status;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				for (unsigned i = 0; i < n; i++)
+					if (w[i].pid == pid) {
+						w[i].pid = 0;
+						live--;
+						down++;
+						if (!stopping)
+							log_end(i, pid, status);
+					}
 		}
+		for (unsigned i = 0; i < n && down > 0 && !stopping; i++)
+			if (w[i].pid == 0 && revive(w, i, n, opts, &conf, &prev, &old)) {
+				live++;
+				down--;
+			}
 	}
+	conf_unref(prev);
 	free(w);
 	conf_unref(conf);
 	log_info("master: stopped");
