@@ -120,7 +120,10 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
 head = b""
 while b"\r\n\r\n" not in head and len(head) < 4096:
-    head += s.recv(1)
+    b = s.recv(1)
+    if not b:
+        break
+    head += b
 h = hashlib.sha256()
 got, end = 0, "timeout"
 deadline = time.monotonic() + 90

@@ -360,7 +360,16 @@ mkfifo "$T/early.conf"
 "$NACRE" -c "$T/early.conf" >"$T/early.log" 2>&1 &
 EARLY=$!
 PIDS="$PIDS $EARLY"
-sleep 0.3 # in open(), waiting for a writer
+# Wait until nacre is past its first lines (SIGHUP, bit 0 of SigBlk, blocked,
+# as it is from the start of "run"); a binary that never blocks it gets the
+# signal after 5 s, in open().
+i=0
+while [ $i -lt 100 ]; do
+	blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$EARLY/status" 2>/dev/null)
+	[ -n "$blk" ] && [ $((0x$blk & 1)) -eq 1 ] && break
+	sleep 0.05
+	i=$((i + 1))
+done
 kill -HUP "$EARLY"
 timeout 10 sh -c "cat '$T/early.real' >'$T/early.conf'"
 timeout 10 sh -c "cat '$T/early.real' >'$T/early.conf'" &
