@@ -41,13 +41,18 @@ done
 served=$(grep 'closed: both sides finished' "$T/nacre.log" | sed -nE 's/.*nacre\[([0-9]+)\].*/\1/p' | sort -u | wc -l)
 expect_eq "60 connections were served by both workers" 2 "$served"
 
-kill -HUP "$MASTER"
-i=0
-while [ "$(grep -c 'configuration reloaded' "$T/nacre.log")" -lt 2 ] && [ $i -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-expect_eq "SIGHUP to the master reloads both workers" 2 "$(grep -c 'configuration reloaded' "$T/nacre.log")"
+# hup_master WHAT: SIGHUP to the master; prints how many lines of the log
+# say WHAT once both workers have said it (or 5 s have passed).
+hup_master() {
+	local i=0
+	kill -HUP "$MASTER"
+	while [ "$(grep -c "$1" "$T/nacre.log")" -lt 2 ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	grep -c "$1" "$T/nacre.log"
+}
+expect_eq "SIGHUP to the master reloads both workers" 2 "$(hup_master 'configuration reloaded')"
 
 victim=$(workers | head -n 1)
 kill -9 "$victim"
@@ -105,13 +110,7 @@ cp "$T/w.saved" "$T/w.conf"
 start_helper taken errlib.py echo-server
 sed "s|^listen = .*|listen = ( { address = \"$ADDR:$P\"; }, { address = \"127.0.0.1:$HELPER_PORT\"; } );|" \
 	"$T/w.saved" >"$T/w.conf"
-kill -HUP "$MASTER"
-i=0
-while [ "$(grep -c 'reload failed' "$T/nacre.log")" -lt 2 ] && [ $i -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-expect_eq "both workers refuse the reload" 2 "$(grep -c 'reload failed' "$T/nacre.log")"
+expect_eq "both workers refuse the reload" 2 "$(hup_master 'reload failed')"
 kids_before=$(workers)
 fresh=$(restart_worker "$(echo "$kids_before" | head -n 1)")
 check "a worker killed after a refused reload starts again" test -n "$fresh"
