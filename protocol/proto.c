@@ -1,6 +1,18 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "proto.h"
+
+struct proto_addr proto_addr_detach(const struct proto_addr *a, uint8_t name[PROTO_NAME_MAX])
+{
+	struct proto_addr d = *a;
+	if (d.type == PROTO_ADDR_DOMAIN && d.name_len <= PROTO_NAME_MAX) {
+		memcpy(name, d.name, d.name_len);
+		d.name = name;
+	}
+	return d;
+}
 
 const char *proto_strerror(enum proto_status s)
 {

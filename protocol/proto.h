@@ -55,6 +55,12 @@ struct proto_addr {
 	uint16_t port; /* host byte order */
 };
 
+/*
+ * a, with its name (if any) copied to the caller's name[] so that it no
+ * longer views the input: the input may then be consumed or released.
+ */
+struct proto_addr proto_addr_detach(const struct proto_addr *a, uint8_t name[PROTO_NAME_MAX]);
+
 /* Big-endian loads and stores: wire fields are never read through casts. */
 static inline uint16_t proto_load16(const uint8_t *p)
 {

@@ -228,11 +228,8 @@ static void parse_head(struct client *c)
 		 * synchronous failure (a refused name, a block rule) answers and
 		 * finishes the client inside client_connect, which releases cin.
 		 */
-		char name[PROTO_NAME_MAX];
-		if (dst.type == PROTO_ADDR_DOMAIN) {
-			memcpy(name, dst.name, dst.name_len);
-			dst.name = (const uint8_t *)name;
-		}
+		uint8_t name[PROTO_NAME_MAX];
+		dst = proto_addr_detach(&dst, name);
 		buf_consume(&c->cin, req.head_len);
 		client_connect(c, &dst);
 		return;

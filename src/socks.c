@@ -201,22 +201,6 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 		c->phase = PHASE_RESOLVING;
 }
 
-/*
- * A copy of a parsed destination that no longer views cin (its name goes to
- * name): the request is consumed before the destination is acted on, because
- * a synchronous failure (a refused name, a block rule) answers and finishes
- * the client at once, and that releases cin.
- */
-static struct proto_addr dst_copy(const struct proto_addr *dst, uint8_t name[PROTO_NAME_MAX])
-{
-	struct proto_addr a = *dst;
-	if (a.type == PROTO_ADDR_DOMAIN) {
-		memcpy(name, a.name, a.name_len);
-		a.name = name;
-	}
-	return a;
-}
-
 static void s5_request(struct client *c)
 {
 	struct socks5_request r;
@@ -236,8 +220,13 @@ static void s5_request(struct client *c)
 	c->u.socks.step = STEP_WAITING;
 	uint8_t name[PROTO_NAME_MAX];
 	switch (r.cmd) {
+	/*
+	 * The request is consumed before its destination is acted on (a copy
+	 * that no longer views cin): a synchronous failure (a refused name, a
+	 * block rule) answers and finishes the client at once, releasing cin.
+	 */
 	case SOCKS5_CMD_CONNECT: {
-		struct proto_addr dst = dst_copy(&r.dst, name);
+		struct proto_addr dst = proto_addr_detach(&r.dst, name);
 		buf_consume(&c->cin, used);
 		client_connect(c, &dst);
 		break;
@@ -249,7 +238,7 @@ static void s5_request(struct client *c)
 			s5_fail(c, SOCKS5_REP_CMD_UNSUPPORTED);
 			break;
 		}
-		r.dst = dst_copy(&r.dst, name);
+		r.dst = proto_addr_detach(&r.dst, name);
 		buf_consume(&c->cin, used);
 		s5_resolve(c, &r);
 		break;
@@ -373,7 +362,7 @@ static void s4_input(struct client *c)
 		c->user = secret_isolation_tag(r.userid, r.userid_len, NULL, 0) | 1ull << 63;
 	c->u.socks.step = STEP_WAITING;
 	uint8_t name[PROTO_NAME_MAX];
-	struct proto_addr dst = dst_copy(&r.dst, name);
+	struct proto_addr dst = proto_addr_detach(&r.dst, name); /* as in s5_request */
 	buf_consume(&c->cin, used);
 	client_connect(c, &dst);
 }

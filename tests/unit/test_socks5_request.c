@@ -123,6 +123,34 @@ static void test_request_domain_255(void **state)
 	assert_bytewise(request_fn, msg, n, &r);
 }
 
+/* proto_addr_detach: the name outlives the input it was parsed from. */
+static void test_request_detach(void **state)
+{
+	(void)state;
+	uint8_t name[PROTO_NAME_MAX], copy[PROTO_NAME_MAX];
+	fill_name(name, sizeof(name));
+	uint8_t msg[SOCKS5_REQUEST_MAX];
+	size_t n = build_request(msg, SOCKS5_CMD_CONNECT, PROTO_ADDR_DOMAIN, name, 255, 443);
+	struct guard g;
+	struct socks5_request r;
+	size_t used;
+	const uint8_t *p = guard_copy(&g, msg, n);
+	assert_int_equal(socks5_parse_request(p, n, &used, &r), PROTO_DONE);
+	struct proto_addr d = proto_addr_detach(&r.dst, copy);
+	guard_free(&g); /* the input is gone: d must not view it */
+	assert_ptr_equal(d.name, copy);
+	assert_int_equal(d.name_len, 255);
+	assert_memory_equal(d.name, name, 255);
+	assert_int_equal(d.port, 443);
+
+	n = build_request(msg, SOCKS5_CMD_CONNECT, PROTO_ADDR_IPV6, ip6, 16, 22);
+	assert_int_equal(socks5_parse_request(msg, n, &used, &r), PROTO_DONE);
+	d = proto_addr_detach(&r.dst, copy);
+	assert_int_equal(d.type, PROTO_ADDR_IPV6);
+	assert_memory_equal(d.ip, ip6, 16);
+	assert_int_equal(d.port, 22);
+}
+
 static void test_request_commands(void **state)
 {
 	(void)state;
@@ -384,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_request_domain),
 	    cmocka_unit_test(test_request_domain_1),
 	    cmocka_unit_test(test_request_domain_255),
+	    cmocka_unit_test(test_request_detach),
 	    cmocka_unit_test(test_request_commands),
 	    cmocka_unit_test(test_request_resolve),
 	    cmocka_unit_test(test_request_truncated),
