@@ -20,7 +20,7 @@ struct worker {
 	time_t started;
 };
 
-/* A first-generation worker's end of the master's start-up pipe; -1 otherwise. */
+/* A worker's end of the pipe its master waits on until it listens; -1 in the master. */
 static int ready_fd = -1;
 
 void workers_ready(void)
@@ -46,7 +46,7 @@ void workers_ready(void)
  * or at a SIGHUP. A worker started again after a crash must not pick up an
  * edit nobody has asked to apply (a broken one would stop it starting at all,
  * a good one would give it other rules than its siblings). ready[] is the
- * start-up pipe, or {-1, -1} for a worker started again.
+ * pipe the master reads until the worker listens.
  */
 static pid_t spawn(const struct cli_opts *opts, struct conf *conf, unsigned i, unsigned n,
                    const sigset_t *old, const int ready[2])
@@ -69,8 +69,7 @@ static pid_t spawn(const struct cli_opts *opts, struct conf *conf, unsigned i, u
 		log_warn("worker %u: PR_SET_PDEATHSIG", i + 1);
 	if (getppid() != master)
 		_exit(0);
-	if (ready[0] >= 0)
-		close(ready[0]);
+	close(ready[0]);
 	ready_fd = ready[1];
 	/* The worker owns its copy of the master's reference; it reloads by itself. */
 	_exit(server_serve(opts, conf, i, n));
