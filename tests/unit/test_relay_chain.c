@@ -452,21 +452,31 @@ static void test_bulk(void **state)
  * Until those records are opened the stream is neither ended nor cut; once
  * the application reads, it ends with its END and every byte.
  */
+/*
+ * Three hops, b (down bytes) from the destination, which closes or not, to
+ * an application that reads nothing; run until stuck, then the link's EOF
+ * is read (link_eof, as client_io.c sets it), which by itself is no cut.
+ */
+static struct sim *stalled_download(const uint8_t *b, size_t down, bool close)
+{
+	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
+	m->dest_data = b;
+	m->dest_len = down;
+	m->dest_close = close;
+	m->app_stalled = true;
+	run(m);
+	m->c->link_eof = true;
+	assert_true(sealed_pump_in(m->c, &m->app_in));
+	return m;
+}
+
 static void test_fin_behind_records(void **state)
 {
 	(void)state;
 	size_t down = 1 << 20;
 	uint8_t *b = pattern(down, 7);
-	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
-	m->dest_data = b;
-	m->dest_len = down;
-	m->dest_close = true;
-	m->app_stalled = true;
-	run(m);
+	struct sim *m = stalled_download(b, down, true);
 	assert_true(m->client_fin_in);
-	assert_false(sealed_in_ended(m->c));
-	m->c->link_eof = true;
-	assert_true(sealed_pump_in(m->c, &m->app_in));
 	assert_false(m->c->broken || sealed_in_ended(m->c));
 
 	m->app_stalled = false;
@@ -489,13 +499,7 @@ static void test_fin_without_end(void **state)
 	(void)state;
 	size_t down = 1 << 20;
 	uint8_t *b = pattern(down, 8);
-	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
-	m->dest_data = b;
-	m->dest_len = down; /* and no close: no END comes */
-	m->app_stalled = true;
-	run(m);
-	m->c->link_eof = true;
-	assert_true(sealed_pump_in(m->c, &m->app_in));
+	struct sim *m = stalled_download(b, down, false); /* no close: no END comes */
 	assert_false(m->c->broken);
 	m->app_stalled = false;
 	run(m);
