@@ -47,6 +47,17 @@ import threading
 import time
 
 
+_say_lock = threading.Lock()
+
+
+def say(line):
+    """One whole log line: print() from handler threads can interleave the
+    text of one line with another's (seen as "connection 1connection 2")."""
+    with _say_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def hostport(s):
     if s.startswith("["):
         host, _, rest = s[1:].partition("]")
@@ -83,7 +94,7 @@ def cmd_origin(a):
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             peer = self.client_address
-            print(f"connection from {peer[0]} {peer[1]}", flush=True)
+            say(f"connection from {peer[0]} {peer[1]}")
             s = self.request
             s.settimeout(20)
             head = b""
@@ -111,7 +122,7 @@ def cmd_origin(a):
                 end = "reset"
             except OSError as e:
                 end = "error:" + errno.errorcode.get(e.errno, str(e.errno))
-            print(f"end from {peer[0]} {peer[1]}: {end}", flush=True)
+            say(f"end from {peer[0]} {peer[1]}: {end}")
 
     srv = make_server(a.bind, a.port, Handler)
     print("listening on " + show(a.bind, srv.server_address[1]), flush=True)
@@ -154,7 +165,7 @@ def cmd_recorder(a):
             with lock:
                 counter[0] += 1
                 k = counter[0]
-            print(f"connection {k}", flush=True)
+            say(f"connection {k}")
             c = self.request
             flight = bytearray()
             stream = bytearray()
@@ -168,14 +179,14 @@ def cmd_recorder(a):
                     state["flight_done"] = True
                     data = bytes(flight)
                 write_file(os.path.join(a.dir, f"flight.{k}"), data)
-                print(f"flight {k} {len(data)}", flush=True)
+                say(f"flight {k} {len(data)}")
 
             up = None
             if to:
                 try:
                     up = socket.create_connection(to, timeout=10)
                 except OSError as e:
-                    print(f"connection {k}: upstream {e}", flush=True)
+                    say(f"connection {k}: upstream {e}")
                     return
                 up.settimeout(None)
 
@@ -209,7 +220,7 @@ def cmd_recorder(a):
                     if not d:
                         break
                     if a.cut and cut_now(a.cut):
-                        print(f"connection {k}: cut", flush=True)
+                        say(f"connection {k}: cut")
                         for s in (c, up):
                             if s:
                                 reset_close(s)
