@@ -88,6 +88,13 @@ bool buf_make_room(struct buf *b, size_t n)
 	return buf_room(b) >= n;
 }
 
+bool buf_could_take(const struct buf *b, size_t n)
+{
+	if (buf_room(b) >= n)
+		return true;
+	return !b->bulk && bulk_held < BUF_BULK_MAX && BUF_BULK_CAP - buf_len(b) >= n;
+}
+
 /* Takes memory on first use and moves the data to the front when the tail is full. */
 static bool buf_prepare(struct buf *b, size_t want)
 {

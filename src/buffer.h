@@ -78,6 +78,8 @@ void buf_commit(struct buf *b, size_t n);
  * not fit now (see BUF_BULK_CAP).
  */
 bool buf_make_room(struct buf *b, size_t n);
+/* Whether buf_make_room(b, n) would succeed now; changes nothing. */
+bool buf_could_take(const struct buf *b, size_t n);
 /* Drops n bytes from the front; releases the memory when nothing is left. */
 void buf_consume(struct buf *b, size_t n);
 /* Appends n bytes; false (nothing appended) if they do not fit. */

@@ -232,6 +232,21 @@ static bool can_take(const struct buf *b, const struct spipe *p)
 }
 
 /*
+ * A plaintext side that a sealed side carries is read, in a tunnel and while
+ * nothing waits in b, straight into the sealed side's records (read_plain()):
+ * it is read while those have room for one more, not while b has. Reading
+ * into b once they are full would have every later byte sealed out of b, a
+ * copy of all the stream, until b drains.
+ */
+static bool can_take_plain(const struct client *c, const struct buf *b, const struct spipe *p,
+                           const struct sealed *carrier)
+{
+	if (carrier && c->phase == PHASE_TUNNEL && buf_len(b) == 0 && sealed_straight(carrier))
+		return sealed_frame_fits(carrier);
+	return can_take(b, p);
+}
+
+/*
  * Runs a sealed side's pumps: records in to plaintext, plaintext out to
  * records. false when the side is broken (the caller decides what the client
  * is told): a cut, too, can only be told here once the records before the
@@ -459,7 +474,8 @@ void client_update(struct client *c)
 	 * as the other side drains, by the pump above.
 	 */
 	bool c_open = c->cs ? !c->cs->link_eof && (!c->c_eof || c->cs->reuse) : !c->c_eof;
-	if (reading && c_open && (c->cs ? buf_room(&c->cs->rin) > 0 : can_take(&c->cin, &c->c2u)))
+	if (reading && c_open &&
+	    (c->cs ? buf_room(&c->cs->rin) > 0 : can_take_plain(c, &c->cin, &c->c2u, c->us)))
 		cev |= EV_READ;
 	if (client_pending(c))
 		cev |= EV_WRITE;
@@ -468,7 +484,7 @@ void client_update(struct client *c)
 		uev = EV_WRITE | EV_READ;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
 		if (c->us ? !c->u_eof && !c->us->link_eof && buf_room(&c->us->rin) > 0
-		          : !c->u_eof && can_take(&c->uin, &c->u2c))
+		          : !c->u_eof && can_take_plain(c, &c->uin, &c->u2c, c->cs))
 			uev |= EV_READ;
 		if (upstream_pending(c))
 			uev |= EV_WRITE;

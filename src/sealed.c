@@ -293,6 +293,12 @@ struct buf_frame sealed_frame(struct sealed *s)
 	                          .arg = s};
 }
 
+bool sealed_frame_fits(const struct sealed *s)
+{
+	size_t frame = s->n * (RECORD_HDR_LEN + 1) + sealed_unit(s) + s->n * RELAY_TAG_LEN;
+	return buf_could_take(&s->rout, frame);
+}
+
 /*
  * Client through several hops: each piece of src is copied once, to where
  * the innermost payload goes in rout, and sealed there through every layer;

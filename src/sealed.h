@@ -78,6 +78,8 @@ bool sealed_straight(const struct sealed *s);
  * payload goes and is sealed there, through every layer, with no copy.
  */
 struct buf_frame sealed_frame(struct sealed *s);
+/* Whether one more frame of sealed_frame() fits in rout now. */
+bool sealed_frame_fits(const struct sealed *s);
 /* Moves what it can from src into rout; false if the stream is broken. */
 bool sealed_pump_out(struct sealed *s, struct buf *src);
 /* Relay: queues a STATUS record (and, unless OK, an END). */

@@ -196,14 +196,21 @@ static void test_make_room(void **state)
 	(void)state;
 	static uint8_t big[BUF_BULK_CAP];
 	struct buf b = {0};
+	assert_true(buf_could_take(&b, BUF_BULK_CAP));
+	assert_false(buf_could_take(&b, BUF_BULK_CAP + 1));
 	assert_true(buf_append(&b, big, BUF_CAP - 10));
+	assert_false(b.bulk);
+	/* buf_could_take() tells what buf_make_room() will do, and does nothing. */
+	assert_true(buf_could_take(&b, 11));
 	assert_false(b.bulk);
 	assert_true(buf_make_room(&b, 10));
 	assert_false(b.bulk); /* it fitted */
 	assert_true(buf_append(&b, big, 11));
 	assert_true(b.bulk);
 	assert_int_equal(buf_len(&b), BUF_CAP + 1);
+	assert_false(buf_could_take(&b, BUF_BULK_CAP - BUF_CAP));
 	assert_null(buf_reserve(&b, BUF_BULK_CAP - BUF_CAP));
+	assert_true(buf_could_take(&b, BUF_BULK_CAP - BUF_CAP - 1));
 	assert_non_null(buf_reserve(&b, BUF_BULK_CAP - BUF_CAP - 1));
 	assert_false(buf_append(&b, big, BUF_BULK_CAP));
 	assert_int_equal(buf_len(&b), BUF_CAP + 1);
@@ -230,6 +237,7 @@ static void test_bulk_bound(void **state)
 	}
 	/* The bound is reached: no more growing. */
 	assert_true(buf_append(&late, big, BUF_CAP));
+	assert_false(buf_could_take(&late, 1));
 	assert_false(buf_append(&late, big, 1));
 	assert_false(late.bulk);
 	assert_int_equal(buf_len(&late), BUF_CAP);
@@ -244,6 +252,7 @@ static void test_bulk_bound(void **state)
 	assert_int_equal(buf_room(&early), BUF_CAP - 10);
 	/* One given back: a full buffer grows again. */
 	buf_free(&held[0]);
+	assert_true(buf_could_take(&late, 1));
 	assert_true(buf_append(&late, big, 1));
 	assert_true(late.bulk);
 	assert_int_equal(buf_len(&late), BUF_CAP + 1);
