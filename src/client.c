@@ -236,13 +236,17 @@ static bool can_take(const struct buf *b, const struct spipe *p)
  * nothing waits in b, straight into the sealed side's records (read_plain()):
  * it is read while those have room for one more, not while b has. Reading
  * into b once they are full would have every later byte sealed out of b, a
- * copy of all the stream, until b drains.
+ * copy of all the stream, for as long as the reader on the far side stays
+ * slow. Bytes already in b (read before the tunnel, or when the records
+ * could not grow) go out first: b takes no more, drains into the records
+ * as they empty (client_update() pumps before it gets here), and the reads
+ * then go straight into the records again.
  */
 static bool can_take_plain(const struct client *c, const struct buf *b, const struct spipe *p,
                            const struct sealed *carrier)
 {
-	if (carrier && c->phase == PHASE_TUNNEL && buf_len(b) == 0 && sealed_straight(carrier))
-		return sealed_frame_fits(carrier);
+	if (carrier && c->phase == PHASE_TUNNEL && sealed_straight(carrier))
+		return buf_len(b) == 0 && sealed_frame_fits(carrier);
 	return can_take(b, p);
 }
 

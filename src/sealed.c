@@ -295,8 +295,8 @@ struct buf_frame sealed_frame(struct sealed *s)
 
 bool sealed_frame_fits(const struct sealed *s)
 {
-	size_t frame = s->n * (RECORD_HDR_LEN + 1) + sealed_unit(s) + s->n * RELAY_TAG_LEN;
-	return buf_could_take(&s->rout, frame);
+	/* A full frame: what seal_piece() makes of a full piece. */
+	return buf_could_take(&s->rout, sealed_unit(s) + s->n * RECORD_OVERHEAD);
 }
 
 /*
