@@ -59,6 +59,12 @@ void buf_release_spares(void)
 			free(spare[i].block[--spare[i].n]);
 }
 
+/* Whether buf_grow() would make b a bulk buffer (memory permitting). */
+static bool can_grow(const struct buf *b)
+{
+	return !b->bulk && bulk_held < BUF_BULK_MAX;
+}
+
 /*
  * Found full: from now on the buffer takes bulk blocks, this one included
  * (its bytes move once). Past BUF_BULK_MAX, or without memory for that, it
@@ -66,7 +72,7 @@ void buf_release_spares(void)
  */
 static void buf_grow(struct buf *b)
 {
-	if (b->bulk || bulk_held >= BUF_BULK_MAX)
+	if (!can_grow(b))
 		return;
 	if (b->data) {
 		uint8_t *big = block_get(true);
@@ -92,7 +98,7 @@ bool buf_could_take(const struct buf *b, size_t n)
 {
 	if (buf_room(b) >= n)
 		return true;
-	return !b->bulk && bulk_held < BUF_BULK_MAX && BUF_BULK_CAP - buf_len(b) >= n;
+	return can_grow(b) && BUF_BULK_CAP - buf_len(b) >= n;
 }
 
 /* Takes memory on first use and moves the data to the front when the tail is full. */
