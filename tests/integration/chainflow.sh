@@ -89,6 +89,39 @@ done
 expect_eq "every byte arrived through the chain after the client read again" \
 	"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
 
+# ------------------------------------------------------------ stalled streams
+# 20 downloads stop reading after their first byte. At the exit each then
+# holds the records it has sealed for the link, and no second buffer of the
+# origin's bytes in front of them: a bulk buffer (512 KiB) a stream, where
+# reading the origin on into a plaintext buffer made it two (about 1 MiB a
+# stream, 20 MiB in all, before that was fixed).
+base3=$(rss_kib "${RPID[3]}")
+run_py 120 - "$P" "$HTTP_PORT" >"$T/st.out" 2>&1 <<'PY' &
+import socket, sys, time
+from origin import socks5_connect
+proxy, port = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for i in range(20):
+    s = socks5_connect(proxy, "127.0.0.1", port)[0]
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (64 << 20))
+    s.recv(1)
+    held.append(s)
+print("stalled", flush=True)
+time.sleep(60)
+PY
+ST_PID=$!
+wait_for_line "$T/st.out" '^stalled' 60 || fail "stalled downloads did not start ($(cat "$T/st.out"))"
+sleep 3
+grew=$(($(rss_kib "${RPID[3]}") - base3))
+kill "$ST_PID" 2>/dev/null
+wait "$ST_PID" 2>/dev/null
+if [ "$grew" -lt $((20 * 768)) ]; then
+	pass "exit: RSS grew by ${grew} KiB for 20 stalled downloads (one buffer each)"
+else
+	fail "exit: RSS grew by ${grew} KiB for 20 stalled downloads (two buffers each?)"
+fi
+
 # ------------------------------------------------------------ END, then FIN
 # Without reuse every hop ends a stream with END and at once a FIN. Behind a
 # slow reader the END is often still among the records waiting for room when
