@@ -115,8 +115,7 @@ static struct spare *find(struct server *srv, const struct sockaddr_storage *add
 			return s;
 		/* One whose refill failed has no timer to let it go: it goes here. */
 		if (s->fd < 0 && stale(s, ev_now(srv->loop))) {
-			*pp = s->next;
-			free(s);
+			forget(s); /* *pp is s->next now */
 			continue;
 		}
 		pp = &s->next;
