@@ -218,6 +218,21 @@ ssize_t buf_write_fd(struct buf *b, int fd)
 	return n;
 }
 
+void buf_shrink(struct buf *b)
+{
+	if (!b->data || !b->bulk || buf_len(b) > BUF_CAP)
+		return;
+	uint8_t *small = block_get(false);
+	if (!small)
+		return;
+	memcpy(small, b->data + b->start, buf_len(b));
+	block_put(b->data, true);
+	b->end -= b->start;
+	b->start = 0;
+	b->data = small;
+	b->bulk = false;
+}
+
 void buf_free(struct buf *b)
 {
 	block_put(b->data, b->bulk);

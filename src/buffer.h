@@ -112,6 +112,13 @@ struct buf_frame {
  * Grows the buffer as buf_read_fd_units does when it takes all it could.
  */
 ssize_t buf_read_fd_framed(struct buf *b, int fd, const struct buf_frame *f);
+/*
+ * A bulk buffer left holding no more than a small block takes (the part of a
+ * record that a read ended in, say) moves those bytes to a small block and
+ * gives its bulk block back; found full again, it turns bulk again. For a
+ * buffer that will not be read for a while.
+ */
+void buf_shrink(struct buf *b);
 /* write(2)s from the front and consumes what was written. */
 ssize_t buf_write_fd(struct buf *b, int fd);
 void buf_free(struct buf *b);

@@ -263,12 +263,54 @@ static void test_bulk_bound(void **state)
 	buf_release_spares();
 }
 
+/*
+ * buf_shrink(): a bulk buffer holding at most a small block's worth moves it
+ * to a small block, giving the bulk block back, and turns bulk again when it
+ * is found full; one holding more, or a small one, is left as it is.
+ */
+static void test_shrink(void **state)
+{
+	(void)state;
+	static uint8_t big[BUF_CAP + 1];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i % 251);
+	struct buf b = {0};
+	assert_true(buf_append(&b, big, BUF_CAP + 1));
+	assert_true(b.bulk);
+	buf_shrink(&b); /* more than a small block holds */
+	assert_true(b.bulk);
+	assert_int_equal(buf_len(&b), BUF_CAP + 1);
+
+	buf_consume(&b, BUF_CAP - 99); /* 100 bytes left, from offset BUF_CAP - 99 */
+	assert_true(b.bulk);
+	buf_shrink(&b);
+	assert_false(b.bulk);
+	assert_int_equal(buf_len(&b), 100);
+	assert_int_equal(buf_room(&b), BUF_CAP - 100);
+	assert_memory_equal(buf_head(&b), big + BUF_CAP - 99, 100);
+	buf_shrink(&b); /* small already: nothing to do */
+	assert_false(b.bulk);
+	assert_int_equal(buf_len(&b), 100);
+
+	/* Found full again, it takes a bulk block, its bytes with it. */
+	assert_true(buf_append(&b, big, BUF_CAP - 100));
+	assert_false(b.bulk);
+	assert_true(buf_append(&b, big, 1));
+	assert_true(b.bulk);
+	assert_int_equal(buf_len(&b), BUF_CAP + 1);
+	assert_memory_equal(buf_head(&b), big + BUF_CAP - 99, 100);
+	buf_free(&b);
+	buf_shrink(&b); /* empty: nothing to do */
+	assert_null(buf_head(&b));
+	buf_release_spares();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_units),      cmocka_unit_test(test_grow),
 	    cmocka_unit_test(test_framed),     cmocka_unit_test(test_make_room),
-	    cmocka_unit_test(test_bulk_bound),
+	    cmocka_unit_test(test_bulk_bound), cmocka_unit_test(test_shrink),
 	};
 	return cmocka_run_group_tests_name("buffer", tests, NULL, NULL);
 }
