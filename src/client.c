@@ -251,6 +251,26 @@ static bool can_take_plain(const struct client *c, const struct buf *b, const st
 }
 
 /*
+ * The other way round: a sealed side whose records are opened into plain, for
+ * a plaintext side to write, is read in a tunnel only while plain is empty.
+ * Reading on while the plaintext side is slow would fill the records' buffer
+ * behind plain for nothing: the link's socket buffer holds those bytes as
+ * well, and the sender slows down just the same. So a stalled stream holds
+ * one buffer of opened plaintext, and (client_write_side()) the part of a
+ * record its last read ended in. Only plain counts: a client's inner layer
+ * may hold part of a record that the next read completes, and with plain
+ * empty no layer waits for room.
+ */
+static bool can_take_sealed(const struct client *c, const struct sealed *s, const struct buf *plain)
+{
+	if (buf_room(&s->rin) == 0)
+		return false;
+	if (c->phase != PHASE_TUNNEL)
+		return true;
+	return buf_len(plain) == 0;
+}
+
+/*
  * Runs a sealed side's pumps: records in to plaintext, plaintext out to
  * records. false when the side is broken (the caller decides what the client
  * is told): a cut, too, can only be told here once the records before the
@@ -479,7 +499,8 @@ void client_update(struct client *c)
 	 */
 	bool c_open = c->cs ? !c->cs->link_eof && (!c->c_eof || c->cs->reuse) : !c->c_eof;
 	if (reading && c_open &&
-	    (c->cs ? buf_room(&c->cs->rin) > 0 : can_take_plain(c, &c->cin, &c->c2u, c->us)))
+	    (c->cs ? can_take_sealed(c, c->cs, &c->cin)
+	           : can_take_plain(c, &c->cin, &c->c2u, c->us)))
 		cev |= EV_READ;
 	if (client_pending(c))
 		cev |= EV_WRITE;
@@ -487,7 +508,7 @@ void client_update(struct client *c)
 		/* A failed connect is readable too: see connect_done(). */
 		uev = EV_WRITE | EV_READ;
 	} else if (c->ufd >= 0 && c->phase != PHASE_CLOSING) {
-		if (c->us ? !c->u_eof && !c->us->link_eof && buf_room(&c->us->rin) > 0
+		if (c->us ? !c->u_eof && !c->us->link_eof && can_take_sealed(c, c->us, &c->uin)
 		          : !c->u_eof && can_take_plain(c, &c->uin, &c->u2c, c->cs))
 			uev |= EV_READ;
 		if (upstream_pending(c))
