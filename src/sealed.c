@@ -214,15 +214,28 @@ bool sealed_pump_in(struct sealed *s, struct buf *dst)
 	}
 	if (s->discard)
 		return s->link_eof ? broken(s) : true; /* cut inside the flight's padding */
+	/*
+	 * Each round the layers inside open all they can (into dst, or the next
+	 * layer's buffer), and then the outermost layer opens more: through a
+	 * chain one record, and only while no layer inside waits for room. So a
+	 * layer's buffer holds a record or two, never a read's worth of them
+	 * (which would take a bulk block at every layer behind a slow reader).
+	 */
 	bool progress, waiting;
 	do {
 		progress = waiting = false;
-		for (unsigned k = 0; k < s->n; k++) {
+		for (unsigned i = 1; i <= s->n; i++) {
+			unsigned k = i % s->n; /* 1 .. n-1, then 0 */
+			if (k == 0 && waiting)
+				break;
 			struct buf *in = k == 0 ? &s->rin : &s->bwd[k];
 			struct buf *out = k == s->n - 1 ? dst : &s->bwd[k + 1];
 			enum step r;
-			while ((r = step_in(s, k, in, out)) == STEP_TAKEN)
+			while ((r = step_in(s, k, in, out)) == STEP_TAKEN) {
 				progress = true;
+				if (k == 0 && s->n > 1)
+					break;
+			}
 			if (r == STEP_BROKEN)
 				return false;
 			waiting |= r == STEP_WAIT;

@@ -446,17 +446,16 @@ static void test_bulk(void **state)
 }
 
 /*
- * The application reads nothing while the destination sends 1 MiB and
- * closes: the relay's END and FIN come while the last records still wait
- * for room, and the FIN is read then (link_eof, as client_io.c sets it).
- * Until those records are opened the stream is neither ended nor cut; once
- * the application reads, it ends with its END and every byte.
- */
-/*
  * Three hops, b (down bytes) from the destination, which closes or not, to
  * an application that reads nothing; run until stuck, then the link's EOF
  * is read (link_eof, as client_io.c sets it), which by itself is no cut.
+ * The client's inner layers open only as far as the application's buffer
+ * takes; the rest waits in rin as records. 544 KiB is more than the
+ * application's (bulk) buffer holds and less than it and rin (which stays a
+ * small buffer here: the simulated link never fills it) hold together.
  */
+#define STALLED_DOWN (544 * 1024)
+
 static struct sim *stalled_download(const uint8_t *b, size_t down, bool close)
 {
 	struct sim *m = sim_new(3, (const uint8_t *)GET, sizeof(GET) - 1);
@@ -465,15 +464,30 @@ static struct sim *stalled_download(const uint8_t *b, size_t down, bool close)
 	m->dest_close = close;
 	m->app_stalled = true;
 	run(m);
+	/*
+	 * The client's inner layers opened only as far as the application's
+	 * buffer took: each holds a record or two, in a small block.
+	 */
+	for (unsigned k = 1; k < m->n; k++) {
+		assert_false(m->c->bwd[k].bulk);
+		assert_true(buf_len(&m->c->bwd[k]) < 2 * RECORD_WIRE_MAX);
+	}
 	m->c->link_eof = true;
 	assert_true(sealed_pump_in(m->c, &m->app_in));
 	return m;
 }
 
+/*
+ * The application reads nothing while the destination sends and closes: the
+ * relay's END and FIN come while the last records still wait for room, and
+ * the FIN is read then. Until those records are opened the stream is
+ * neither ended nor cut; once the application reads, it ends with its END
+ * and every byte.
+ */
 static void test_fin_behind_records(void **state)
 {
 	(void)state;
-	size_t down = 1 << 20;
+	size_t down = STALLED_DOWN;
 	uint8_t *b = pattern(down, 7);
 	struct sim *m = stalled_download(b, down, true);
 	assert_true(m->client_fin_in);
@@ -497,7 +511,7 @@ static void test_fin_behind_records(void **state)
 static void test_fin_without_end(void **state)
 {
 	(void)state;
-	size_t down = 1 << 20;
+	size_t down = STALLED_DOWN;
 	uint8_t *b = pattern(down, 8);
 	struct sim *m = stalled_download(b, down, false); /* no close: no END comes */
 	assert_false(m->c->broken);
