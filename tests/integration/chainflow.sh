@@ -175,7 +175,7 @@ sleep 1
 during=($(all_rss))
 kill "$SU_PID" 2>/dev/null
 wait "$SU_PID" 2>/dev/null
-stalled_check uploads $((20 * 768)) 1 2 3
+stalled_check uploads $((20 * 768)) 0 1 2 3
 
 # ------------------------------------------------------------ END, then FIN
 # Without reuse every hop ends a stream with END and at once a FIN. Behind a

@@ -302,6 +302,19 @@ static void test_shrink(void **state)
 	buf_free(&b);
 	buf_shrink(&b); /* empty: nothing to do */
 	assert_null(buf_head(&b));
+
+	/* The bulk block is given back: at the bound, shrinking one frees a place. */
+	static struct buf held[BUF_BULK_MAX - 1];
+	for (size_t i = 0; i < BUF_BULK_MAX - 1; i++)
+		assert_true(buf_append(&held[i], big, BUF_CAP + 1));
+	assert_true(buf_append(&b, big, BUF_CAP + 1));
+	assert_false(buf_bulk_available());
+	buf_consume(&b, BUF_CAP);
+	buf_shrink(&b);
+	assert_true(buf_bulk_available());
+	buf_free(&b);
+	for (size_t i = 0; i < BUF_BULK_MAX - 1; i++)
+		buf_free(&held[i]);
 	buf_release_spares();
 }
 
