@@ -65,6 +65,20 @@ static bool can_grow(const struct buf *b)
 	return !b->bulk && bulk_held < BUF_BULK_MAX;
 }
 
+/* Moves b's bytes to the front of a new block of the other kind; false without memory. */
+static bool move_to_block(struct buf *b, bool bulk)
+{
+	uint8_t *p = block_get(bulk);
+	if (!p)
+		return false;
+	memcpy(p, b->data + b->start, buf_len(b));
+	block_put(b->data, !bulk);
+	b->end -= b->start;
+	b->start = 0;
+	b->data = p;
+	return true;
+}
+
 /*
  * Found full: from now on the buffer takes bulk blocks, this one included
  * (its bytes move once). Past BUF_BULK_MAX, or without memory for that, it
@@ -72,19 +86,8 @@ static bool can_grow(const struct buf *b)
  */
 static void buf_grow(struct buf *b)
 {
-	if (!can_grow(b))
-		return;
-	if (b->data) {
-		uint8_t *big = block_get(true);
-		if (!big)
-			return;
-		memcpy(big, b->data + b->start, buf_len(b));
-		block_put(b->data, false);
-		b->end -= b->start;
-		b->start = 0;
-		b->data = big;
-	}
-	b->bulk = true;
+	if (can_grow(b) && (!b->data || move_to_block(b, true)))
+		b->bulk = true;
 }
 
 bool buf_make_room(struct buf *b, size_t n)
@@ -220,17 +223,8 @@ ssize_t buf_write_fd(struct buf *b, int fd)
 
 void buf_shrink(struct buf *b)
 {
-	if (!b->data || !b->bulk || buf_len(b) > BUF_CAP)
-		return;
-	uint8_t *small = block_get(false);
-	if (!small)
-		return;
-	memcpy(small, b->data + b->start, buf_len(b));
-	block_put(b->data, true);
-	b->end -= b->start;
-	b->start = 0;
-	b->data = small;
-	b->bulk = false;
+	if (b->data && b->bulk && buf_len(b) <= BUF_CAP && move_to_block(b, false))
+		b->bulk = false;
 }
 
 void buf_free(struct buf *b)

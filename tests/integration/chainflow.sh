@@ -107,10 +107,17 @@ expect_eq "every byte arrived through the chain after the client read again" \
 # there counts those too: the figures are shown and not bounded.
 ASAN_BUILD=0
 ldd "$NACRE" 2>/dev/null | grep -q libasan && ASAN_BUILD=1
-stalled_check() { # WHAT BOUND-KIB PROCESS-INDEXES...
-	local what=$1 bound=$2 i grew
-	shift 2
-	for i in "$@"; do
+# stalled WHAT PID OUT SETTLE: once the streams that PID holds say "stalled"
+# in OUT, waits SETTLE seconds, takes every process's RSS, lets the streams
+# go and checks what each process grew by.
+stalled() {
+	local what=$1 pid=$2 out=$3 bound=$((20 * 768)) i grew
+	wait_for_line "$out" '^stalled' 60 || fail "stalled $what did not start ($(cat "$out"))"
+	sleep "$4"
+	during=($(all_rss))
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for i in 0 1 2 3; do
 		grew=$((during[i] - base[i]))
 		if [ "$ASAN_BUILD" = 1 ]; then
 			pass "${names[i]}: RSS grew by ${grew} KiB for 20 stalled $what # SKIP not bounded in a sanitizer build"
@@ -136,13 +143,7 @@ for i in range(20):
 print("stalled", flush=True)
 time.sleep(60)
 PY
-ST_PID=$!
-wait_for_line "$T/st.out" '^stalled' 60 || fail "stalled downloads did not start ($(cat "$T/st.out"))"
-sleep 3
-during=($(all_rss))
-kill "$ST_PID" 2>/dev/null
-wait "$ST_PID" 2>/dev/null
-stalled_check downloads $((20 * 768)) 0 1 2 3
+stalled downloads $! "$T/st.out" 3
 
 start_origin stall-origin halfclose --read-pause 100000
 STALL_PORT=$ORIGIN_PORT
@@ -169,13 +170,7 @@ while time.monotonic() < deadline:
 print("stalled", flush=True)
 time.sleep(60)
 PY
-SU_PID=$!
-wait_for_line "$T/su.out" '^stalled' 60 || fail "stalled uploads did not start ($(cat "$T/su.out"))"
-sleep 1
-during=($(all_rss))
-kill "$SU_PID" 2>/dev/null
-wait "$SU_PID" 2>/dev/null
-stalled_check uploads $((20 * 768)) 0 1 2 3
+stalled uploads $! "$T/su.out" 1
 
 # ------------------------------------------------------------ END, then FIN
 # Without reuse every hop ends a stream with END and at once a FIN. Behind a
