@@ -252,19 +252,26 @@ static bool can_take_plain(const struct client *c, const struct buf *b, const st
 
 /*
  * The other way round: a sealed side whose records are opened into plain, for
- * a plaintext side to write, is read in a tunnel only while plain is empty.
- * Reading on while the plaintext side is slow would fill the records' buffer
- * behind plain for nothing: the link's socket buffer holds those bytes as
- * well, and the sender slows down just the same. So a stalled stream holds
- * one buffer of opened plaintext, and (client_write_side()) the part of a
- * record its last read ended in. Only plain counts: a client's inner layer
- * may hold part of a record that the next read completes, and with plain
- * empty no layer waits for room.
+ * a plaintext side to write, is read in a tunnel only while plain is empty
+ * (forwarding HTTP messages, see below). Reading on while the plaintext side
+ * is slow would fill the records' buffer behind plain for nothing: the
+ * link's socket buffer holds those bytes as well, and the sender slows down
+ * just the same. So a stalled stream holds one buffer of opened plaintext,
+ * and (client_update()) the part of a record its last read ended in. Only
+ * plain counts: a client's inner layer may hold part of a record that the
+ * next read completes, and with plain empty no layer waits for room.
  */
 static bool can_take_sealed(const struct client *c, const struct sealed *s, const struct buf *plain)
 {
 	if (buf_room(&s->rin) == 0)
 		return false;
+	/*
+	 * HTTP messages: plain is uin, which the forwarder moves into cout. With
+	 * cout empty, what uin still holds is part of a head or a chunk line
+	 * that needs the bytes after it.
+	 */
+	if (c->phase == PHASE_FORWARD)
+		return buf_len(plain) == 0 || buf_len(&c->cout) == 0;
 	if (c->phase != PHASE_TUNNEL)
 		return true;
 	return buf_len(plain) == 0;
@@ -397,9 +404,9 @@ static bool tunnel_may_write(struct sealed *s, struct buf *plain, struct buf *ow
  * reply or status, an END, a last error reply) now instead of first asking
  * epoll whether it may. A socket nearly always has room, and asking costs two
  * epoll_ctl calls and a wakeup for each of them. A side that said EAGAIN waits
- * for its writable event as before. HTTP forwarding keeps to events: its
- * handler moves more of a message when a write has made room. false if the
- * client was closed.
+ * for its writable event as before. HTTP forwarding writes in
+ * forward_response(), where its handler moves more of a message after each
+ * write that made room. false if the client was closed.
  */
 static bool write_now(struct client *c)
 {
@@ -414,6 +421,28 @@ static bool write_now(struct client *c)
 	    (!tunnel || tunnel_may_write(c->us, upstream_out(c), &c->uout)) &&
 	    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
 		return false;
+	return !c->closed;
+}
+
+/*
+ * HTTP messages: the handler moves what it can of a response from uin into
+ * cout, and cout is written at once while the socket takes all of it, the
+ * handler moving more after each such write (at most what uin holds). So a
+ * reader that stops is seen as a short write (c_behind), as in a tunnel.
+ * false if the client was closed.
+ */
+static bool forward_response(struct client *c)
+{
+	while (c->phase == PHASE_FORWARD) {
+		c->h->upstream_input(c);
+		if (c->closed || c->phase != PHASE_FORWARD || buf_len(&c->cout) == 0 ||
+		    awaits_write(&c->io))
+			break;
+		if (!client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
+			return false;
+		if (buf_len(&c->cout) > 0)
+			break;
+	}
 	return !c->closed;
 }
 
@@ -436,10 +465,36 @@ void client_update(struct client *c)
 		if (c->closed || c->phase == PHASE_CLOSING)
 			return;
 	}
-	if (c->phase != PHASE_OPENING && !pump_sealed(c->us, &c->uin, upstream_out(c), &c->u_eof)) {
-		client_abort(c, "chain broken");
-		return;
+	/*
+	 * Forwarding HTTP messages, what the pump opens goes to the handler at
+	 * once (no event would take it there), and the room that makes in uin
+	 * is pumped again, until neither moves.
+	 */
+	for (;;) {
+		size_t uin_had = buf_len(&c->uin);
+		bool u_eof_had = c->u_eof;
+		if (c->phase != PHASE_OPENING &&
+		    !pump_sealed(c->us, &c->uin, upstream_out(c), &c->u_eof)) {
+			client_abort(c, "chain broken");
+			return;
+		}
+		if (c->phase != PHASE_FORWARD ||
+		    (buf_len(&c->uin) == uin_had && c->u_eof == u_eof_had))
+			break;
+		if (!forward_response(c))
+			return;
 	}
+	/*
+	 * A sealed side that feeds a slow reader is not read again until what
+	 * it opened has gone on (can_take_sealed()). All its records buffer
+	 * holds meanwhile is the part of a record its last read ended in, which
+	 * moves to a small block: a stalled stream keeps one bulk buffer, the
+	 * plaintext, and not two.
+	 */
+	if (c->c_behind && c->us)
+		buf_shrink(&c->us->rin);
+	if (c->u_behind && c->cs)
+		buf_shrink(&c->cs->rin);
 
 	if (c->phase == PHASE_TUNNEL) {
 		/* Carry each FIN across once everything before it has been written. */
@@ -604,8 +659,8 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 		if (!client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
 		/* Room again in cout: let the HTTP relay move more of a response. */
-		if (c->phase == PHASE_FORWARD)
-			c->h->upstream_input(c);
+		if (c->phase == PHASE_FORWARD && !forward_response(c))
+			goto out;
 	}
 out:
 	client_update(c);
@@ -670,8 +725,8 @@ static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
 		if (c->phase == PHASE_TUNNEL &&
 		    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 			goto out;
-		if (c->phase == PHASE_FORWARD)
-			c->h->upstream_input(c);
+		if (c->phase == PHASE_FORWARD && !forward_response(c))
+			goto out;
 		if (c->closed)
 			goto out;
 	}

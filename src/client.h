@@ -125,6 +125,7 @@ struct client {
 	struct buf uout;             /* to write upstream (HTTP request heads and bodies) */
 	struct spipe c2u, u2c;       /* tunnels, splice = true: the splice path once busy */
 	bool c_eof, u_eof;           /* a side sent FIN */
+	bool c_behind, u_behind;     /* our last write to a side left bytes over: it reads slowly */
 	bool c_shut, u_shut;         /* we sent FIN to a side */
 	bool lingering;              /* CLOSING: the reply is out; discarding until EOF */
 	struct sealed *cs;           /* relay role: the client side speaks records */

@@ -103,21 +103,6 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	return false;
 }
 
-/*
- * A plaintext side's socket took less than it was offered: its reader is
- * behind. The sealed side whose records were opened for it is not read until
- * that plaintext has gone out (client_update()), and all its records buffer
- * holds meanwhile is the part of a record its last read ended in: in a small
- * block (buf_shrink()), so that a stalled stream keeps one bulk buffer, the
- * plaintext, and not two.
- */
-static void reader_behind(struct client *c, int fd)
-{
-	struct sealed *from = fd == c->fd ? c->us : c->cs;
-	if (from)
-		buf_shrink(&from->rin);
-}
-
 bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side)
 {
 	ssize_t n;
@@ -141,8 +126,8 @@ bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 	if (n >= 0 || client_io_again(n)) {
 		if (n > 0)
 			c->last_active = ev_now(c->srv->loop);
-		if (!s && c->phase == PHASE_TUNNEL && buf_len(b) > 0)
-			reader_behind(c, fd);
+		if (!s && (c->phase == PHASE_TUNNEL || c->phase == PHASE_FORWARD))
+			*(fd == c->fd ? &c->c_behind : &c->u_behind) = buf_len(b) > 0;
 		return true;
 	}
 	log_debug("client %d: %s write: %s", c->fd, side, strerror(errno));

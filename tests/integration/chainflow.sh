@@ -44,17 +44,23 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 all_rss() { echo "$(rss_kib "$UPID") $(rss_kib "${RPID[1]}") $(rss_kib "${RPID[2]}") $(rss_kib "${RPID[3]}")"; }
 
 # ------------------------------------------------------------ backpressure
-# 256 MiB from the origin; the client reads 1 MiB, stops for 4 s, then reads
-# the rest. While it is stopped no process may grow by more than its buffers.
-base=($(all_rss))
+# 256 MiB from the origin, through SOCKS5 and then as an absolute-form HTTP
+# request; the client reads 1 MiB, stops for 4 s, then reads the rest. While
+# it is stopped no process may grow by more than its buffers.
 N=$((256 * 1024 * 1024))
-run_py 180 - "$P" "$HTTP_PORT" "$N" >"$T/bp.out" 2>&1 <<'PY' &
+cat >"$T/pause.py" <<'PY'
 import hashlib, socket, sys, time
 from origin import socks5_connect, recv_exact
-proxy, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-s = socks5_connect(proxy, "127.0.0.1", port)[0]
+proxy, port, n, how = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if how == "socks5":
+    s = socks5_connect(proxy, "127.0.0.1", port)[0]
+    target = b"/bytes/%d" % n
+else:  # absolute-form, relayed message by message
+    s = socket.create_connection(("127.0.0.1", proxy))
+    target = b"http://127.0.0.1:%d/bytes/%d" % (port, n)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
+s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+          % (target, port))
 head = b""
 while b"\r\n\r\n" not in head:
     head += s.recv(1)
@@ -72,27 +78,32 @@ while True:
     h.update(b); got += len(b)
 print("got", got, h.hexdigest(), flush=True)
 PY
-BP_PID=$!
-wait_for_line "$T/bp.out" '^paused' 60 || fail "backpressure client did not start"
-sleep 3
-during=($(all_rss))
-wait "$BP_PID"
 names=(user relay1 relay2 relay3)
-for i in 0 1 2 3; do
-	grew=$((during[i] - base[i]))
-	if [ "$grew" -lt 8192 ]; then
-		pass "${names[i]}: RSS grew by ${grew} KiB while the client was not reading (bounded)"
-	else
-		fail "${names[i]}: RSS grew by ${grew} KiB while the client was not reading"
-	fi
+for how in socks5 http; do
+	base=($(all_rss))
+	run_py 180 "$T/pause.py" "$P" "$HTTP_PORT" "$N" "$how" >"$T/bp.out" 2>&1 &
+	BP_PID=$!
+	wait_for_line "$T/bp.out" '^paused' 60 || fail "$how backpressure client did not start"
+	sleep 3
+	during=($(all_rss))
+	wait "$BP_PID"
+	for i in 0 1 2 3; do
+		grew=$((during[i] - base[i]))
+		if [ "$grew" -lt 8192 ]; then
+			pass "${names[i]}: RSS grew by ${grew} KiB while the $how client was not reading (bounded)"
+		else
+			fail "${names[i]}: RSS grew by ${grew} KiB while the $how client was not reading"
+		fi
+	done
+	expect_eq "every byte arrived through the chain ($how) after the client read again" \
+		"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
 done
-expect_eq "every byte arrived through the chain after the client read again" \
-	"got $N $(origin_sha256 "$N")" "$(grep '^got' "$T/bp.out")"
 
 # ------------------------------------------------------------ stalled streams
-# 20 downloads stop reading after their first byte, then 20 uploads go to an
-# origin that stops reading: every process on the way then holds about one
-# bulk buffer (512 KiB) a stream; the bound is 768 KiB a stream.
+# 20 downloads stop reading after their first byte (through SOCKS5, then as
+# absolute-form HTTP requests), then 20 uploads go to an origin that stops
+# reading: every process on the way then holds about one bulk buffer
+# (512 KiB) a stream; the bound is 768 KiB a stream (832 KiB for HTTP).
 #  - The exit reads the origin straight into the records it seals for the
 #    link, with no buffer of the origin's bytes in front of them (before:
 #    1 MiB a stalled download).
@@ -103,15 +114,18 @@ expect_eq "every byte arrived through the chain after the client read again" \
 #    the layers in between hold a record or two (before: about 1.6 MiB a
 #    stalled download at the user's side, 1 MiB a stalled upload at each
 #    relay).
+#  - Absolute-form HTTP: the same, the opened bytes waiting in front of the
+#    client's own buffer, where the handler puts what it passes on
+#    (before: 1.2 MiB a stalled download at the user's side).
 # In a sanitizer build the allocator keeps freed blocks in quarantine, so RSS
 # there counts those too: the figures are shown and not bounded.
 ASAN_BUILD=0
 ldd "$NACRE" 2>/dev/null | grep -q libasan && ASAN_BUILD=1
-# stalled WHAT PID OUT SETTLE: once the streams that PID holds say "stalled"
-# in OUT, waits SETTLE seconds, takes every process's RSS, lets the streams
-# go and checks what each process grew by.
+# stalled WHAT PID OUT SETTLE [KIB]: once the streams that PID holds say
+# "stalled" in OUT, waits SETTLE seconds, takes every process's RSS, lets the
+# streams go and checks what each process grew by: KIB (768) a stream at most.
 stalled() {
-	local what=$1 pid=$2 out=$3 bound=$((20 * 768)) i grew
+	local what=$1 pid=$2 out=$3 bound=$((20 * ${5:-768})) i grew
 	wait_for_line "$out" '^stalled' 60 || fail "stalled $what did not start ($(cat "$out"))"
 	sleep "$4"
 	during=($(all_rss))
@@ -128,26 +142,37 @@ stalled() {
 		fi
 	done
 }
-base=($(all_rss))
-run_py 120 - "$P" "$HTTP_PORT" >"$T/st.out" 2>&1 <<'PY' &
+cat >"$T/stall_down.py" <<'PY'
 import socket, sys, time
 from origin import socks5_connect
-proxy, port = int(sys.argv[1]), int(sys.argv[2])
+proxy, port, how = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 held = []
 for i in range(20):
-    s = socks5_connect(proxy, "127.0.0.1", port)[0]
+    if how == "socks5":
+        s = socks5_connect(proxy, "127.0.0.1", port)[0]
+        target = b"/bytes/%d" % (64 << 20)
+    else:  # absolute-form, relayed message by message
+        s = socket.create_connection(("127.0.0.1", proxy))
+        target = b"http://127.0.0.1:%d/bytes/%d" % (port, 64 << 20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % (64 << 20))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+              % (target, port))
     s.recv(1)
     held.append(s)
 print("stalled", flush=True)
 time.sleep(60)
 PY
-stalled downloads $! "$T/st.out" 3
+# An absolute-form stream also holds the buffer the handler writes the
+# response into for the client (64 KiB).
+for how in socks5:768 http:832; do
+	base=($(all_rss))
+	run_py 120 "$T/stall_down.py" "$P" "$HTTP_PORT" "${how%:*}" >"$T/st.out" 2>&1 &
+	stalled "${how%:*} downloads" $! "$T/st.out" 3 "${how#*:}"
+	sleep 2 # their buffers go back
+done
 
 start_origin stall-origin halfclose --read-pause 100000
 STALL_PORT=$ORIGIN_PORT
-sleep 2 # the downloads' buffers go back
 base=($(all_rss))
 run_py 120 - "$P" "$STALL_PORT" >"$T/su.out" 2>&1 <<'PY' &
 import socket, sys, time
