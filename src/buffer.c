@@ -156,12 +156,8 @@ void buf_commit(struct buf *b, size_t n)
 		buf_free(b);
 }
 
-ssize_t buf_read_fd(struct buf *b, int fd)
-{
-	return buf_read_fd_units(b, fd, 1);
-}
-
-ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
+/* Whole units when there is room for one; grow: one that takes all it could turns b bulk. */
+static ssize_t read_fd(struct buf *b, int fd, size_t unit, bool grow)
 {
 	if (!buf_prepare(b, buf_cap(b) / 4)) {
 		errno = ENOMEM;
@@ -176,9 +172,24 @@ ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
 	else if (b->start == b->end)
 		buf_free(b);
 	/* All it could take: there is more, so this direction moves bulk. */
-	if (n > 0 && (size_t)n == room)
+	if (grow && n > 0 && (size_t)n == room)
 		buf_grow(b);
 	return n;
+}
+
+ssize_t buf_read_fd(struct buf *b, int fd)
+{
+	return read_fd(b, fd, 1, true);
+}
+
+ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit)
+{
+	return read_fd(b, fd, unit, true);
+}
+
+ssize_t buf_read_fd_small(struct buf *b, int fd)
+{
+	return read_fd(b, fd, 1, false);
 }
 
 ssize_t buf_read_fd_framed(struct buf *b, int fd, const struct buf_frame *f)

@@ -93,6 +93,12 @@ ssize_t buf_read_fd(struct buf *b, int fd);
  */
 ssize_t buf_read_fd_units(struct buf *b, int fd, size_t unit);
 /*
+ * As buf_read_fd, but a read that takes all it could does not make the
+ * buffer a bulk one: for bytes a handler passes on a small block at a time
+ * into a bulk buffer further on.
+ */
+ssize_t buf_read_fd_small(struct buf *b, int fd);
+/*
  * Framed reads, for data that is sealed where it lands: each frame is head
  * bytes left free, up to unit bytes of data, then tail bytes left free (a
  * record's header and tag). fill() completes the frame at frame, holding

@@ -232,6 +232,19 @@ static bool can_take(const struct buf *b, const struct spipe *p)
 }
 
 /*
+ * Forwarding HTTP messages, a side is read into b (cin or uin) while b is
+ * empty or the buffer the handler moves b's bytes into (uout or cout) is:
+ * then what b still holds is part of a head or a chunk line, which needs
+ * the bytes after it. So behind a reader that stops, b holds what the last
+ * read brought, and not a bulk buffer's worth more.
+ */
+static bool forward_may_read(const struct client *c, const struct buf *b)
+{
+	const struct buf *to = b == &c->cin ? &c->uout : &c->cout;
+	return buf_len(b) == 0 || buf_len(to) == 0;
+}
+
+/*
  * A plaintext side that a sealed side carries is read, in a tunnel and while
  * nothing waits in b, straight into the sealed side's records (read_plain()):
  * it is read while those have room for one more, not while b has. Reading
@@ -247,31 +260,29 @@ static bool can_take_plain(const struct client *c, const struct buf *b, const st
 {
 	if (carrier && c->phase == PHASE_TUNNEL && sealed_straight(carrier))
 		return buf_len(b) == 0 && sealed_frame_fits(carrier);
+	if (c->phase == PHASE_FORWARD && !forward_may_read(c, b))
+		return false;
 	return can_take(b, p);
 }
 
 /*
  * The other way round: a sealed side whose records are opened into plain, for
  * a plaintext side to write, is read in a tunnel only while plain is empty
- * (forwarding HTTP messages, see below). Reading on while the plaintext side
- * is slow would fill the records' buffer behind plain for nothing: the
- * link's socket buffer holds those bytes as well, and the sender slows down
- * just the same. So a stalled stream holds one buffer of opened plaintext,
- * and (client_update()) the part of a record its last read ended in. Only
- * plain counts: a client's inner layer may hold part of a record that the
- * next read completes, and with plain empty no layer waits for room.
+ * (forwarding HTTP messages, as forward_may_read() says). Reading on while
+ * the plaintext side is slow would fill the records' buffer behind plain for
+ * nothing: the link's socket buffer holds those bytes as well, and the
+ * sender slows down just the same. So a stalled stream holds one buffer of
+ * opened plaintext, and (client_update()) the part of a record its last read
+ * ended in. Only plain counts: a client's inner layer may hold part of a
+ * record that the next read completes, and with plain empty no layer waits
+ * for room.
  */
 static bool can_take_sealed(const struct client *c, const struct sealed *s, const struct buf *plain)
 {
 	if (buf_room(&s->rin) == 0)
 		return false;
-	/*
-	 * HTTP messages: plain is uin, which the forwarder moves into cout. With
-	 * cout empty, what uin still holds is part of a head or a chunk line
-	 * that needs the bytes after it.
-	 */
 	if (c->phase == PHASE_FORWARD)
-		return buf_len(plain) == 0 || buf_len(&c->cout) == 0;
+		return forward_may_read(c, plain);
 	if (c->phase != PHASE_TUNNEL)
 		return true;
 	return buf_len(plain) == 0;

@@ -55,10 +55,15 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 /*
  * Plaintext the sealed side s carries: in a tunnel, while nothing waits in b,
  * straight into s's records (no copy); else whole records' worth into b.
+ * Outside a tunnel (HTTP messages, say) a handler moves b's bytes on a small
+ * block at a time, and s's records are the direction's bulk buffer: b stays
+ * small, so that a stalled stream does not hold a bulk buffer in each.
  */
 static ssize_t read_plain(struct sealed *s, int fd, struct buf *b, bool tunnel)
 {
-	if (tunnel && buf_len(b) == 0 && sealed_straight(s)) {
+	if (!tunnel)
+		return buf_read_fd_small(b, fd);
+	if (buf_len(b) == 0 && sealed_straight(s)) {
 		struct buf_frame f = sealed_frame(s);
 		ssize_t n = buf_read_fd_framed(&s->rout, fd, &f);
 		if (n >= 0 || errno != ENOBUFS)
@@ -85,6 +90,8 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 		n = spipe_fill(p, fd);
 	else if (other)
 		n = read_plain(other, fd, b, tunnel);
+	else if (!tunnel && c->phase != PHASE_FORWARD)
+		n = buf_read_fd_small(b, fd); /* a request, and what comes before its answer */
 	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {

@@ -340,27 +340,40 @@ bool sealed_pump_out(struct sealed *s, struct buf *src)
 		return true;
 	if (s->client && s->n > 1 && src)
 		seal_nested(s, src);
-	/* Innermost first, so each layer finds the records of the one inside it. */
-	for (unsigned k = s->n; k-- > 0;) {
-		struct sealed_layer *l = &s->l[k];
-		struct buf *in = k == s->n - 1 ? src : &s->fwd[k + 1];
-		struct buf *out = k == 0 ? &s->rout : &s->fwd[k];
-		if (l->out_end)
-			continue;
-		while (in && buf_len(in) > 0) {
-			size_t n = buf_len(in) < RECORD_DATA_MAX ? buf_len(in) : RECORD_DATA_MAX;
-			if (!seal_into(l, out, RECORD_DATA, buf_head(in), n))
-				break;
-			buf_consume(in, n);
+	/*
+	 * Innermost first, so each layer finds the records of the one inside
+	 * it; round after round while any layer moves. A layer inside seals
+	 * into its buffer only while that holds less than a full record, so
+	 * behind a link that takes nothing the layers in between hold a record
+	 * or two each, not a bulk block each.
+	 */
+	bool progress;
+	do {
+		progress = false;
+		for (unsigned k = s->n; k-- > 0;) {
+			struct sealed_layer *l = &s->l[k];
+			struct buf *in = k == s->n - 1 ? src : &s->fwd[k + 1];
+			struct buf *out = k == 0 ? &s->rout : &s->fwd[k];
+			if (l->out_end)
+				continue;
+			while (in && buf_len(in) > 0 && (k == 0 || buf_len(out) < RECORD_WIRE_MAX)) {
+				size_t n = buf_len(in) < RECORD_DATA_MAX ? buf_len(in) : RECORD_DATA_MAX;
+				if (!seal_into(l, out, RECORD_DATA, buf_head(in), n))
+					break;
+				buf_consume(in, n);
+				progress = true;
+			}
+			/* On a reused circuit a stream's END is the exit's alone. */
+			bool inner_done = k == s->n - 1
+			                      ? s->want_end
+			                      : s->l[k + 1].out_end && (!s->reuse || s->want_close);
+			if (inner_done && (!in || buf_len(in) == 0) &&
+			    seal_into(l, out, RECORD_END, NULL, 0)) {
+				l->out_end = true;
+				progress = true;
+			}
 		}
-		/* On a reused circuit a stream's END is the exit's alone. */
-		bool inner_done = k == s->n - 1
-		                      ? s->want_end
-		                      : s->l[k + 1].out_end && (!s->reuse || s->want_close);
-		if (inner_done && (!in || buf_len(in) == 0) &&
-		    seal_into(l, out, RECORD_END, NULL, 0))
-			l->out_end = true;
-	}
+	} while (progress && s->n > 1);
 	return true;
 }
 

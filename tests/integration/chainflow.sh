@@ -26,19 +26,30 @@ EOF
 relay_conf 1 "$R1" false 127.0.5.2/32 >"$T/r1.conf"
 relay_conf 2 "$R2" false 127.0.5.3/32 >"$T/r2.conf"
 relay_conf 3 "$R3" true 127.0.0.1/32 >"$T/r3.conf"
-for r in 1 2 3; do
-	start_nacre "relay$r" -c "$T/r$r.conf"
-	RPID[$r]=$NACRE_PID
-done
 cat >"$T/user.conf" <<EOF
 $(relays_block)
 chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
 route = "three";
 listen = ( { address = "127.0.0.1:0"; } );
 EOF
-start_nacre user -c "$T/user.conf"
-P=$NACRE_PORT
-UPID=$NACRE_PID
+# start_chain: (re)starts the three relays and the user's nacre (RPID, UPID,
+# P), so that a measure of what a load takes starts from fresh processes and
+# not from memory an earlier load left in their heaps.
+start_chain() {
+	local r p
+	for p in ${UPID:-} ${RPID[1]:-} ${RPID[2]:-} ${RPID[3]:-}; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for r in 1 2 3; do
+		start_nacre "relay$r" -c "$T/r$r.conf"
+		RPID[$r]=$NACRE_PID
+	done
+	start_nacre user -c "$T/user.conf"
+	P=$NACRE_PORT
+	UPID=$NACRE_PID
+}
+start_chain
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 all_rss() { echo "$(rss_kib "$UPID") $(rss_kib "${RPID[1]}") $(rss_kib "${RPID[2]}") $(rss_kib "${RPID[3]}")"; }
@@ -100,10 +111,10 @@ for how in socks5 http; do
 done
 
 # ------------------------------------------------------------ stalled streams
-# 20 downloads stop reading after their first byte (through SOCKS5, then as
-# absolute-form HTTP requests), then 20 uploads go to an origin that stops
-# reading: every process on the way then holds about one bulk buffer
-# (512 KiB) a stream; the bound is 768 KiB a stream (832 KiB for HTTP).
+# 20 downloads stop reading after their first byte, then 20 uploads go to an
+# origin that stops reading, each through SOCKS5 and then as absolute-form
+# HTTP requests: every process on the way then holds about one bulk buffer
+# (512 KiB) a stream; the bound is 768 KiB a stream (896 KiB for HTTP).
 #  - The exit reads the origin straight into the records it seals for the
 #    link, with no buffer of the origin's bytes in front of them (before:
 #    1 MiB a stalled download).
@@ -114,9 +125,14 @@ done
 #    the layers in between hold a record or two (before: about 1.6 MiB a
 #    stalled download at the user's side, 1 MiB a stalled upload at each
 #    relay).
-#  - Absolute-form HTTP: the same, the opened bytes waiting in front of the
-#    client's own buffer, where the handler puts what it passes on
-#    (before: 1.2 MiB a stalled download at the user's side).
+#  - Absolute-form HTTP: the same. The handler moves a message from one
+#    buffer to another, each a small block (64 KiB; hence the higher
+#    bound); the side it reads from is read only once either is empty, and
+#    through a chain the client's bytes stay in a small block in front of
+#    the records (before, at the user's side: 1.2 MiB a stalled download,
+#    and every bulk block of the process for 20 stalled uploads).
+# Each load starts on a fresh chain, so that one load's growth is not hidden
+# in the heap another left behind.
 # In a sanitizer build the allocator keeps freed blocks in quarantine, so RSS
 # there counts those too: the figures are shown and not bounded.
 ASAN_BUILD=0
@@ -142,10 +158,10 @@ stalled() {
 		fi
 	done
 }
-cat >"$T/stall_down.py" <<'PY'
+cat >"$T/stall.py" <<'PY'
 import socket, sys, time
 from origin import socks5_connect
-proxy, port, how = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+proxy, port, how, way = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 held = []
 for i in range(20):
     if how == "socks5":
@@ -154,48 +170,43 @@ for i in range(20):
     else:  # absolute-form, relayed message by message
         s = socket.create_connection(("127.0.0.1", proxy))
         target = b"http://127.0.0.1:%d/bytes/%d" % (port, 64 << 20)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
-              % (target, port))
-    s.recv(1)
+    if way == "down":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+                  % (target, port))
+        s.recv(1)
+    elif how != "socks5":
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n\r\n"
+                  % (target, port, 1 << 30))
     held.append(s)
-print("stalled", flush=True)
-time.sleep(60)
-PY
-# An absolute-form stream also holds the buffer the handler writes the
-# response into for the client (64 KiB).
-for how in socks5:768 http:832; do
-	base=($(all_rss))
-	run_py 120 "$T/stall_down.py" "$P" "$HTTP_PORT" "${how%:*}" >"$T/st.out" 2>&1 &
-	stalled "${how%:*} downloads" $! "$T/st.out" 3 "${how#*:}"
-	sleep 2 # their buffers go back
-done
-
-start_origin stall-origin halfclose --read-pause 100000
-STALL_PORT=$ORIGIN_PORT
-base=($(all_rss))
-run_py 120 - "$P" "$STALL_PORT" >"$T/su.out" 2>&1 <<'PY' &
-import socket, sys, time
-from origin import socks5_connect
-proxy, port = int(sys.argv[1]), int(sys.argv[2])
-held = []
-for i in range(20):
-    s = socks5_connect(proxy, "127.0.0.1", port)[0]
-    s.setblocking(False)
-    held.append(s)
-chunk = b"x" * (1 << 20)
-deadline = time.monotonic() + 5
-while time.monotonic() < deadline:
+if way == "up":
+    chunk = b"x" * (1 << 20)
     for s in held:
-        try:
-            s.send(chunk)
-        except BlockingIOError:
-            pass
-    time.sleep(0.05)
+        s.setblocking(False)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for s in held:
+            try:
+                s.send(chunk)
+            except BlockingIOError:
+                pass
+        time.sleep(0.05)
 print("stalled", flush=True)
 time.sleep(60)
 PY
-stalled uploads $! "$T/su.out" 1
+for way in down:3 up:1; do
+	for how in socks5:768 http:896; do
+		port=$HTTP_PORT
+		if [ "${way%:*}" = up ]; then
+			start_origin "stall-${how%:*}" halfclose --read-pause 100000
+			port=$ORIGIN_PORT
+		fi
+		start_chain
+		base=($(all_rss))
+		run_py 120 "$T/stall.py" "$P" "$port" "${how%:*}" "${way%:*}" >"$T/st.out" 2>&1 &
+		stalled "${how%:*} ${way%:*}loads" $! "$T/st.out" "${way#*:}" "${how#*:}"
+	done
+done
 
 # ------------------------------------------------------------ END, then FIN
 # Without reuse every hop ends a stream with END and at once a FIN. Behind a

@@ -86,7 +86,14 @@ static void test_units(void **state)
 	/* Unit 1, as buf_read_fd: all that fits. */
 	struct buf c = {0};
 	assert_int_equal(buf_read_fd(&c, sv[1]), BUF_CAP);
+	assert_true(c.bulk);
 	buf_free(&c);
+	/* buf_read_fd_small takes all that fits too, and stays small. */
+	struct buf d = {0};
+	assert_int_equal(buf_read_fd_small(&d, sv[1]), BUF_CAP);
+	assert_false(d.bulk);
+	assert_int_equal(buf_room(&d), 0);
+	buf_free(&d);
 	close(sv[0]);
 	close(sv[1]);
 }

@@ -2,7 +2,7 @@
  * A whole chain in memory (chain_sim.h): flights of the same size on every
  * link, the exit seeing the destination and the early data, data and
  * half-closes both ways through 1, 3 and 8 hops, a failing exit or middle
- * relay, forged bytes on a middle link, 1 MiB each way with bounded
+ * relay, forged bytes on a middle link, 4 MiB each way with bounded
  * buffers, and a FIN read behind records that wait for a slow application.
  * Reused circuits are test_relay_reuse.c's.
  */
@@ -403,7 +403,7 @@ static void test_after_end(void **state)
 }
 
 /*
- * 1 MiB each way through 3 hops, both at once, with the destination
+ * 4 MiB each way through 3 hops, both at once, with the destination
  * stalling for a while: nothing is lost, and while it stalls the client can
  * push only as much as the buffers on the way hold.
  */
@@ -419,8 +419,16 @@ static void test_bulk(void **state)
 	m->dest_len = mib;
 	m->dest_stalled = true;
 	run(m);
-	/* The forward path: app_out, two inner layers and rout, then rin and up per relay. */
-	size_t bound = (1 + 2 + 1 + 3 * 2) * (size_t)BUF_BULK_CAP;
+	/*
+	 * The client's inner layers sealed only as far as the link took: each
+	 * holds a record or two, in a small block.
+	 */
+	for (unsigned k = 1; k < m->n; k++) {
+		assert_false(m->c->fwd[k].bulk);
+		assert_true(buf_len(&m->c->fwd[k]) < 2 * RECORD_WIRE_MAX);
+	}
+	/* The forward path: app_out and rout, the inner layers, then rin and up per relay. */
+	size_t bound = (1 + 1 + 3 * 2) * (size_t)BUF_BULK_CAP + 2 * 2 * RECORD_WIRE_MAX;
 	assert_true(m->app_sent <= bound);
 	assert_true(m->app_sent < mib);
 	assert_int_equal(m->dest_got_len, 0);
