@@ -53,16 +53,11 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 }
 
 /*
- * Plaintext the sealed side s carries: in a tunnel, while nothing waits in b,
+ * Plaintext the sealed side s carries, in a tunnel: while nothing waits in b,
  * straight into s's records (no copy); else whole records' worth into b.
- * Outside a tunnel (HTTP messages, say) a handler moves b's bytes on a small
- * block at a time, and s's records are the direction's bulk buffer: b stays
- * small, so that a stalled stream does not hold a bulk buffer in each.
  */
-static ssize_t read_plain(struct sealed *s, int fd, struct buf *b, bool tunnel)
+static ssize_t read_plain(struct sealed *s, int fd, struct buf *b)
 {
-	if (!tunnel)
-		return buf_read_fd_small(b, fd);
 	if (buf_len(b) == 0 && sealed_straight(s)) {
 		struct buf_frame f = sealed_frame(s);
 		ssize_t n = buf_read_fd_framed(&s->rout, fd, &f);
@@ -76,6 +71,11 @@ static ssize_t read_plain(struct sealed *s, int fd, struct buf *b, bool tunnel)
  * A plaintext side is read into b, or in a tunnel into the direction's pipe
  * once it has one and the buffer is empty (bytes keep their order: buffer
  * first), or straight into the records of the sealed side that carries it.
+ * Outside a tunnel b stays a small buffer, except for HTTP messages
+ * forwarded without a chain: a request and what comes before its answer
+ * are small, and through a chain a handler moves b's bytes on a small block
+ * at a time into records that are the direction's bulk buffer (so a stalled
+ * stream does not hold a bulk buffer in each).
  */
 bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, bool *eof,
                       const char *side)
@@ -88,10 +88,10 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	struct sealed *other = fd == c->fd ? c->us : c->cs;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
+	else if (!tunnel && (other || c->phase != PHASE_FORWARD))
+		n = buf_read_fd_small(b, fd);
 	else if (other)
-		n = read_plain(other, fd, b, tunnel);
-	else if (!tunnel && c->phase != PHASE_FORWARD)
-		n = buf_read_fd_small(b, fd); /* a request, and what comes before its answer */
+		n = read_plain(other, fd, b);
 	else if ((n = buf_read_fd(b, fd)) > 0 && tunnel && c->conf->splice)
 		spipe_account(p, (size_t)n);
 	if (n > 0) {
