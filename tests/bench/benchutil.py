@@ -353,9 +353,10 @@ FIGURES = [
 ]
 
 # chains.sh: the paths, each a chain of processes, and the ratios it reports.
-CHAIN_ORDER = ["direct", "nacre1", "ss1", "nacre3", "ss3", "tor3"]
-CHAIN_TITLE = {"direct": "no proxy", "nacre1": "nacre 1 hop", "ss1": "ss 1 hop",
-               "nacre3": "nacre 3 hops", "ss3": "ss 3 hops", "tor3": "Tor 3 hops"}
+CHAIN_ORDER = ["direct", "nacre0", "nacre1", "ss1", "nacre3", "ss3", "tor3"]
+CHAIN_TITLE = {"direct": "no proxy", "nacre0": "nacre direct", "nacre1": "nacre 1 hop",
+               "ss1": "ss 1 hop", "nacre3": "nacre 3 hops", "ss3": "ss 3 hops",
+               "tor3": "Tor 3 hops"}
 CHAIN_RATIOS = [("nacre1", "ss1"), ("nacre3", "ss3"), ("nacre3", "ss1"), ("nacre3", "tor3")]
 CHAIN_FIGURES = [
     ("down_mbps", "bulk download, MB/s", "hi"),

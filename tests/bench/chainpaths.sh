@@ -1,5 +1,5 @@
 # Sourced by chains.sh: how each path but Tor's is started (nacre 1 and 3 hops,
-# shadowsocks-libev 1 hop and its layered 3 hops). Expects W, NACRE, say,
+# nacre direct, shadowsocks-libev 1 hop and its layered 3 hops). Expects W, NACRE, say,
 # hard_error, free_port, wait_port (benchlib.sh) and the other helpers of
 # chains.sh; defines PORT, PPIDS, PNAMES and BYTES and the start_* functions.
 
@@ -104,6 +104,22 @@ start_nacre3() {
 	PORT[nacre3]=$NPORT
 	PPIDS[nacre3]="$NPID $pids"
 	PNAMES[nacre3]="client r1 r2 r3"
+}
+
+# nacre0: one nacre in direct mode, measured for new connections only. A
+# chain's two ends do between them at least the socket work this one process
+# does (the application's connection and the origin's), so its CPU per new
+# connection is the floor under nacre 1 hop's, whatever the link costs.
+start_nacre0() {
+	cat >"$W/n0.conf" <<EOC
+log_level = "info";
+$NACRE_LIMITS
+listen = ( { address = "127.0.0.1:0"; } );
+EOC
+	nacre_start n0 "$W/n0.conf"
+	PORT[nacre0]=$NPORT
+	PPIDS[nacre0]=$NPID
+	PNAMES[nacre0]="proxy"
 }
 
 ss_key() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }

@@ -19,6 +19,8 @@
 #            Tor network on loopback: a directory authority that is also a
 #            relay, two relays and an exit (TestingTorNetwork); every circuit
 #            has three of the four relays, so all five processes are counted
+#   nacre0   one nacre in direct mode -> origin, in the c=50 test only: the
+#            floor under nacre 1 hop's CPU per new connection (chainpaths.sh)
 #
 # Environment:
 #   NACRE        the nacre binary (default: ./nacre in the current directory,
@@ -205,6 +207,7 @@ stop_path() {
 
 start_path() {
 	case $1 in
+	nacre0) start_nacre0 ;;
 	nacre1) start_nacre1 ;;
 	nacre3) start_nacre3 ;;
 	ss1) start_ss1 ;;
@@ -230,13 +233,14 @@ if [ "$TOR" = 1 ]; then
 fi
 start_nacre1
 start_nacre3
+start_nacre0
 if [ "$HAVE_SS" = 1 ]; then
 	if start_ss1; then PATHS="$PATHS ss1"; else say "shadowsocks 1 hop did not start: not measured"; fi
 	if start_ss3; then PATHS="$PATHS ss3"; else say "shadowsocks 3 hops did not start: not measured"; fi
 fi
 
 # One GET through each path before any figure.
-for p in $PATHS; do
+for p in $PATHS nacre0; do
 	[ "$p" = direct ] && continue
 	got=$(get_via "$p")
 	[ "$got" = 1024 ] && continue
@@ -291,7 +295,7 @@ JSON=$OUT_DIR/chains-$STAMP.json
 	printf '#idle_n\t%s\n' "$IDLE_N"
 	printf '#after_secs\t%s\n' "$AFTER_SECS"
 	printf '#nproc\t%s\n' "$(nproc)"
-	for p in $PATHS; do
+	for p in $PATHS nacre0; do
 		[ "$p" = direct ] || printf '#procs_%s\t%s\n' "$p" "${PNAMES[$p]}"
 	done
 	printf '#uptime_start\t%s\n' "$(uptime)"
@@ -575,8 +579,8 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 	say "round $ROUND/$ROUNDS: $TTFB_N new connections, one at a time; again with Connection: close"
 	for p in $order; do ttfb "$p"; done
 	for p in $order; do ttfb "$p" close; done
-	say "round $ROUND/$ROUNDS: new connections, c=$CONC for $CONN_SECS s"
-	for p in $order; do conn "$p"; done
+	say "round $ROUND/$ROUNDS: new connections, c=$CONC for $CONN_SECS s (and nacre direct)"
+	for p in $(rotate "$ROUND" $PATHS nacre0); do conn "$p"; done
 done
 LOAD_END=$(uptime)
 printf '#uptime_end\t%s\n' "$LOAD_END" >>"$TSV"
@@ -604,14 +608,14 @@ if [ "$TOR" = 1 ]; then
 	echo "fetches) times each test's length is subtracted from its CPU figures."
 fi
 echo "Processes per path:"
-for p in $PATHS; do
+for p in $PATHS nacre0; do
 	[ "$p" = direct ] || printf '  %-7s %s\n' "$p" "${PNAMES[$p]}"
 done
 echo "raw samples: $TSV"
 echo "summary:     $JSON"
 
 # nacre's logs at warn and above: there should be none.
-warn=$(cat "$W"/n1-*.old "$W"/n3-*.old "$W"/n1-*.log "$W"/n3-*.log 2>/dev/null | grep -E ' (warn|error|fatal)' | head -n 10)
+warn=$(cat "$W"/n[013]*.old "$W"/n[013]*.log 2>/dev/null | grep -E ' (warn|error|fatal)' | head -n 10)
 if [ -n "$warn" ]; then
 	echo
 	echo "nacre logged (first 10 lines at warn or above):"
@@ -643,5 +647,7 @@ for p in nacre1 nacre3; do
 	sane "$p" "no errors at c=$CONC" conn_errors 'v == 0'
 	sane "$p" "every idle tunnel opens" idle_tunnels "v == $IDLE_N"
 done
+sane nacre0 "new connections at c=$CONC complete, direct" conn_rps 'v > 0'
+sane nacre0 "no errors at c=$CONC, direct" conn_errors 'v == 0'
 echo "sanity: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] || exit 1

@@ -44,8 +44,12 @@ CHAINS = [
     ("3 hops: KiB per idle tunnel, largest process", "idle_kib_per_tunnel_max", "nacre3", None,
      8.0, "<="),
 ]
-# Not targets of their own: what the issue gives as the 3-hop bulk target's equivalents.
+# Not targets of their own: what the issue gives as the 3-hop bulk target's
+# equivalents, and the floor under the 1-hop CPU per new connection (nacre
+# direct: a chain's two ends do at least the socket work of this one process).
 CHAINS_INFO = [
+    ("1 hop: CPU per new connection (c=50), its floor: nacre direct / ss 1 hop",
+     "conn_cpu_us_per_conn", "nacre0", "ss1"),
     ("3 hops: bulk download / ss 3 hops (about 1.6 expected)", "down_mbps", "nacre3", "ss3"),
     ("3 hops: bulk download / Tor 3 hops (about 25 expected)", "down_mbps", "nacre3", "tor3"),
 ]
