@@ -1,7 +1,8 @@
 # Sourced by chains.sh: how each path but Tor's is started (nacre 1 and 3 hops,
-# nacre direct, shadowsocks-libev 1 hop and its layered 3 hops). Expects W, NACRE, say,
-# hard_error, free_port, wait_port (benchlib.sh) and the other helpers of
-# chains.sh; defines PORT, PPIDS, PNAMES and BYTES and the start_* functions.
+# nacre direct, shadowsocks-libev 1 hop and its layered 3 hops). Expects W,
+# NACRE, say, hard_error, free_port, wait_port (benchlib.sh) and the other
+# helpers of chains.sh; defines PORT, PPIDS, PNAMES and BYTES and the start_*
+# functions.
 
 # ---- the paths ---------------------------------------------------------------
 
