@@ -370,6 +370,7 @@ void client_stream_reset(struct client *c)
 	spipe_release(&c->c2u);
 	spipe_release(&c->u2c);
 	c->c_eof = c->u_eof = c->c_shut = c->u_shut = c->cs_fin = c->us_fin = false;
+	c->c_behind = c->u_behind = false;
 	c->phase = PHASE_HANDSHAKE;
 	client_set_timer(c, c->conf->idle_timeout);
 }
