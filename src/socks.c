@@ -13,6 +13,7 @@
 #include "client.h"
 #include "hostname.h"
 #include "log.h"
+#include "rules.h"
 #include "secret.h"
 #include "server.h"
 #include "socks4.h"
@@ -174,6 +175,12 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 			s5_fail(c, SOCKS5_REP_HOST_UNREACHABLE);
 			return;
 		}
+		/* A blocked name is not looked up either: the query would leak it. */
+		if (rules_match_name(&c->conf->rules, (const char *)r->dst.name, r->dst.name_len,
+		                     r->dst.port) == RULE_BLOCK) {
+			s5_fail(c, SOCKS5_REP_NOT_ALLOWED);
+			return;
+		}
 		char name[PROTO_NAME_MAX + 1];
 		memcpy(name, r->dst.name, r->dst.name_len);
 		name[r->dst.name_len] = '\0';
@@ -181,6 +188,11 @@ static void s5_resolve(struct client *c, const struct socks5_request *r)
 	} else {
 		if (r->dst.type == PROTO_ADDR_DOMAIN) {
 			s5_fail(c, SOCKS5_REP_ATYP_UNSUPPORTED);
+			return;
+		}
+		int family = r->dst.type == PROTO_ADDR_IPV4 ? AF_INET : AF_INET6;
+		if (rules_match_ip(&c->conf->rules, family, r->dst.ip, r->dst.port) == RULE_BLOCK) {
+			s5_fail(c, SOCKS5_REP_NOT_ALLOWED);
 			return;
 		}
 		struct sockaddr_storage ss;

@@ -78,6 +78,17 @@ expect_eq "socks4 91: CIDR rule blocks 127.0.0.2" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest 127.0.0.2:$ECHO2)"
 expect_eq "socks4a 91: suffix rule blocks www.blocked.test" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest www.blocked.test:$ECHO)"
+# Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) meet the same rules: a blocked
+# name or address is refused before any lookup, as the query would leak it.
+expect_eq "socks5 RESOLVE: good.test is looked up" "rep=00 close=eof" \
+	"$(py socks5 --proxy $P --dest good.test:0 --cmd 240)"
+expect_eq "socks5 RESOLVE 0x02: suffix rule blocks www.blocked.test" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest www.blocked.test:0 --cmd 240)"
+expect_eq "socks5 RESOLVE_PTR 0x02: CIDR rule blocks 127.0.0.2" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.2:0 --cmd 241)"
+check "nacre asked dnsd for good.test" grep -q '^query good\.test ' "$T/dns.log"
+check "nacre never asked dnsd about www.blocked.test or 127.0.0.2" \
+	sh -c "! grep -E '^query (www\.blocked\.test|2\.0\.0\.127\.in-addr\.arpa) ' '$T/dns.log'"
 # An address literal sent as a name is that address, for the rules too.
 expect_eq "socks5 0x02: CIDR rule blocks 127.0.0.2 sent as a name (ATYP 3)" "rep=02 close=eof" \
 	"$(py socks5 --proxy $P --dest 127.0.0.2:$ECHO2 --atyp 3)"
