@@ -200,6 +200,16 @@ void relay_stream_done(struct client *c);
  * closed if there is none. c may be closed on return.
  */
 void relay_reloaded(struct client *c, struct conf *conf);
+/* The relay listener at addr in conf, or NULL. */
+const struct listen_conf *relay_listener_at(const struct conf *conf,
+                                            const struct sockaddr_storage *addr);
+/*
+ * Relay role, after a reload: a stream still being connected tries its
+ * addresses under the running config's policy, and a connect under way to
+ * one that policy refuses is dropped for the next address. c may be closed
+ * on return.
+ */
+void client_dial_reloaded(struct client *c);
 /* Reads and drops whatever the client side has sent (before a quiet close). */
 void client_discard_input(struct client *c);
 

@@ -65,9 +65,34 @@ static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
 		ip = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
 	else
 		ip = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (c->lc->relay)
-		return policy_allows(&c->lc->relay->policy, family, ip, c->dst_port);
+	if (c->lc->relay) {
+		/*
+		 * By the config the relay runs (SPEC.md, "Reused circuits"): after
+		 * a reload, a stream still being connected tries its addresses
+		 * under the new policy, on the listener that now has this address.
+		 */
+		const struct listen_conf *lc =
+		    c->conf == c->srv->conf ? c->lc : relay_listener_at(c->srv->conf, &c->lc->addr);
+		if (!lc || (c->u.relay.cmd == RELAY_CMD_CONNECT && !lc->relay->exit))
+			return false;
+		return policy_allows(&lc->relay->policy, family, ip, c->dst_port);
+	}
 	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
+}
+
+void client_dial_reloaded(struct client *c)
+{
+	/* Resolving: the addresses meet the new policy when they come. */
+	if (c->phase != PHASE_CONNECTING || c->next_addr == 0 ||
+	    addr_allowed(c, &c->addrs[c->next_addr - 1]))
+		return;
+	client_enter(c);
+	log_debug("client %d: the address being connected to is refused since the reload", c->fd);
+	c->any_blocked = true;
+	client_upstream_close(c);
+	client_dial_next(c);
+	client_update(c);
+	client_leave(c);
 }
 
 /* Tries the next address; every address is tried before giving up. */

@@ -225,6 +225,15 @@ void relay_stream_done(struct client *c)
 	client_update(c); /* a BEGIN may be waiting already */
 }
 
+const struct listen_conf *relay_listener_at(const struct conf *conf,
+                                            const struct sockaddr_storage *addr)
+{
+	for (size_t i = 0; i < conf->nlisteners; i++)
+		if (conf->listeners[i].relay && addr_equal(&conf->listeners[i].addr, addr))
+			return &conf->listeners[i];
+	return NULL;
+}
+
 /*
  * A circuit's next stream, and a flight still to come, are judged by the
  * running config, as a first flight accepted after the reload is (SPEC.md,
@@ -243,6 +252,9 @@ void relay_reloaded(struct client *c, struct conf *conf)
 		if (c->cs->between) {
 			client_discard_input(c); /* a quiet FIN, not a reset */
 			client_close(c, "configuration reloaded");
+		} else {
+			/* A stream not yet connected meets the new policy. */
+			client_dial_reloaded(c);
 		}
 		return;
 	}
@@ -252,10 +264,7 @@ void relay_reloaded(struct client *c, struct conf *conf)
 	 * on the listener that now has this address. The deadline drawn at
 	 * accept stays.
 	 */
-	const struct listen_conf *lc = NULL;
-	for (size_t i = 0; i < conf->nlisteners && !lc; i++)
-		if (conf->listeners[i].relay && addr_equal(&conf->listeners[i].addr, &c->lc->addr))
-			lc = &conf->listeners[i];
+	const struct listen_conf *lc = relay_listener_at(conf, &c->lc->addr);
 	if (!lc || !listener_allows(lc, (const struct sockaddr *)&c->peer)) {
 		client_discard_input(c);
 		client_close(c, "relay listener gone at reload");

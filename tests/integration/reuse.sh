@@ -21,12 +21,16 @@ start_origin halfclose-origin halfclose
 HC=$ORIGIN_PORT
 
 three_relays 5
+# The exit's resolver answers after 1.5 s: time for a reload mid-lookup.
+start_helper slow-dns dnsd.py --delay 1.5 slow.test=127.0.0.1
+SLOWDNS=$HELPER_PORT
 # relays_conf IDLE [ACTION [EXIT]]: the relays' idle timeout; what the exit's
 # policy does with 127.0.0.1 (accept), and whether r3 is an exit (true).
 relays_conf() {
 	cat <<EOF
 log_level = "debug";
 timeouts = { idle = $1; };
+resolver = { servers = [ "127.0.0.1:$SLOWDNS" ]; };
 relay = (
 	{ address = "$R1"; key_file = "r1.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
 	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.5.0/24"; action = "accept"; } ); },
@@ -204,6 +208,50 @@ expect_eq "after a reload with exit = false, SOCKS5 0x02" "rep=02" "$(ask)"
 expect_eq "... and no stream went on a kept circuit" "$R0" "$(reused)"
 reload_relays 300
 expect_eq "an exit once more: the destination is reached" "$BIG_SHA" \
+	"$(get --socks5 "127.0.0.1:$P")"
+
+# A stream the exit is still looking up or connecting at a reload is not yet
+# connected: the address it connects to must meet the new policy, not the
+# one the stream came under. Each SOCKS5 client waits up to 20 s for its
+# reply; the exit's connect timeout is 10 s.
+ask_bg() { # DEST OUT
+	py socks5 --proxy "127.0.0.1:$P" --dest "$1" --wait 1 --reply-wait 20 |
+		cut -d' ' -f1 >"$2" &
+	ASK_PID=$!
+}
+queries() { grep -c '^query slow\.test ' "$T/slow-dns.log"; }
+Q0=$(queries)
+ask_bg "slow.test:$NG" "$T/slow.out"
+for i in $(seq 1 200); do [ "$(queries)" -gt "$Q0" ] && break; sleep 0.05; done
+[ "$(queries)" -gt "$Q0" ] || hard_error "the exit did not look slow.test up"
+reload_relays 300 reject
+wait "$ASK_PID"
+expect_eq "a reload while the exit looks the name up: its address meets the new policy, 0x02" \
+	"rep=02" "$(cat "$T/slow.out")"
+reload_relays 300
+# A listener that never accepts, its queue full: a connect to it hangs.
+"$PYTHON" -S -u -c '
+import socket, time
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(0)
+held = socket.create_connection(ls.getsockname())  # the one the queue holds
+print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
+time.sleep(60)
+' >"$T/stuck.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for_line "$T/stuck.log" 'listening on ' 30 || hard_error "the stuck listener did not start"
+STUCK=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/stuck.log" | head -n 1)
+syn_sent() { ss -Htn state syn-sent "( dport = :$STUCK )" | wc -l; }
+ask_bg "127.0.0.1:$STUCK" "$T/stuck.out"
+for i in $(seq 1 200); do [ "$(syn_sent)" -gt 0 ] && break; sleep 0.05; done
+[ "$(syn_sent)" -gt 0 ] || hard_error "the exit is not connecting to the stuck listener"
+reload_relays 300 reject
+wait "$ASK_PID"
+expect_eq "a reload while the exit connects: the connect is dropped, 0x02 (not 0x06 later)" \
+	"rep=02" "$(cat "$T/stuck.out")"
+reload_relays 300
+expect_eq "an exit that accepts again: the destination is reached" "$BIG_SHA" \
 	"$(get --socks5 "127.0.0.1:$P")"
 
 # ---- an exit that closes an idle circuit: the user's side lets it go
