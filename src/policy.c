@@ -33,14 +33,6 @@ static const struct cidr builtin_refused[] = {
     {AF_INET6, {0}, 96},                         /* IPv4-compatible (deprecated) */
 };
 
-static bool in_list(const struct cidr *v, size_t n, int family, const uint8_t *ip)
-{
-	for (size_t i = 0; i < n; i++)
-		if (cidr_match_ip(&v[i], family, ip))
-			return true;
-	return false;
-}
-
 static bool rule_matches(const struct policy_rule *r, int family, const uint8_t *ip, uint16_t port)
 {
 	if (port < r->port_lo || port > r->port_hi)
@@ -54,6 +46,38 @@ static bool rule_is_broad(const struct policy_rule *r)
 	return r->any_addr || r->cidr.prefix == 0;
 }
 
+/* The prefix of the narrowest range in v that holds ip; 0 if none does. */
+static unsigned narrowest(const struct cidr *v, size_t n, int family, const uint8_t *ip)
+{
+	unsigned prefix = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].prefix > prefix && cidr_match_ip(&v[i], family, ip))
+			prefix = v[i].prefix;
+	return prefix;
+}
+
+/*
+ * The least prefix an "accept" that matches ip needs to open it: 0 for an
+ * ordinary address; for one in a refused range, the narrowest such range,
+ * so that the rule lies inside it (names it) rather than covering it along
+ * with the rest of the Internet; for an own address outside those ranges,
+ * the address alone (a relay's public address reaches what trusts the host
+ * itself); at least 1 on a middle relay, where only named ranges open
+ * anything. An own address inside a refused range (127.0.0.1, a LAN
+ * address) goes with that range: "accept 127.0.0.0/8" means loopback, all
+ * of it.
+ */
+static unsigned prefix_needed(const struct policy *p, int family, const uint8_t *ip)
+{
+	unsigned need = narrowest(builtin_refused,
+	                          sizeof(builtin_refused) / sizeof(builtin_refused[0]), family, ip);
+	if (need == 0)
+		need = narrowest(p->own, p->nown, family, ip);
+	if (p->named_only && need == 0)
+		need = 1;
+	return need;
+}
+
 bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16_t port)
 {
 	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -64,19 +88,16 @@ bool policy_allows(const struct policy *p, int family, const uint8_t *ip, uint16
 	}
 	if (family != AF_INET && family != AF_INET6)
 		return false;
-	bool special = p->named_only ||
-	               in_list(builtin_refused,
-	                       sizeof(builtin_refused) / sizeof(builtin_refused[0]), family, ip) ||
-	               in_list(p->own, p->nown, family, ip);
+	unsigned need = prefix_needed(p, family, ip);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct policy_rule *r = &p->v[i];
 		if (!rule_matches(r, family, ip, port))
 			continue;
 		if (!r->accept)
 			return false;
-		return !special || !rule_is_broad(r);
+		return (rule_is_broad(r) ? 0 : r->cidr.prefix) >= need;
 	}
-	return !special;
+	return need == 0;
 }
 
 bool policy_names_any(const struct policy *p)

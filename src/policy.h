@@ -13,9 +13,13 @@
  *      ff00::/8), unspecified (0.0.0.0/8, ::), unique local (fc00::/7),
  *      prefixes embedding IPv4 (64:ff9b::/96, 64:ff9b:1::/48, 2002::/16, ::/96), the
  *      broadcast address, and the relay's own addresses (own). For those an
- *      "accept" opens them only if its range is explicit: "*", 0.0.0.0/0 and
- *      ::/0 never do, so "accept *" cannot open a relay's own network to the
- *      world by accident; an explicit one (127.0.0.0/8) does.
+ *      "accept" opens them only if its range lies inside the refused one:
+ *      "127.0.0.0/8" or "127.0.0.1/32" opens 127.0.0.1, but "*", 0.0.0.0/0
+ *      and a range that merely covers it (0.0.0.0/1) do not, so a broad
+ *      "accept" cannot open the relay's own network to the world by
+ *      accident. Where refused ranges nest, the narrowest counts (::1/128
+ *      inside ::/96), and an own address outside them opens only to a rule
+ *      that names it alone (a /32 or /128).
  *   4. A matching "reject" refuses.
  *   5. If no rule matches, the built-in refusals of 3 apply and everything
  *      else is accepted.

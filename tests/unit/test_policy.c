@@ -32,12 +32,13 @@ enum {
 	P_ACCEPT_ZERO, /* accept 0.0.0.0/0, accept ::/0 */
 	P_LOOPBACK,    /* the nacre.conf(5) example: accept 127.0.0.0/8, reject * */
 	P_PORTS,       /* port ranges on one network */
-	P_OWN_OPEN,    /* an explicit rule opens the relay's own address */
+	P_OWN_OPEN,    /* only the address itself opens the relay's own address */
 	P_PRIVATE_443, /* an explicit private range, one port */
 	P_NO_V6,       /* reject ::/0 */
 	P_ULA,         /* accept fc00::/7 */
 	P_MIDDLE,      /* a middle relay without rules */
 	P_MIDDLE_NEXT, /* a middle relay naming its next relay */
+	P_COVERING,    /* ranges that cover refused ones without lying inside them */
 	P_COUNT
 };
 
@@ -45,15 +46,18 @@ static const struct policy_text texts[P_COUNT] = {
     [P_NONE] = {{NULL}, {"203.0.113.5", "2001:db8::5"}},
     [P_ACCEPT_ANY] = {{"accept *"}, {"203.0.113.5", "2001:db8::5"}},
     [P_ACCEPT_ZERO] = {{"accept 0.0.0.0/0", "accept ::/0"}, {NULL}},
-    [P_LOOPBACK] = {{"accept 127.0.0.0/8 1-65535", "reject *"}, {NULL}},
+    [P_LOOPBACK] = {{"accept 127.0.0.0/8 1-65535", "reject *"}, {"127.0.0.1"}},
     [P_PORTS] = {{"reject 198.51.100.0/24 25-25", "accept 198.51.100.0/24 1-1024", "reject *"},
                  {NULL}},
-    [P_OWN_OPEN] = {{"accept 203.0.113.0/24", "accept *"}, {"203.0.113.5"}},
+    [P_OWN_OPEN] = {{"accept 203.0.113.0/24", "accept 2001:db8::5/128", "accept *"},
+                    {"203.0.113.5", "2001:db8::5"}},
     [P_PRIVATE_443] = {{"accept 10.0.0.0/8 443-443", "accept *"}, {NULL}},
     [P_NO_V6] = {{"reject ::/0"}, {NULL}},
     [P_ULA] = {{"accept fc00::/7"}, {NULL}},
     [P_MIDDLE] = {{NULL}, {NULL}, true},
     [P_MIDDLE_NEXT] = {{"accept 198.51.100.7/32 9001-9001", "accept *"}, {NULL}, true},
+    [P_COVERING] = {{"accept 0.0.0.0/1", "accept 172.0.0.0/8", "accept 2000::/3", "accept ::/8"},
+                    {NULL}},
 };
 
 static struct policy policies[P_COUNT];
@@ -110,7 +114,8 @@ static const struct policy_case cases[] = {
     {"accept ::/0: ::1 stays refused", P_ACCEPT_ZERO, "::1", 80, false},
     {"accept ::/0: ULA stays refused", P_ACCEPT_ZERO, "fd00::1", 80, false},
     {"accept 0.0.0.0/0: public", P_ACCEPT_ZERO, "1.1.1.1", 80, true},
-    {"accept 127/8: loopback opened", P_LOOPBACK, "127.0.0.1", 22, true},
+    {"accept 127/8: 127.0.0.1 opened, an own address (lo's) too", P_LOOPBACK, "127.0.0.1", 22,
+     true},
     {"accept 127/8: mapped loopback opened", P_LOOPBACK, "::ffff:127.0.0.1", 22, true},
     {"accept 127/8: ::1 is not in 127/8", P_LOOPBACK, "::1", 22, false},
     {"accept 127/8, reject *: public refused", P_LOOPBACK, "8.8.8.8", 80, false},
@@ -122,8 +127,19 @@ static const struct policy_case cases[] = {
     {"ports: 1025 past 1-1024", P_PORTS, "198.51.100.7", 1025, false},
     {"ports: 24 just below the rejected 25", P_PORTS, "198.51.100.7", 24, true},
     {"ports: another network hits reject *", P_PORTS, "198.51.101.1", 80, false},
-    {"explicit range opens the own address", P_OWN_OPEN, "203.0.113.5", 80, true},
+    {"the own address's /24 does not open it", P_OWN_OPEN, "203.0.113.5", 80, false},
+    {"... but opens its neighbours", P_OWN_OPEN, "203.0.113.6", 80, true},
+    {"the own IPv6 address named as a /128: opened", P_OWN_OPEN, "2001:db8::5", 80, true},
     {"explicit range: other private ranges stay refused", P_OWN_OPEN, "192.168.1.1", 80, false},
+    {"0.0.0.0/1 covers 127/8 but does not open it", P_COVERING, "127.0.0.1", 80, false},
+    {"0.0.0.0/1 covers 10/8 but does not open it", P_COVERING, "10.0.0.1", 80, false},
+    {"0.0.0.0/1: a public address in it is opened", P_COVERING, "8.8.8.8", 80, true},
+    {"172.0.0.0/8 does not open 172.16/12", P_COVERING, "172.16.0.1", 80, false},
+    {"172.0.0.0/8: a public address in it is opened", P_COVERING, "172.15.0.1", 80, true},
+    {"2000::/3 does not open 6to4 (2002::/16)", P_COVERING, "2002:7f00:1::1", 80, false},
+    {"2000::/3: a public IPv6 address is opened", P_COVERING, "2001:4860:4860::8888", 80, true},
+    {"::/8 covers ::/96 and ::1, opens neither", P_COVERING, "::1", 80, false},
+    {"accept 127/8 opens loopback, not ::1", P_LOOPBACK, "127.255.255.254", 80, true},
     {"explicit 10/8 on 443: opened", P_PRIVATE_443, "10.9.8.7", 443, true},
     {"explicit 10/8 on 443: port 80 falls to accept *", P_PRIVATE_443, "10.9.8.7", 80, false},
     {"reject ::/0: IPv6 refused", P_NO_V6, "2001:4860:4860::8888", 443, false},
