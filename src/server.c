@@ -295,6 +295,11 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	conf_unref(old);
 	/* New streams take new circuits, built under the new config. */
 	pool_free_all(srv);
+	/*
+	 * Spares are to the relays the old config dialled; the new one may not
+	 * name them, and a relay taken out of it must not be dialled again.
+	 */
+	spare_free_all(srv);
 	relays_reloaded(srv);
 	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
 }

@@ -307,4 +307,39 @@ get --socks5 "127.0.0.1:$P2" >/dev/null
 get --socks5 "127.0.0.1:$P2" >/dev/null
 expect_eq "reuse_circuits = false: two streams, two circuits" "6" "$(($(flights) - F0))"
 
+# ---- a reload drops the spare connections opened ahead to a first relay:
+# one the new config no longer uses is not dialled again.
+"$NACRE" keygen "$T/x.key" >"$T/x.pub" 2>/dev/null || hard_error "keygen x"
+X=127.0.5.9:$(free_port 127.0.5.9)
+printf '%s\n' "listen = ();" \
+	"relay = ( { address = \"$X\"; key_file = \"x.key\"; exit = true;" \
+	"  policy = ( { dest = \"127.0.0.1/32\"; action = \"accept\"; } ); } );" >"$T/x.conf"
+start_nacre x -c "$T/x.conf"
+user4_conf() { # HOPS
+	printf '%s\n' 'log_level = "debug";' "relays = (" \
+		"{ name = \"x\"; address = \"$X\"; key = \"$(cat "$T/x.pub")\"; }," \
+		"{ name = \"r1\"; address = \"$R1\"; key = \"$(cat "$T/r1.pub")\"; }," \
+		"{ name = \"r2\"; address = \"$R2\"; key = \"$(cat "$T/r2.pub")\"; }," \
+		"{ name = \"r3\"; address = \"$R3\"; key = \"$(cat "$T/r3.pub")\"; } );" \
+		"chains = ( { name = \"c\"; hops = [ $1 ]; } );" 'route = "c";' \
+		'listen = ( { address = "127.0.0.1:0"; } );'
+}
+user4_conf '"x"' >"$T/user4.conf"
+start_nacre user4 -c "$T/user4.conf"
+P4=$NACRE_PORT
+USER4_PID=$NACRE_PID
+to_x() { ss -Htn state established state syn-sent "( dport = :${X##*:} )" | wc -l; }
+expect_eq "a stream through x" "$BIG_SHA" "$(get --socks5 "127.0.0.1:$P4")"
+check "... leaves connections to x: a kept circuit, a spare ($(to_x))" [ "$(to_x)" -gt 0 ]
+user4_conf '"r1", "r2", "r3"' >"$T/user4.conf"
+kill -HUP "$USER4_PID"
+wait_for_line "$T/user4.log" 'configuration reloaded' 10 || hard_error "user4 did not reload"
+sleep 2 # past a spare's 1.5 s: one still wanted would have been opened again
+expect_eq "after a reload to a chain without x, no connection to x is left or opened" "0" \
+	"$(to_x)"
+F0=$(flights)
+S=$(get --socks5 "127.0.0.1:$P4")
+expect_eq "... and the next stream goes through the new chain (3 handshakes)" "$BIG_SHA 3" \
+	"$S $(($(flights) - F0))"
+
 finish
