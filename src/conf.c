@@ -473,12 +473,20 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 	 * front of absolute names too, so none is set; nacre.conf(5) asks for
 	 * absolute names.)
 	 */
+	char *text = conf_read_text(ld->path, ld->err, ld->errlen);
+	if (!text) {
+		ld->failed = true;
+		config_destroy(&cf);
+		return;
+	}
 	errno = 0;
-	int ok = config_read_file(&cf, ld->path);
+	int ok = config_read_string(&cf, text);
 	int saved = errno;
+	free(text);
 	if (ok != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(ld->err, ld->errlen, "%s: cannot read the file%s%s", ld->path,
+			snprintf(ld->err, ld->errlen, "%s: cannot read an included file%s%s",
+			         config_error_file(&cf) ? config_error_file(&cf) : ld->path,
 			         saved ? ": " : "", saved ? strerror(saved) : "");
 		else
 			snprintf(ld->err, ld->errlen, "%s:%d: %s",

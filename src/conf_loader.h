@@ -43,6 +43,12 @@ char *conf_path_near(const struct conf_loader *ld, const char *file);
 /* A zeroed listener at the end of c->listeners; NULL if out of memory. */
 struct listen_conf *conf_new_listener(struct conf *c);
 /*
+ * The config file's text, NUL-terminated and allocated (conf_text.c): a
+ * regular file, as is every file it @includes at any depth, each checked
+ * before libconfig opens it. NULL, with "path[:line]: what" in err, if not.
+ */
+char *conf_read_text(const char *path, char *err, size_t errlen);
+/*
  * Whether the last listener's port is already taken by an earlier one: the
  * same address, or the unspecified address of its family (0.0.0.0, ::) with
  * any address of that family. With workers > 1 every listener is bound with

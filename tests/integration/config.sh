@@ -263,6 +263,7 @@ start_helper echo errlib.py echo-server
 ECHO=$HELPER_PORT
 start_nacre allow -c "$T/allow.conf"
 PA=$NACRE_PORT
+ALLOW_PID=$NACRE_PID
 expect_eq "allow: a client from 127.0.0.2 is served" "rep=00 echo=ok" \
 	"$(py socks5 --proxy 127.0.0.1:$PA --src 127.0.0.2 --dest 127.0.0.1:$ECHO --echo)"
 res=$(py socks5 --proxy 127.0.0.1:$PA --dest 127.0.0.1:$ECHO --echo)
@@ -285,7 +286,7 @@ check "--workers 2 -l 127.0.0.1:0: a command-line error, not the file's: '$out'"
 	grep -qxF "command line: --listen: '127.0.0.1:0': workers > 1: every listen and relay address needs a port (not 0)" <<<"$out"
 out=$(timeout 10 "$NACRE" check -c "$T/nope.conf" 2>&1)
 expect_eq "a missing config file: the reason is given" \
-	"$T/nope.conf: cannot read the file: No such file or directory" "$out"
+	"$T/nope.conf: cannot open: No such file or directory" "$out"
 
 # ---- @include: an absolute name works from any working directory, and an
 # error in the included file is reported in that file, at its line.
@@ -300,6 +301,35 @@ expect_eq "an absolute @include is read whatever the cwd" \
 	"$T/inc/main.conf: OK" "$(cd / && timeout 10 "$NACRE" check -c "$T/inc/main.conf" 2>&1)"
 expect_eq "a config named without a directory (in the cwd), with an @include" \
 	"main.conf: OK" "$(cd "$T/inc" && timeout 10 "$NACRE" check -c main.conf 2>&1)"
+# A directory or a FIFO, as the config or @included at any depth, is refused
+# by name and line, at once: libconfig's scanner would exit(2) inside the
+# library on a directory and wait for a writer on a FIFO, at a SIGHUP with
+# the whole daemon.
+mkdir -p "$T/inc/adir"
+mkfifo "$T/inc/afifo"
+printf 'log_level = "info";\n@include "%s"\n' "$T/inc/adir" >"$T/inc/dir.conf"
+printf '@include "%s"\n' "$T/inc/afifo" >"$T/inc/fifo-part.conf"
+printf '\n  @include "%s"\n' "$T/inc/fifo-part.conf" >"$T/inc/fifo.conf"
+expect_eq "@include of a directory: refused at its line" \
+	"$T/inc/dir.conf:2: @include: $T/inc/adir: not a regular file" \
+	"$(timeout 10 "$NACRE" check -c "$T/inc/dir.conf" 2>&1)"
+expect_eq "an @include that @includes a FIFO: refused at once, in the file that names it" \
+	"$T/inc/fifo-part.conf:1: @include: $T/inc/afifo: not a regular file" \
+	"$(timeout 10 "$NACRE" check -c "$T/inc/fifo.conf" 2>&1)"
+expect_eq "a config that is a FIFO: refused at once" \
+	"$T/inc/afifo: not a regular file" "$(timeout 10 "$NACRE" check -c "$T/inc/afifo" 2>&1)"
+# A running daemon given such a config at SIGHUP keeps its own and serves on.
+printf '@include "%s"\n' "$T/inc/adir" >>"$T/allow.conf"
+kill -HUP "$ALLOW_PID"
+wait_for_line "$T/allow.log" 'reload failed' 10 ||
+	fail "SIGHUP with an @include of a directory: no 'reload failed' in the log"
+printf '@include "%s"\n' "$T/inc/fifo-part.conf" >>"$T/allow.conf"
+kill -HUP "$ALLOW_PID"
+for i in $(seq 1 100); do [ "$(grep -c 'reload failed' "$T/allow.log")" -ge 2 ] && break; sleep 0.05; done
+check "... and with a FIFO two @includes down, the reload fails too" \
+	[ "$(grep -c 'reload failed' "$T/allow.log")" -ge 2 ]
+expect_eq "... and the daemon still serves under its running config" "rep=00 echo=ok" \
+	"$(py socks5 --proxy 127.0.0.1:$PA --src 127.0.0.2 --dest 127.0.0.1:$ECHO --echo)"
 
 # ---- the example config shipped in contrib/ stays valid
 out=$(timeout 10 "$NACRE" check -c "$top_srcdir/contrib/nacre.conf.example" 2>&1)
