@@ -18,6 +18,7 @@ struct user_entry {
 	size_t name_len;
 	char *pass;
 	size_t pass_len;
+	unsigned line; /* in the file, for errors */
 };
 
 struct users {
@@ -46,7 +47,7 @@ void users_free(struct users *u)
 
 /* Appends one entry (copies of the two fields); false if out of memory. */
 static bool add_entry(struct users *u, size_t *cap, const char *name, size_t nlen, const char *pass,
-                      size_t plen)
+                      size_t plen, unsigned line)
 {
 	if (u->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;
@@ -62,12 +63,51 @@ static bool add_entry(struct users *u, size_t *cap, const char *name, size_t nle
 	e->name_len = nlen;
 	e->pass = strndup(pass, plen);
 	e->pass_len = plen;
+	e->line = line;
 	if (!e->name || !e->pass) {
 		entry_free(e);
 		return false;
 	}
 	u->n++;
 	return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct user_entry *x = *(const struct user_entry *const *)a;
+	const struct user_entry *y = *(const struct user_entry *const *)b;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	int d = memcmp(x->name, y->name, x->name_len);
+	return d ? d : (x->line < y->line ? -1 : 1);
+}
+
+/*
+ * A name listed twice would keep both passwords valid (an operator who
+ * "changes" one by adding a line): refused, at the later line. Sorted, so
+ * that a large file costs n log n, not n squared.
+ */
+static bool no_repeats(const struct users *u, const char *path, char *err, size_t errlen)
+{
+	const struct user_entry **by = malloc(u->n * sizeof(*by));
+	if (!by) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return false;
+	}
+	for (size_t i = 0; i < u->n; i++)
+		by[i] = &u->v[i];
+	qsort(by, u->n, sizeof(*by), by_name);
+	bool ok = true;
+	for (size_t i = 1; i < u->n && ok; i++) {
+		if (by[i]->name_len == by[i - 1]->name_len &&
+		    memcmp(by[i]->name, by[i - 1]->name, by[i]->name_len) == 0) {
+			snprintf(err, errlen, "%s:%u: this user is listed already, at line %u",
+			         path, by[i]->line, by[i - 1]->line);
+			ok = false;
+		}
+	}
+	free(by);
+	return ok;
 }
 
 struct users *users_parse(const char *text, size_t len, const char *path, char *err, size_t errlen)
@@ -108,7 +148,7 @@ struct users *users_parse(const char *text, size_t len, const char *path, char *
 			ok = false;
 			break;
 		}
-		if (!add_entry(u, &cap, line, nlen, colon + 1, plen)) {
+		if (!add_entry(u, &cap, line, nlen, colon + 1, plen, lineno)) {
 			snprintf(err, errlen, "%s: out of memory", path);
 			ok = false;
 		}
@@ -117,6 +157,8 @@ struct users *users_parse(const char *text, size_t len, const char *path, char *
 		snprintf(err, errlen, "%s: no users defined", path);
 		ok = false;
 	}
+	if (ok)
+		ok = no_repeats(u, path, err, errlen);
 	if (!ok) {
 		users_free(u);
 		return NULL;
