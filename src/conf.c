@@ -244,6 +244,18 @@ bool conf_needs_port(const struct conf_loader *ld, const struct conf *c)
 	return workers > 1 && addr_port((const struct sockaddr *)&l->addr) == 0;
 }
 
+const char *conf_unbindable(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family != AF_INET6)
+		return NULL;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		return "an IPv4-mapped address; listeners are IPv6-only: write it as IPv4";
+	if (IN6_IS_ADDR_LINKLOCAL(a))
+		return "a link-local address needs an interface, which cannot be given";
+	return NULL;
+}
+
 bool conf_listen_taken(const struct conf *c)
 {
 	const struct listen_conf *l = &c->listeners[c->nlisteners - 1];
@@ -344,6 +356,8 @@ static void load_listener(struct conf_loader *ld, const config_setting_t *g, str
 	const char *addr = conf_get_string(ld, s);
 	if (addr && !addr_parse(addr, &l->addr, &l->addrlen))
 		conf_fail(ld, s, "listen.address: '%s' is not IP:PORT or [IPv6]:PORT", addr);
+	else if (addr && conf_unbindable(&l->addr))
+		conf_fail(ld, s, "listen.address: '%s': %s", addr, conf_unbindable(&l->addr));
 	else if (addr && conf_listen_taken(c))
 		conf_fail(ld, s, "listen.address: '%s': %s", addr, CONF_TAKEN);
 	else if (addr && conf_needs_port(ld, c))
@@ -597,6 +611,9 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 		if (!addr_parse(listen[i], &l->addr, &l->addrlen))
 			conf_fail(&cli, NULL, "--listen: '%s' is not IP:PORT or [IPv6]:PORT",
 			          listen[i]);
+		else if (conf_unbindable(&l->addr))
+			conf_fail(&cli, NULL, "--listen: '%s': %s", listen[i],
+			          conf_unbindable(&l->addr));
 		else if (conf_listen_taken(c))
 			conf_fail(&cli, NULL, "--listen: '%s': %s", listen[i], CONF_TAKEN);
 		else if (conf_needs_port(&cli, c))

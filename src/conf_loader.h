@@ -43,6 +43,12 @@ char *conf_path_near(const struct conf_loader *ld, const char *file);
 /* A zeroed listener at the end of c->listeners; NULL if out of memory. */
 struct listen_conf *conf_new_listener(struct conf *c);
 /*
+ * Why a listener cannot bind this address though it parses, or NULL: an
+ * IPv4-mapped one (listeners are IPv6-only, so it must be written as IPv4),
+ * or a link-local one (it needs an interface, which nacre is not given).
+ */
+const char *conf_unbindable(const struct sockaddr_storage *ss);
+/*
  * The config file's text, NUL-terminated and allocated (conf_text.c): a
  * regular file, as is every file it @includes at any depth, each checked
  * before libconfig opens it. NULL, with "path[:line]: what" in err, if not.

@@ -438,7 +438,9 @@ void conf_load_relay_listener(struct conf_loader *ld, const config_setting_t *g,
 		conf_fail(ld, g, "relay: missing address");
 	else
 		have_addr = get_relay_addr(ld, s, "relay", &l->addr, &l->addrlen);
-	if (have_addr && conf_listen_taken(c))
+	if (have_addr && conf_unbindable(&l->addr))
+		conf_fail(ld, s, "relay.address: %s", conf_unbindable(&l->addr));
+	else if (have_addr && conf_listen_taken(c))
 		conf_fail(ld, s, "relay.address: %s", CONF_TAKEN);
 	else if (have_addr && conf_needs_port(ld, c))
 		conf_fail(ld, s, "relay.address: %s", CONF_NEED_PORT);

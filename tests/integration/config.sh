@@ -284,6 +284,15 @@ printf 'listen = ();\n' >"$T/none.conf"
 out=$(timeout 10 "$NACRE" check -c "$T/none.conf" --workers 2 -l 127.0.0.1:0 2>&1)
 check "--workers 2 -l 127.0.0.1:0: a command-line error, not the file's: '$out'" \
 	grep -qxF "command line: --listen: '127.0.0.1:0': workers > 1: every listen and relay address needs a port (not 0)" <<<"$out"
+# Addresses that parse but that a listener can never bind: refused by check,
+# not left to fail at start.
+printf 'listen = ( { address = "[::ffff:127.0.0.1]:0"; } );\n' >"$T/mapped.conf"
+expect_eq "a v4-mapped listen address is refused by check, at its line" \
+	"$T/mapped.conf:1: listen.address: '[::ffff:127.0.0.1]:0': an IPv4-mapped address; listeners are IPv6-only: write it as IPv4" \
+	"$(timeout 10 "$NACRE" check -c "$T/mapped.conf" 2>&1)"
+expect_eq "... and a link-local one given with --listen" \
+	"command line: --listen: '[fe80::1]:0': a link-local address needs an interface, which cannot be given" \
+	"$(timeout 10 "$NACRE" check -c "$T/none.conf" -l '[fe80::1]:0' 2>&1)"
 out=$(timeout 10 "$NACRE" check -c "$T/nope.conf" 2>&1)
 expect_eq "a missing config file: the reason is given" \
 	"$T/nope.conf: cannot open: No such file or directory" "$out"
