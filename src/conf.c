@@ -561,8 +561,10 @@ static void load_file(struct conf_loader *ld, struct conf *c)
 		conf_load_chains(ld, s, c);
 	if ((s = config_setting_get_member(root, "route")) != NULL)
 		conf_load_route(ld, s, c, &c->route);
-	if ((s = config_setting_get_member(root, "listen")) != NULL)
+	if ((s = config_setting_get_member(root, "listen")) != NULL) {
 		conf_load_list(ld, s, "listen", c, load_listener);
+		c->listen_none = config_setting_length(s) == 0;
+	}
 	if ((s = config_setting_get_member(root, "relay")) != NULL)
 		conf_load_list(ld, s, "relay", c, conf_load_relay_listener);
 	if ((s = config_setting_get_member(root, "rules")) != NULL)
@@ -591,6 +593,11 @@ static void load_cli(struct conf_loader *ld, const struct cli_opts *o, struct co
 	const char *def[] = {DEFAULT_LISTEN};
 	const char *const *listen = o->listen;
 	if (n == 0 && c->nlisteners == 0) {
+		/* An empty list says "no proxy here", not "the default one". */
+		if (c->listen_none)
+			conf_fail(ld, NULL,
+			          "listen = () and no relay entry: nothing would be served (leave "
+			          "listen out for the default, " DEFAULT_LISTEN ")");
 		listen = def;
 		n = 1;
 	}

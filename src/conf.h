@@ -92,6 +92,7 @@ struct conf {
 	bool record_aes;     /* record_cipher "auto": AES-256-GCM on hops where both ends can */
 	bool reuse_circuits; /* streams share circuits within an isolation key (pool.h) */
 	bool splice;         /* direct tunnels may move bytes with splice(2) (spipe.h) */
+	bool listen_none;    /* the file says listen = (): no default listener */
 	unsigned max_connections;
 	unsigned max_per_client;
 	char *resolvers; /* "ip:port,ip:port" for c-ares, or NULL for the system's */

@@ -281,6 +281,9 @@ out=$(timeout 10 "$NACRE" check -c "$T/allow.conf" --workers 2 2>&1)
 check "--workers 2 with a file listener on port 0: reported at its line: '$out'" \
 	grep -qF "$T/allow.conf:1: listen.address: '127.0.0.1:0': workers > 1" <<<"$out"
 printf 'listen = ();\n' >"$T/none.conf"
+expect_eq "listen = () and nothing else: refused, not the default listener" \
+	"$T/none.conf: listen = () and no relay entry: nothing would be served (leave listen out for the default, 127.0.0.1:1080)" \
+	"$(timeout 10 "$NACRE" check -c "$T/none.conf" 2>&1)"
 out=$(timeout 10 "$NACRE" check -c "$T/none.conf" --workers 2 -l 127.0.0.1:0 2>&1)
 check "--workers 2 -l 127.0.0.1:0: a command-line error, not the file's: '$out'" \
 	grep -qxF "command line: --listen: '127.0.0.1:0': workers > 1: every listen and relay address needs a port (not 0)" <<<"$out"
