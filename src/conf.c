@@ -15,7 +15,7 @@
 
 void conf_fail(struct conf_loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[1024]; /* room for a long path and the reason after it */
 	va_list ap;
 
 	if (ld->failed)
@@ -177,15 +177,21 @@ static void add_resolver(struct conf_loader *ld, const config_setting_t *s, stru
 
 	/* Accept a bare address too: port 53 is implied. */
 	if (!addr_parse(text, &ss, &len)) {
+		int n;
 		if (strchr(text, ':') && text[0] != '[')
-			snprintf(plain, sizeof(plain), "[%s]:53", text);
+			n = snprintf(plain, sizeof(plain), "[%s]:53", text);
 		else
-			snprintf(plain, sizeof(plain), "%s:53", text);
-		if (!addr_parse(plain, &ss, &len)) {
+			n = snprintf(plain, sizeof(plain), "%s:53", text);
+		/* Cut short, what is left could parse as an address the text is not. */
+		if (n < 0 || (size_t)n >= sizeof(plain) || !addr_parse(plain, &ss, &len)) {
 			conf_fail(ld, s, "resolver: '%s' is not an IP address or ADDRESS:PORT",
 			          text);
 			return;
 		}
+	}
+	if (addr_port((struct sockaddr *)&ss) == 0) {
+		conf_fail(ld, s, "resolver: '%s': port 0", text);
+		return;
 	}
 	char buf[ADDR_STR_MAX];
 	c->resolvers = append_csv(c->resolvers, addr_format((struct sockaddr *)&ss, buf));
@@ -209,6 +215,9 @@ static void load_resolver(struct conf_loader *ld, const config_setting_t *g, str
 		return;
 	}
 	int n = config_setting_length(servers);
+	if (n == 0)
+		conf_fail(ld, servers,
+		          "resolver.servers: empty (leave resolver out to use /etc/resolv.conf)");
 	if (n > CONFIG_MAX_RESOLVERS)
 		conf_fail(ld, servers, "resolver.servers: at most %d servers",
 		          CONFIG_MAX_RESOLVERS);
@@ -291,6 +300,8 @@ void conf_load_allow(struct conf_loader *ld, const config_setting_t *s, const ch
 {
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
 		conf_fail(ld, s, "%s.allow: expected a list of address ranges", what);
+	else if (config_setting_length(s) == 0)
+		conf_fail(ld, s, "%s.allow: empty: no client could connect", what);
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = conf_get_string(ld, e);

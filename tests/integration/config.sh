@@ -287,6 +287,23 @@ expect_eq "listen = () and nothing else: refused, not the default listener" \
 out=$(timeout 10 "$NACRE" check -c "$T/none.conf" --workers 2 -l 127.0.0.1:0 2>&1)
 check "--workers 2 -l 127.0.0.1:0: a command-line error, not the file's: '$out'" \
 	grep -qxF "command line: --listen: '127.0.0.1:0': workers > 1: every listen and relay address needs a port (not 0)" <<<"$out"
+# Settings that parse but could only misbehave: refused at their line.
+refused_as() { # WHAT CONFIG-TEXT MESSAGE
+	printf '%s\n' "$2" >"$T/refused.conf"
+	expect_eq "$1" "$T/refused.conf:1: $3" "$(timeout 10 "$NACRE" check -c "$T/refused.conf" 2>&1)"
+}
+refused_as "an empty resolver list (it would fall back to the system's)" \
+	'resolver = { servers = [ ]; };' \
+	"resolver.servers: empty (leave resolver out to use /etc/resolv.conf)"
+refused_as "a resolver on port 0" 'resolver = { servers = [ "127.0.0.1:0" ]; };' \
+	"resolver: '127.0.0.1:0': port 0"
+LONG="[::1]:$(printf '0%.0s' $(seq 1 63))53; junk, not an address"
+refused_as "a resolver whose text, cut short, would parse" \
+	"resolver = { servers = [ \"$LONG\" ]; };" \
+	"resolver: '$LONG' is not an IP address or ADDRESS:PORT"
+refused_as "an empty allow list (no client could connect)" \
+	'listen = ( { address = "127.0.0.1:0"; allow = [ ]; } );' \
+	"listen.allow: empty: no client could connect"
 # Addresses that parse but that a listener can never bind: refused by check,
 # not left to fail at start.
 printf 'listen = ( { address = "[::ffff:127.0.0.1]:0"; } );\n' >"$T/mapped.conf"
