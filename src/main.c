@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +47,21 @@ static void usage(FILE *f)
 	           "  pubkey FILE            print the public key of the relay key in FILE\n");
 }
 
-/* Prints a public key alone on a line: exactly what `key = "..."` takes. */
-static void print_pubkey(const uint8_t pk[32])
+/*
+ * Prints a public key alone on a line: exactly what `key = "..."` takes.
+ * false if it could not be written (a full disk, a closed pipe): a key no
+ * one saw must not look printed.
+ */
+static bool print_pubkey(const char *cmd, const uint8_t pk[32])
 {
 	char text[64];
 	secret_base64_encode(text, sizeof(text), pk, 32);
-	printf("%s\n", text);
+	if (printf("%s\n", text) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "nacre %s: cannot print the public key: %s\n", cmd,
+		        strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 static int cmd_keygen(const char *path)
@@ -69,7 +79,11 @@ static int cmd_keygen(const char *path)
 		fprintf(stderr, "nacre keygen: %s\n", err);
 		return 1;
 	}
-	print_pubkey(pk);
+	if (!print_pubkey("keygen", pk)) {
+		fprintf(stderr, "nacre keygen: the key is in %s; `nacre pubkey %s` prints it\n",
+		        path, path);
+		return 1;
+	}
 	fprintf(stderr,
 	        "nacre keygen: wrote the secret key to %s (keep it mode 0600); nodes that use "
 	        "this relay list the line above as its key = \"...\";\n",
@@ -86,9 +100,9 @@ static int cmd_pubkey(const char *path)
 		fprintf(stderr, "nacre pubkey: %s\n", err);
 		return 1;
 	}
-	print_pubkey(k.pk);
+	bool ok = print_pubkey("pubkey", k.pk);
 	relay_key_wipe(&k);
-	return 0;
+	return ok ? 0 : 1;
 }
 
 /* keygen and pubkey take one file name and no options. */
@@ -100,6 +114,12 @@ static int cmd_key(const char *cmd, int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '\0') {
 		fprintf(stderr, "nacre %s: name the key file: nacre %s FILE\n", cmd, cmd);
+		return 2;
+	}
+	/* "nacre keygen -v" would otherwise write a key file named "-v". */
+	if (argv[1][0] == '-') {
+		fprintf(stderr, "nacre %s: '%s' is not an option here; a file so named: ./%s\n",
+		        cmd, argv[1], argv[1]);
 		return 2;
 	}
 	if (!secret_init()) {

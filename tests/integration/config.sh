@@ -135,6 +135,17 @@ rc=$?
 check "pubkey refuses a key file with mode 644 (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 check "pubkey says what to do about a 644 key file: $(head -c 200 "$T/pubkey-open.out")" \
 	grep -qF "$T/open.key: readable by group or others; chmod 600 it" "$T/pubkey-open.out"
+# A public key no one saw must not look printed; an option is not a file name.
+timeout 10 "$NACRE" keygen "$T/full.key" >/dev/full 2>"$T/keygen-full.err"
+rc=$?
+check "keygen whose output cannot be written fails (exit $rc)" test "$rc" -eq 1
+check "... and says how to print the key again: $(head -c 200 "$T/keygen-full.err")" \
+	grep -qF "nacre pubkey $T/full.key" "$T/keygen-full.err"
+timeout 10 "$NACRE" pubkey "$T/full.key" >/dev/full 2>/dev/null
+expect_eq "pubkey whose output cannot be written fails" 1 "$?"
+timeout 10 "$NACRE" keygen -v >/dev/null 2>"$T/keygen-opt.err"
+expect_eq "keygen -v is refused as a usage error" 2 "$?"
+check "... and writes no file named -v" test ! -e ./-v
 R2=$(timeout 10 "$NACRE" keygen "$T/r2.key" 2>/dev/null)
 R3=$(timeout 10 "$NACRE" keygen "$T/r3.key" 2>/dev/null)
 cp "$T/r1.key" "$T/group.key"
