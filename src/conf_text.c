@@ -5,14 +5,20 @@
  * libconfig 1.5 opens an @include with a plain fopen() and reads it with a
  * flex scanner: a FIFO there blocks the process (the whole daemon, at a
  * SIGHUP) until something writes to it, and a directory makes the scanner
- * call exit(2) from inside the library. So the file itself is opened as the
- * key and users files are (a regular file, never waiting), and each
- * @include it names, at any depth, is checked the same way first. libconfig
- * then opens the included files again by name; one swapped for a FIFO in
- * between is the operator's own doing.
+ * call exit(2) from inside the library. So each @include the config names,
+ * at any depth, is checked first as the key and users files are: a regular
+ * file, opened without waiting. libconfig then opens them again by name;
+ * one swapped for a FIFO in between is the operator's own doing.
+ *
+ * The config itself may also be a pipe (`nacre -c <(make-config)`, or a
+ * FIFO a script writes): it is read to its end, waited for as the operator
+ * asked, and never through the scanner's own fopen().
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +31,67 @@
 #define CONF_TEXT_MAX (1024 * 1024) /* a config, or one file it includes */
 #define INCLUDE_DEPTH 10            /* libconfig 1.5's own limit */
 
-/* The file at path, NUL-terminated, allocated; NULL with err set. */
+/*
+ * What fd holds, NUL-terminated and allocated: a regular file of st's size,
+ * or a pipe read to its end; at most CONF_TEXT_MAX bytes. NULL with err set.
+ */
+static char *read_fd_text(int fd, const struct stat *st, const char *path, char *err, size_t errlen)
+{
+	bool regular = S_ISREG(st->st_mode);
+	if (regular && st->st_size > CONF_TEXT_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_TEXT_MAX);
+		return NULL;
+	}
+	size_t cap = regular ? (size_t)st->st_size : CONF_TEXT_MAX;
+	char *text = malloc(cap + 2);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	/* One byte past cap: a file that grew, or a pipe too long, is refused, not cut. */
+	ssize_t n = file_read_upto(fd, path, text, cap + 1, err, errlen);
+	if (n >= 0 && (size_t)n > cap) {
+		if (regular)
+			snprintf(err, errlen, "%s: changed while being read", path);
+		else
+			snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_TEXT_MAX);
+	}
+	if (n < 0 || (size_t)n > cap) {
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+/* An @included file: regular, opened without waiting. NULL with err set. */
 static char *read_regular(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = file_open_regular(path, &st, err, errlen);
 	if (fd < 0)
 		return NULL;
-	char *text = NULL;
-	if (st.st_size > CONF_TEXT_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_TEXT_MAX);
-	} else if ((text = malloc((size_t)st.st_size + 2)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-	} else {
-		/* One byte past the size: a file that grew is refused, not cut. */
-		ssize_t n = file_read_upto(fd, path, text, (size_t)st.st_size + 1, err, errlen);
-		if (n < 0 || (size_t)n > (size_t)st.st_size) {
-			if (n >= 0)
-				snprintf(err, errlen, "%s: changed while being read", path);
-			free(text);
-			text = NULL;
-		} else {
-			text[n] = '\0';
-		}
+	char *text = read_fd_text(fd, &st, path, err, errlen);
+	close(fd);
+	return text;
+}
+
+/* The config itself: a regular file, or a pipe waited for. NULL with err set. */
+static char *read_config(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
 	}
+	struct stat st;
+	char *text = NULL;
+	if (fstat(fd, &st) != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))
+		text = read_fd_text(fd, &st, path, err, errlen);
+	else
+		snprintf(err, errlen, "%s: not a regular file or a pipe", path);
 	close(fd);
 	return text;
 }
@@ -127,7 +170,7 @@ static bool check_includes(const char *path, const char *text, int depth, char *
 
 char *conf_read_text(const char *path, char *err, size_t errlen)
 {
-	char *text = read_regular(path, err, errlen);
+	char *text = read_config(path, err, errlen);
 	if (text && !check_includes(path, text, 0, err, errlen)) {
 		free(text);
 		text = NULL;

@@ -356,8 +356,13 @@ expect_eq "@include of a directory: refused at its line" \
 expect_eq "an @include that @includes a FIFO: refused at once, in the file that names it" \
 	"$T/inc/fifo-part.conf:1: @include: $T/inc/afifo: not a regular file" \
 	"$(timeout 10 "$NACRE" check -c "$T/inc/fifo.conf" 2>&1)"
-expect_eq "a config that is a FIFO: refused at once" \
-	"$T/inc/afifo: not a regular file" "$(timeout 10 "$NACRE" check -c "$T/inc/afifo" 2>&1)"
+expect_eq "a config that is a directory: refused, with the reason" \
+	"$T/inc/adir: not a regular file or a pipe" "$(timeout 10 "$NACRE" check -c "$T/inc/adir" 2>&1)"
+# The config itself may be a pipe, read to its end (signals.sh holds a
+# starting daemon on a FIFO config).
+out=$(timeout 10 "$NACRE" check -c <(printf 'log_level = "debug";\n') 2>&1)
+check "a config given as a pipe (process substitution) is read: '$out'" \
+	grep -qE '^/dev/fd/[0-9]+: OK$' <<<"$out"
 # A running daemon given such a config at SIGHUP keeps its own and serves on.
 printf '@include "%s"\n' "$T/inc/adir" >>"$T/allow.conf"
 kill -HUP "$ALLOW_PID"
