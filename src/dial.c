@@ -55,6 +55,26 @@ void client_fail(struct client *c, enum client_error e)
 	c->h->failed(c, e);
 }
 
+/*
+ * Where a connect() to an unspecified address goes: Linux takes 0.0.0.0 and
+ * :: (and ::ffff:0.0.0.0) as this host, as 127.0.0.1 or ::1. NULL for any
+ * other address. *family is set to the equivalent's family.
+ */
+static const uint8_t *local_equivalent(int *family, const uint8_t *ip)
+{
+	static const uint8_t any[16], mapped_any[16] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t v4_loopback[4] = {127, 0, 0, 1}, v6_loopback[16] = {[15] = 1};
+	if (*family == AF_INET && memcmp(ip, any, 4) == 0)
+		return v4_loopback;
+	if (*family == AF_INET6 && memcmp(ip, mapped_any, 16) == 0) {
+		*family = AF_INET;
+		return v4_loopback;
+	}
+	if (*family == AF_INET6 && memcmp(ip, any, 16) == 0)
+		return v6_loopback;
+	return NULL;
+}
+
 static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
 {
 	if (c->via_chain)
@@ -77,7 +97,11 @@ static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
 			return false;
 		return policy_allows(&lc->relay->policy, family, ip, c->dst_port);
 	}
-	return rules_match_ip(&c->conf->rules, family, ip, c->dst_port) != RULE_BLOCK;
+	if (rules_match_ip(&c->conf->rules, family, ip, c->dst_port) == RULE_BLOCK)
+		return false;
+	/* A rule that keeps clients off this host's loopback holds for 0.0.0.0 too. */
+	const uint8_t *local = local_equivalent(&family, ip);
+	return !local || rules_match_ip(&c->conf->rules, family, local, c->dst_port) != RULE_BLOCK;
 }
 
 void client_dial_reloaded(struct client *c)

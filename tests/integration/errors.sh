@@ -36,8 +36,13 @@ ECHO=$HELPER_PORT
 # failed, the tunnel would succeed.
 start_helper echo2 errlib.py echo-server --bind 127.0.0.2
 ECHO2=$HELPER_PORT
+# Echo servers on loopback that a rule keeps clients from, by port.
+start_helper echo3 errlib.py echo-server
+ECHO3=$HELPER_PORT
+start_helper echo6 errlib.py echo-server --bind ::1
+ECHO6=$HELPER_PORT
 start_helper dns dnsd.py good.test=127.0.0.1 blocked.test=127.0.0.1 \
-	www.blocked.test=127.0.0.1 notblocked.test=127.0.0.1
+	www.blocked.test=127.0.0.1 notblocked.test=127.0.0.1 zero.test=0.0.0.0
 DNS=$HELPER_PORT
 # A closed port on an address of its own (no test makes connections from it).
 CLOSED_HOST=127.0.3.1
@@ -51,7 +56,9 @@ listen = ( { address = "127.0.0.1:0"; protocols = [ "socks5", "socks4", "http" ]
 rules = (
 	{ dest = "127.0.0.2/32"; action = "block"; },
 	{ dest = ".blocked.test"; action = "block"; },
-	{ port = 25; action = "block"; }
+	{ port = 25; action = "block"; },
+	{ dest = "127.0.0.1/32"; port = $ECHO3; action = "block"; },
+	{ dest = "::1/128"; port = $ECHO6; action = "block"; }
 );
 EOF
 start_nacre nacre -c "$T/err.conf"
@@ -78,6 +85,21 @@ expect_eq "socks4 91: CIDR rule blocks 127.0.0.2" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest 127.0.0.2:$ECHO2)"
 expect_eq "socks4a 91: suffix rule blocks www.blocked.test" "rep=5b close=eof" \
 	"$(py socks4 --proxy $P --dest www.blocked.test:$ECHO)"
+# A connect() to 0.0.0.0 or :: reaches this host: a rule that blocks its
+# loopback holds for them, given as an address or resolved from a name.
+expect_eq "socks5 0x02: a rule blocks 127.0.0.1 on the echo's port" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 127.0.0.1:$ECHO3)"
+expect_eq "socks5 0x02: ... and 0.0.0.0 on that port" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest 0.0.0.0:$ECHO3)"
+expect_eq "socks5 0x02: ... and ::ffff:0.0.0.0" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest "[::ffff:0.0.0.0]:$ECHO3")"
+expect_eq "socks5 0x02: ... and a name that resolves to 0.0.0.0" "rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest zero.test:$ECHO3)"
+expect_eq "socks5 0x02: a rule blocks ::1 on the IPv6 echo's port, and :: too" \
+	"rep=02 close=eof rep=02 close=eof" \
+	"$(py socks5 --proxy $P --dest "[::1]:$ECHO6") $(py socks5 --proxy $P --dest "[::]:$ECHO6")"
+expect_eq "socks5: 0.0.0.0 on a port no rule blocks still reaches this host" "rep=00 echo=ok" \
+	"$(py socks5 --proxy $P --dest 0.0.0.0:$ECHO --echo)"
 # Tor's RESOLVE (0xF0) and RESOLVE_PTR (0xF1) meet the same rules: a blocked
 # name or address is refused before any lookup, as the query would leak it.
 expect_eq "socks5 RESOLVE: good.test is looked up" "rep=00 close=eof" \
