@@ -70,6 +70,12 @@ struct client_handler {
 	 * than wait out its drain time for them. NULL: never.
 	 */
 	bool (*idle)(const struct client *c);
+	/*
+	 * Whether the upstream connection owes c nothing now (an HTTP client
+	 * between responses): a reset there then ends that connection only, as
+	 * its EOF would, and the next request opens another. NULL: never.
+	 */
+	bool (*upstream_quiet)(const struct client *c);
 };
 
 struct relay_state {

@@ -104,6 +104,11 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	}
 	if (client_io_again(n))
 		return true;
+	if (fd == c->ufd && !c->us && c->h->upstream_quiet && c->h->upstream_quiet(c)) {
+		log_debug("client %d: %s read: %s; it owed nothing", c->fd, side, strerror(errno));
+		*eof = true;
+		return true;
+	}
 	/* A reset (or any hard error) on one side is passed on as a reset. */
 	log_debug("client %d: %s read: %s", c->fd, side, strerror(errno));
 	client_abort(c, "connection reset");

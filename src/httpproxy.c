@@ -467,6 +467,12 @@ static bool http_idle(const struct client *c)
 	       hs->resp_step == RESP_IDLE && buf_len(&c->cin) == 0 && buf_len(&c->cout) == 0;
 }
 
+/* No response is awaited from the upstream connection (kept alive, or none). */
+static bool http_upstream_quiet(const struct client *c)
+{
+	return c->phase == PHASE_FORWARD && c->u.http.resp_step == RESP_IDLE;
+}
+
 const struct client_handler http_handler = {
     .name = "http",
     .input = http_input,
@@ -474,4 +480,5 @@ const struct client_handler http_handler = {
     .failed = http_failed,
     .upstream_input = http_upstream_input,
     .idle = http_idle,
+    .upstream_quiet = http_upstream_quiet,
 };

@@ -192,6 +192,32 @@ PY
 check "the upstream connection that sent the 408 was closed" \
 	wait_for_line "$T/origin.log" '^then-408 reuse: closed by the peer' 5
 
+# The same with an upstream that resets its idle connection after its
+# answer: that owes the client nothing, so the client's connection stays
+# and its next GET goes on a new upstream connection.
+expect_eq "raw: an upstream reset while idle does not reset the client" \
+	"get=200 next=200:origin" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import socket, sys, time
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+r = Reader(s)
+def get(path):
+    s.sendall(b"GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, path, o))
+    return http_response(r)
+out = []
+try:
+    out.append("get=%d" % get(b"/then-reset")[0])
+    time.sleep(0.5)  # for the reset to reach nacre
+    st, h, b = get(b"/label")
+    out.append("next=%d:%s" % (st, b.decode().strip()))
+except (OSError, Closed) as e:
+    out.append("error:" + type(e).__name__)
+print(" ".join(out))
+PY
+)"
+
 # Raw client: a chunked POST with chunk extensions and trailer fields, then a
 # HEAD, then a GET, all on one connection to nacre. Each answer must be framed
 # right for the next one to parse.

@@ -315,6 +315,13 @@ def serve_http(sock, peer, args):
         elif method == "GET" and segs[0] == "delay" and len(segs) == 2:
             time.sleep(int(segs[1]) / 1000.0)
             reply(b"200 OK", b"late\n")
+        elif method == "GET" and path == "/then-reset":
+            reply(b"200 OK", b"before the reset\n")
+            time.sleep(0.1)
+            # An idle keep-alive connection dropped with a reset, as some
+            # load balancers do.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
         elif method == "GET" and path == "/then-408":
             reply(b"200 OK", b"before the 408\n")
             time.sleep(0.1)
