@@ -50,13 +50,33 @@ static size_t http_out_done(const struct http_out *o)
 	return o->full ? 0 : o->len;
 }
 
-/* The header lines a proxy forwards: all but the hop-by-hop ones (and Host). */
+/*
+ * The header lines a proxy forwards: all but the hop-by-hop ones (and Host).
+ * Content-Length goes once, with one value: the parser has made sure that
+ * every value given (several lines, or a list "3, 3") is the same, and RFC
+ * 9110 section 8.6 asks a proxy to pass on that one value, not the list, so
+ * that no next hop reads it differently.
+ */
 static void http_put_fields(struct http_out *o, const struct http_header *h, size_t n,
                             bool skip_host)
 {
+	bool length_done = false;
 	for (size_t i = 0; i < n; i++) {
 		if (h[i].hop_by_hop || (skip_host && http_ieq(h[i].name, h[i].name_len, "host")))
 			continue;
+		if (http_ieq(h[i].name, h[i].name_len, "content-length")) {
+			if (length_done)
+				continue;
+			length_done = true;
+			const uint8_t *comma = memchr(h[i].value, ',', h[i].value_len);
+			size_t len = comma ? (size_t)(comma - h[i].value) : h[i].value_len;
+			while (len && (h[i].value[len - 1] == ' ' || h[i].value[len - 1] == '\t'))
+				len--;
+			http_puts(o, "Content-Length: ");
+			http_put(o, h[i].value, len);
+			http_put(o, "\r\n", 2);
+			continue;
+		}
 		http_put(o, h[i].name, h[i].name_len);
 		http_put(o, ":", 1);
 		if (h[i].value_len) {

@@ -83,6 +83,10 @@ static void test_enc_request(void **state)
 	     "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n"},
 	    {hop_request, "GET /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
 	                  "Accept: */*\r\nKeep-Alive-Not: 1\r\n\r\n"},
+	    /* One Content-Length, one value, whatever list of equal ones came in. */
+	    {"POST http://a/up HTTP/1.1\r\nHost: a\r\ncontent-length: 3 ,\t3\r\nX: y\r\n"
+	     "Content-Length: 3\r\n\r\nabc",
+	     "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX: y\r\n\r\n"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (req_check(t[i].in) != PROTO_DONE)
@@ -141,6 +145,12 @@ static void test_enc_response(void **state)
 	                            false),
 	                 PROTO_DONE);
 	enc_response(false, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nX-Empty:\r\n\r\n");
+
+	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n"
+	                            "Content-Length: 2\r\n\r\n",
+	                            false),
+	                 PROTO_DONE);
+	enc_response(false, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 
 	assert_int_equal(resp_check("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 	                            "Trailer: X-T\r\n\r\n",
