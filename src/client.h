@@ -100,6 +100,7 @@ struct http_state {
 	struct http_body resp_body;
 	bool req_was_head;
 	bool client_keep_alive;
+	bool client_http10; /* the request is HTTP/1.0: no 1xx goes back (RFC 9110 15.2) */
 	bool close_after;
 	bool upstream_used;            /* a response has come back on this upstream connection */
 	char host[PROTO_NAME_MAX + 1]; /* the upstream connection's destination */

@@ -140,6 +140,7 @@ static void start_request(struct client *c, const struct http_request *req)
 	}
 	hs->req_was_head = req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0;
 	hs->client_keep_alive = req->keep_alive;
+	hs->client_http10 = req->version_minor == 0;
 	http_body_init(&hs->req_body, req->body, req->content_length);
 
 	uint8_t head[HEAD_OUT_MAX];
@@ -348,6 +349,11 @@ static void parse_response(struct client *c)
 	if (resp.status == 101) {
 		/* Upgrade is hop-by-hop and never forwarded, so a 101 is a broken origin. */
 		bad_gateway(c);
+		return;
+	}
+	if (interim && hs->client_http10) {
+		/* HTTP/1.0 has no 1xx: a client could take one for the answer. */
+		buf_consume(&c->uin, resp.head_len);
 		return;
 	}
 	if (!interim)

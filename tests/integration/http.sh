@@ -192,6 +192,30 @@ PY
 check "the upstream connection that sent the 408 was closed" \
 	wait_for_line "$T/origin.log" '^then-408 reuse: closed by the peer' 5
 
+# Interim (1xx) heads go back to an HTTP/1.1 client, never to an HTTP/1.0
+# one, which has no 1xx and could take one for the answer (RFC 9110 15.2).
+expect_eq "raw: 1xx heads reach an HTTP/1.1 client, not an HTTP/1.0 one" \
+	"1.1: 100,102,200 1.0: 200" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import socket, sys
+p, o = int(sys.argv[1]), int(sys.argv[2])
+out = []
+for v in (b"1.1", b"1.0"):
+    s = socket.create_connection(("127.0.0.1", p), timeout=5)
+    s.sendall(b"GET http://127.0.0.1:%d/1xx HTTP/%s\r\nHost: 127.0.0.1:%d\r\n"
+              b"Connection: close\r\n\r\n" % (o, v, o))
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    codes = [l[9:12].decode() for l in data.split(b"\r\n") if l.startswith(b"HTTP/1.")]
+    out.append("%s: %s" % (v.decode(), ",".join(codes)))
+print(" ".join(out))
+PY
+)"
+
 # The same with an upstream that resets its idle connection after its
 # answer: that owes the client nothing, so the client's connection stays
 # and its next GET goes on a new upstream connection.

@@ -315,6 +315,10 @@ def serve_http(sock, peer, args):
         elif method == "GET" and segs[0] == "delay" and len(segs) == 2:
             time.sleep(int(segs[1]) / 1000.0)
             reply(b"200 OK", b"late\n")
+        elif method == "GET" and path == "/1xx":
+            # Two interim heads before the answer, whatever the request's version.
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n")
+            reply(b"200 OK", b"after 1xx\n")
         elif method == "GET" and path == "/then-reset":
             reply(b"200 OK", b"before the reset\n")
             time.sleep(0.1)
