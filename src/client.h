@@ -103,6 +103,7 @@ struct http_state {
 	bool client_http10; /* the request is HTTP/1.0: no 1xx goes back (RFC 9110 15.2) */
 	bool close_after;
 	bool upstream_used;            /* a response has come back on this upstream connection */
+	uint64_t upstream_user;        /* the user whose request opened it (c->user then) */
 	char host[PROTO_NAME_MAX + 1]; /* the upstream connection's destination */
 	uint16_t port;
 };

@@ -153,13 +153,14 @@ static void start_request(struct client *c, const struct http_request *req)
 	hs->resp_step = RESP_HEAD;
 
 	/*
-	 * Reuse the upstream connection when it goes to the same place and has
-	 * said nothing since its last answer. It is read while idle, so bytes or
+	 * Reuse the upstream connection when it goes to the same place for the
+	 * same user (who may differ per request: isolation holds within a
+	 * connection too) and has said nothing since its last answer. It is read while idle, so bytes or
 	 * an EOF there are its own (a 408 before it closes, say), not an answer
 	 * to this request.
 	 */
 	bool same = c->ufd >= 0 && !c->u_eof && buf_len(&c->uin) == 0 &&
-	            strlen(hs->host) == req->host_len &&
+	            hs->upstream_user == c->user && strlen(hs->host) == req->host_len &&
 	            strncasecmp(hs->host, (const char *)req->host, req->host_len) == 0 &&
 	            hs->port == req->port;
 	memcpy(hs->host, req->host, req->host_len);
@@ -171,6 +172,7 @@ static void start_request(struct client *c, const struct http_request *req)
 		return;
 	}
 	hs->upstream_used = false;
+	hs->upstream_user = c->user; /* another user's request takes another stream */
 	/*
 	 * req and dst point into cin, which buf_consume() above has released:
 	 * work only from the copies from here on. Keep the new head too:
@@ -348,6 +350,11 @@ static void parse_response(struct client *c)
 	bool interim = resp.status >= 100 && resp.status < 200;
 	if (resp.status == 101) {
 		/* Upgrade is hop-by-hop and never forwarded, so a 101 is a broken origin. */
+		bad_gateway(c);
+		return;
+	}
+	if (resp.body == HTTP_BODY_CHUNKED && hs->client_http10) {
+		/* RFC 9112 6.1: never chunked to a 1.0 request; its client could not read it. */
 		bad_gateway(c);
 		return;
 	}

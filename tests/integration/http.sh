@@ -216,6 +216,24 @@ print(" ".join(out))
 PY
 )"
 
+# A chunked answer to an HTTP/1.0 request breaks RFC 9112 6.1, and its
+# client could not read it: 502, not the chunks.
+expect_eq "raw: a chunked answer to an HTTP/1.0 request is a 502" "502" \
+	"$(run_py 20 - "$P" "$O" <<'PY'
+import socket, sys
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=5)
+s.sendall(b"GET http://127.0.0.1:%d/chunked/100 HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+print(data[9:12].decode())
+PY
+)"
+
 # The same with an upstream that resets its idle connection after its
 # answer: that owes the client nothing, so the client's connection stays
 # and its next GET goes on a new upstream connection.
@@ -552,6 +570,30 @@ expect_eq "CONNECT without credentials: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
 expect_eq "CONNECT with a wrong password: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -U alice:wrong -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
+# Another user's request on the same kept-alive connection takes another
+# upstream connection (on a chain, another stream and circuit): isolation by
+# user holds within one client connection too.
+expect_eq "raw keep-alive: alice, bob, bob: bob's two share an upstream, alice's is apart" \
+	"200 200 200 apart same" \
+	"$(run_py 20 - "$PA" "$O" <<'PY'
+import base64, socket, sys
+from origin import Closed, Reader, http_response
+p, o = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", p), timeout=10)
+r = Reader(s)
+def get(cred):
+    s.sendall(b"GET http://127.0.0.1:%d/conn-id HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+              b"Proxy-Authorization: Basic %s\r\n\r\n" % (o, o, base64.b64encode(cred)))
+    st, h, b = http_response(r)
+    return st, b.strip()
+try:
+    a, b1, b2 = get(b"alice:s3cret"), get(b"bob:hunter2"), get(b"bob:hunter2")
+    print(a[0], b1[0], b2[0], "apart" if a[1] != b1[1] else "shared",
+          "same" if b1[1] == b2[1] else "new")
+except (OSError, Closed) as e:
+    print("error:" + type(e).__name__)
+PY
+)"
 # Credentials are judged per request: on a kept-alive connection whose first
 # request was alice's, a second one whose Basic value has no colon ("foo")
 # is not alice's (RFC 7617: user-id ":" password).
