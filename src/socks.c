@@ -144,6 +144,11 @@ static void on_resolve_reply(void *arg, const struct resolve_result *res)
 		a.name_len = strlen(res->name);
 		if (a.name_len > PROTO_NAME_MAX)
 			a.name_len = PROTO_NAME_MAX;
+		/* A PTR record naming "" cannot be sent (SOCKS5 names are 1..255 bytes). */
+		if (a.name_len == 0) {
+			s5_fail(c, SOCKS5_REP_HOST_UNREACHABLE);
+			return;
+		}
 	} else {
 		/* Like Tor, answer with the first address, IPv4 if there is one. */
 		size_t pick = 0;
