@@ -155,16 +155,14 @@ check "nacre asked dnsd for nonexistent.test" grep -q '^query nonexistent\.test 
 
 # ---- A DNS server that never answers: the client still gets 0x04 (from
 # c-ares's own timeout or the handshake timeout), never a bare close.
-"$PYTHON" -S -u -c '
+start_inline silent-dns '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
 time.sleep(120)
-' >"$T/silent-dns.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_for_line "$T/silent-dns.log" 'listening on ' 30 || hard_error "silent DNS did not start"
-SILENT=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/silent-dns.log" | head -n 1)
+'
+SILENT=$HELPER_PORT
 cat >"$T/silent.conf" <<EOF
 timeouts = { handshake = 3.0; };
 resolver = { servers = [ "127.0.0.1:$SILENT" ]; };

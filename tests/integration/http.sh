@@ -163,13 +163,11 @@ print(" | ".join(conn(f) for f in (get_empty, post_empty, post_halfclose)))
 PY
 )"
 
-# Raw client: a GET whose origin then sends an unsolicited 408 (and holds its
-# connection open), then a GET to the same origin on the same client
-# connection. The 408 answers nothing that was asked: the second GET must go
-# on a new upstream connection and get its own answer.
-expect_eq "raw: an upstream that sent unasked bytes while idle is not reused" \
-	"get=200 next=200:origin" \
-	"$(run_py 20 - "$P" "$O" <<'PY'
+# get_then_label PATH: on one client connection, a GET of PATH, half a
+# second for what the origin does after its answer to reach nacre, then a
+# GET of /label from the same origin. Prints "get=STATUS next=STATUS:LABEL".
+get_then_label() {
+	run_py 20 - "$P" "$O" "$1" <<'PY'
 import socket, sys, time
 from origin import Closed, Reader, http_response
 p, o = int(sys.argv[1]), int(sys.argv[2])
@@ -180,85 +178,57 @@ def get(path):
     return http_response(r)
 out = []
 try:
-    out.append("get=%d" % get(b"/then-408?reuse")[0])
-    time.sleep(0.5)  # for the 408 to reach nacre
+    out.append("get=%d" % get(sys.argv[3].encode())[0])
+    time.sleep(0.5)
     st, h, b = get(b"/label")
     out.append("next=%d:%s" % (st, b.decode().strip()))
 except (OSError, Closed) as e:
     out.append("error:" + type(e).__name__)
 print(" ".join(out))
 PY
-)"
+}
+
+# Raw client: a GET whose origin then sends an unsolicited 408 (and holds its
+# connection open), then a GET to the same origin on the same client
+# connection. The 408 answers nothing that was asked: the second GET must go
+# on a new upstream connection and get its own answer.
+expect_eq "raw: an upstream that sent unasked bytes while idle is not reused" \
+	"get=200 next=200:origin" "$(get_then_label '/then-408?reuse')"
 check "the upstream connection that sent the 408 was closed" \
 	wait_for_line "$T/origin.log" '^then-408 reuse: closed by the peer' 5
 
-# Interim (1xx) heads go back to an HTTP/1.1 client, never to an HTTP/1.0
-# one, which has no 1xx and could take one for the answer (RFC 9110 15.2).
-expect_eq "raw: 1xx heads reach an HTTP/1.1 client, not an HTTP/1.0 one" \
-	"1.1: 100,102,200 1.0: 200" \
-	"$(run_py 20 - "$P" "$O" <<'PY'
-import socket, sys
-p, o = int(sys.argv[1]), int(sys.argv[2])
-out = []
-for v in (b"1.1", b"1.0"):
-    s = socket.create_connection(("127.0.0.1", p), timeout=5)
-    s.sendall(b"GET http://127.0.0.1:%d/1xx HTTP/%s\r\nHost: 127.0.0.1:%d\r\n"
-              b"Connection: close\r\n\r\n" % (o, v, o))
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    codes = [l[9:12].decode() for l in data.split(b"\r\n") if l.startswith(b"HTTP/1.")]
-    out.append("%s: %s" % (v.decode(), ",".join(codes)))
-print(" ".join(out))
-PY
-)"
+# The same with an upstream that resets its idle connection after its
+# answer: that owes the client nothing, so the client's connection stays
+# and its next GET goes on a new upstream connection.
+expect_eq "raw: an upstream reset while idle does not reset the client" \
+	"get=200 next=200:origin" "$(get_then_label /then-reset)"
 
-# A chunked answer to an HTTP/1.0 request breaks RFC 9112 6.1, and its
-# client could not read it: 502, not the chunks.
-expect_eq "raw: a chunked answer to an HTTP/1.0 request is a 502" "502" \
-	"$(run_py 20 - "$P" "$O" <<'PY'
+# heads VERSION PATH: one GET of PATH as HTTP/VERSION with Connection:
+# close, read to the end; prints the status of every head that came back.
+heads() {
+	run_py 20 - "$P" "$O" "$1" "$2" <<'PY'
 import socket, sys
-p, o = int(sys.argv[1]), int(sys.argv[2])
+p, o, v, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4].encode()
 s = socket.create_connection(("127.0.0.1", p), timeout=5)
-s.sendall(b"GET http://127.0.0.1:%d/chunked/100 HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, o))
+s.sendall(b"GET http://127.0.0.1:%d%s HTTP/%s\r\nHost: 127.0.0.1:%d\r\n"
+          b"Connection: close\r\n\r\n" % (o, path, v, o))
 data = b""
 while True:
     d = s.recv(65536)
     if not d:
         break
     data += d
-print(data[9:12].decode())
+print(",".join(l[9:12].decode() for l in data.split(b"\r\n") if l.startswith(b"HTTP/1.")))
 PY
-)"
-
-# The same with an upstream that resets its idle connection after its
-# answer: that owes the client nothing, so the client's connection stays
-# and its next GET goes on a new upstream connection.
-expect_eq "raw: an upstream reset while idle does not reset the client" \
-	"get=200 next=200:origin" \
-	"$(run_py 20 - "$P" "$O" <<'PY'
-import socket, sys, time
-from origin import Closed, Reader, http_response
-p, o = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", p), timeout=5)
-r = Reader(s)
-def get(path):
-    s.sendall(b"GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % (o, path, o))
-    return http_response(r)
-out = []
-try:
-    out.append("get=%d" % get(b"/then-reset")[0])
-    time.sleep(0.5)  # for the reset to reach nacre
-    st, h, b = get(b"/label")
-    out.append("next=%d:%s" % (st, b.decode().strip()))
-except (OSError, Closed) as e:
-    out.append("error:" + type(e).__name__)
-print(" ".join(out))
-PY
-)"
+}
+# Interim (1xx) heads go back to an HTTP/1.1 client, never to an HTTP/1.0
+# one, which has no 1xx and could take one for the answer (RFC 9110 15.2).
+expect_eq "raw: 1xx heads reach an HTTP/1.1 client, not an HTTP/1.0 one" \
+	"1.1: 100,102,200 1.0: 200" "1.1: $(heads 1.1 /1xx) 1.0: $(heads 1.0 /1xx)"
+# A chunked answer to an HTTP/1.0 request breaks RFC 9112 6.1, and its
+# client could not read it: 502, not the chunks.
+expect_eq "raw: a chunked answer to an HTTP/1.0 request is a 502" "502" \
+	"$(heads 1.0 /chunked/100)"
 
 # Raw client: a chunked POST with chunk extensions and trailer fields, then a
 # HEAD, then a GET, all on one connection to nacre. Each answer must be framed
@@ -570,53 +540,42 @@ expect_eq "CONNECT without credentials: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
 expect_eq "CONNECT with a wrong password: 407" 407 \
 	"$(timeout 20 curl -s --max-time 15 -p -x "127.0.0.1:$PA" -U alice:wrong -o /dev/null -w '%{http_connect}' "$U/bytes/10")"
-# Another user's request on the same kept-alive connection takes another
-# upstream connection (on a chain, another stream and circuit): isolation by
-# user holds within one client connection too.
-expect_eq "raw keep-alive: alice, bob, bob: bob's two share an upstream, alice's is apart" \
-	"200 200 200 apart same" \
-	"$(run_py 20 - "$PA" "$O" <<'PY'
+# basic_gets PATH CRED...: on one kept-alive connection to the listener with
+# users, a GET of PATH per CRED (sent as its Basic value); prints
+# STATUS:LINE for each, LINE the first line of the body.
+basic_gets() {
+	run_py 20 - "$PA" "$O" "$@" <<'PY'
 import base64, socket, sys
 from origin import Closed, Reader, http_response
-p, o = int(sys.argv[1]), int(sys.argv[2])
+p, o, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
 s = socket.create_connection(("127.0.0.1", p), timeout=10)
 r = Reader(s)
-def get(cred):
-    s.sendall(b"GET http://127.0.0.1:%d/conn-id HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-              b"Proxy-Authorization: Basic %s\r\n\r\n" % (o, o, base64.b64encode(cred)))
-    st, h, b = http_response(r)
-    return st, b.strip()
-try:
-    a, b1, b2 = get(b"alice:s3cret"), get(b"bob:hunter2"), get(b"bob:hunter2")
-    print(a[0], b1[0], b2[0], "apart" if a[1] != b1[1] else "shared",
-          "same" if b1[1] == b2[1] else "new")
-except (OSError, Closed) as e:
-    print("error:" + type(e).__name__)
-PY
-)"
-# Credentials are judged per request: on a kept-alive connection whose first
-# request was alice's, a second one whose Basic value has no colon ("foo")
-# is not alice's (RFC 7617: user-id ":" password).
-expect_eq "raw keep-alive: Basic without a colon after a good request: 407" "first=200 second=407" \
-	"$(run_py 20 - "$PA" "$O" <<'PY'
-import base64, socket, sys
-from origin import Closed, Reader, http_response
-p, o = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", p), timeout=10)
-r = Reader(s)
-def get(cred):
-    s.sendall(b"GET http://127.0.0.1:%d/label HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-              b"Proxy-Authorization: Basic %s\r\n\r\n" % (o, o, base64.b64encode(cred)))
-    return http_response(r)[0]
 out = []
 try:
-    out.append("first=%d" % get(b"alice:s3cret"))
-    out.append("second=%d" % get(b"foo"))
+    for cred in sys.argv[4:]:
+        s.sendall(b"GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  b"Proxy-Authorization: Basic %s\r\n\r\n"
+                  % (o, path, o, base64.b64encode(cred.encode())))
+        st, h, b = http_response(r)
+        out.append("%d:%s" % (st, (b.decode(errors="replace").splitlines() or [""])[0]))
 except (OSError, Closed) as e:
     out.append("error:" + type(e).__name__)
 print(" ".join(out))
 PY
-)"
+}
+# Another user's request on the same kept-alive connection takes another
+# upstream connection (on a chain, another stream and circuit): isolation by
+# user holds within one client connection too.
+read -r A B1 B2 <<<"$(basic_gets /conn-id alice:s3cret bob:hunter2 bob:hunter2)"
+expect_eq "raw keep-alive: alice, bob, bob: bob's two share an upstream, alice's is apart" \
+	"200 200 200 apart same" \
+	"${A%%:*} ${B1%%:*} ${B2%%:*} $([ "${A#*:}" != "${B1#*:}" ] && echo apart || echo shared) $([ "${B1#*:}" = "${B2#*:}" ] && echo same || echo new)"
+# Credentials are judged per request: on a kept-alive connection whose first
+# request was alice's, a second one whose Basic value has no colon ("foo")
+# is not alice's (RFC 7617: user-id ":" password).
+read -r F S <<<"$(basic_gets /label alice:s3cret foo)"
+expect_eq "raw keep-alive: Basic without a colon after a good request: 407" "first=200 second=407" \
+	"first=${F%%:*} second=${S%%:*}"
 mycurl -x "127.0.0.1:$PA" -U alice:s3cret "$U/headers" >"$T/headers.auth"
 check "Proxy-Authorization does not reach the origin" \
 	bash -c "grep -q '^GET /headers' '$T/headers.auth' && ! grep -qi '^Proxy-Authorization:' '$T/headers.auth'"

@@ -250,6 +250,19 @@ start_helper() {
 	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
 }
 
+# start_inline NAME CODE: as start_helper, for a few lines of Python written
+# in the test rather than a script; CODE prints "listening on ADDR:PORT"
+# once it is ready.
+start_inline() {
+	local name=$1 code=$2
+	need_python
+	"$PYTHON" -S -u -c "$code" >"$T/$name.log" 2>&1 &
+	HELPER_PID=$!
+	PIDS="$PIDS $HELPER_PID"
+	wait_for_line "$T/$name.log" 'listening on ' 30 || hard_error "$name did not start"
+	HELPER_PORT=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/$name.log" | head -n 1)
+}
+
 # kv KEY "k=v k=v ...": the value for KEY ("missing" if absent).
 kv() {
 	local w

@@ -230,7 +230,7 @@ expect_eq "a reload while the exit looks the name up: its address meets the new 
 	"rep=02" "$(cat "$T/slow.out")"
 reload_relays 300
 # A listener that never accepts, its queue full: a connect to it hangs.
-"$PYTHON" -S -u -c '
+start_inline stuck '
 import socket, time
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
@@ -238,10 +238,8 @@ ls.listen(0)
 held = socket.create_connection(ls.getsockname())  # the one the queue holds
 print("listening on 127.0.0.1:%d" % ls.getsockname()[1], flush=True)
 time.sleep(60)
-' >"$T/stuck.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_for_line "$T/stuck.log" 'listening on ' 30 || hard_error "the stuck listener did not start"
-STUCK=$(sed -nE 's/.*:([0-9]+)$/\1/p' "$T/stuck.log" | head -n 1)
+'
+STUCK=$HELPER_PORT
 syn_sent() { ss -Htn state syn-sent "( dport = :$STUCK )" | wc -l; }
 ask_bg "127.0.0.1:$STUCK" "$T/stuck.out"
 for i in $(seq 1 200); do [ "$(syn_sent)" -gt 0 ] && break; sleep 0.05; done
