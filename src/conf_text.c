@@ -142,9 +142,11 @@ static bool check_includes(const char *path, const char *text, int depth, char *
 		bool bad;
 		if (include_path(p, name, sizeof(name), &bad)) {
 			if (bad) {
-				snprintf(err, errlen,
-				         "%s:%d: @include: expected a quoted path without escapes",
-				         path, line);
+				snprintf(
+				    err, errlen,
+				    "%s:%d: @include: expected a quoted path, without escapes, "
+				    "under 4096 bytes",
+				    path, line);
 				return false;
 			}
 			if (depth >= INCLUDE_DEPTH) {

@@ -155,9 +155,9 @@ static void start_request(struct client *c, const struct http_request *req)
 	/*
 	 * Reuse the upstream connection when it goes to the same place for the
 	 * same user (who may differ per request: isolation holds within a
-	 * connection too) and has said nothing since its last answer. It is read while idle, so bytes or
-	 * an EOF there are its own (a 408 before it closes, say), not an answer
-	 * to this request.
+	 * connection too) and has said nothing since its last answer. It is
+	 * read while idle, so bytes or an EOF there are its own (a 408 before
+	 * it closes, say), not an answer to this request.
 	 */
 	bool same = c->ufd >= 0 && !c->u_eof && buf_len(&c->uin) == 0 &&
 	            hs->upstream_user == c->user && strlen(hs->host) == req->host_len &&
