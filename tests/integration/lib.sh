@@ -83,6 +83,9 @@ wait_for_line() {
 # Pass --listen 127.0.0.1:0 to let the kernel choose the port.
 start_nacre() {
 	local name=$1; shift
+	# Emptied here, not only by the job's own redirection, which runs later:
+	# a name started again must not find the last run's "listening on".
+	: >"$T/$name.log"
 	"$NACRE" "$@" >"$T/$name.log" 2>&1 &
 	NACRE_PID=$!
 	PIDS="$PIDS $NACRE_PID"
@@ -150,6 +153,7 @@ need_python() {
 start_origin() {
 	local name=$1 mode=$2; shift 2
 	need_python
+	: >"$T/$name.log" # as in start_nacre
 	"$PYTHON" -u "$ORIGIN_PY" --mode "$mode" "$@" >"$T/$name.log" 2>&1 &
 	ORIGIN_PID=$!
 	PIDS="$PIDS $ORIGIN_PID"
@@ -242,6 +246,7 @@ py() {
 start_helper() {
 	local name=$1 script=$2; shift 2
 	need_python
+	: >"$T/$name.log" # as in start_nacre
 	${HELPER_NETNS:+ip netns exec "$HELPER_NETNS"} \
 		"$PYTHON" -S -u "$TESTS_DIR/$script" "$@" >"$T/$name.log" 2>&1 &
 	HELPER_PID=$!
@@ -256,6 +261,7 @@ start_helper() {
 start_inline() {
 	local name=$1 code=$2
 	need_python
+	: >"$T/$name.log" # as in start_nacre
 	"$PYTHON" -S -u -c "$code" >"$T/$name.log" 2>&1 &
 	HELPER_PID=$!
 	PIDS="$PIDS $HELPER_PID"
