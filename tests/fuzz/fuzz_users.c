@@ -6,8 +6,8 @@
  *    never quotes the file (which holds passwords);
  *  - a file it takes holds exactly the entries a plain reading of the format
  *    finds (one "user:password" per line, split at the first colon, trailing
- *    CRs dropped, blank and '#' lines skipped), and users_check() answers
- *    each with the number of the first entry that matches it.
+ *    CRs dropped, blank and '#' lines skipped), no user twice, and
+ *    users_check() answers each with its own entry's number.
  */
 #include "config.h"
 
@@ -60,13 +60,22 @@ static void check_error(const char *err)
 		abort();
 	}
 	check(*rest >= '1' && *rest <= '9');
+	unsigned long line = strtoul(rest, NULL, 10);
 	while (*rest >= '0' && *rest <= '9')
 		rest++;
 	check(rest[0] == ':' && rest[1] == ' ');
+	rest += 2;
 	for (size_t i = 0; i < sizeof(with_line) / sizeof(with_line[0]); i++)
-		if (strcmp(rest + 2, with_line[i]) == 0)
+		if (strcmp(rest, with_line[i]) == 0)
 			return;
-	abort();
+	/* A repeated user: refused at the later line, naming the earlier one. */
+	static const char again[] = "this user is listed already, at line ";
+	check(strncmp(rest, again, sizeof(again) - 1) == 0);
+	rest += sizeof(again) - 1;
+	check(*rest >= '1' && *rest <= '9');
+	char *tail;
+	unsigned long first = strtoul(rest, &tail, 10);
+	check(*tail == '\0' && first < line);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -101,14 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(n > 0);
 	for (size_t i = 0; i < n; i++) {
-		size_t first = i;
 		for (size_t j = 0; j < i; j++)
-			if (same(e[j].user, e[i].user) && same(e[j].pass, e[i].pass)) {
-				first = j;
-				break;
-			}
+			check(!same(e[j].user, e[i].user));
 		check(users_check(u, e[i].user.p, e[i].user.len, e[i].pass.p, e[i].pass.len) ==
-		      first + 1);
+		      i + 1);
 		/* One byte less of the password matches only an entry that has exactly that. */
 		uint32_t shorter =
 		    users_check(u, e[i].user.p, e[i].user.len, e[i].pass.p, e[i].pass.len - 1);
