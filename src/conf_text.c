@@ -31,39 +31,6 @@
 #define CONF_TEXT_MAX (1024 * 1024) /* a config, or one file it includes */
 #define INCLUDE_DEPTH 10            /* libconfig 1.5's own limit */
 
-/*
- * What fd holds, NUL-terminated and allocated: a regular file of st's size,
- * or a pipe read to its end; at most CONF_TEXT_MAX bytes. NULL with err set.
- */
-static char *read_fd_text(int fd, const struct stat *st, const char *path, char *err, size_t errlen)
-{
-	bool regular = S_ISREG(st->st_mode);
-	if (regular && st->st_size > CONF_TEXT_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_TEXT_MAX);
-		return NULL;
-	}
-	size_t cap = regular ? (size_t)st->st_size : CONF_TEXT_MAX;
-	char *text = malloc(cap + 2);
-	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	/* One byte past cap: a file that grew, or a pipe too long, is refused, not cut. */
-	ssize_t n = file_read_upto(fd, path, text, cap + 1, err, errlen);
-	if (n >= 0 && (size_t)n > cap) {
-		if (regular)
-			snprintf(err, errlen, "%s: changed while being read", path);
-		else
-			snprintf(err, errlen, "%s: larger than %d bytes", path, CONF_TEXT_MAX);
-	}
-	if (n < 0 || (size_t)n > cap) {
-		free(text);
-		return NULL;
-	}
-	text[n] = '\0';
-	return text;
-}
-
 /* An @included file: regular, opened without waiting. NULL with err set. */
 static char *read_regular(const char *path, char *err, size_t errlen)
 {
@@ -71,7 +38,8 @@ static char *read_regular(const char *path, char *err, size_t errlen)
 	int fd = file_open_regular(path, &st, err, errlen);
 	if (fd < 0)
 		return NULL;
-	char *text = read_fd_text(fd, &st, path, err, errlen);
+	size_t len, size;
+	char *text = file_read_all(fd, &st, path, CONF_TEXT_MAX, &len, &size, err, errlen);
 	close(fd);
 	return text;
 }
@@ -85,11 +53,12 @@ static char *read_config(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct stat st;
+	size_t len, size;
 	char *text = NULL;
 	if (fstat(fd, &st) != 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))
-		text = read_fd_text(fd, &st, path, err, errlen);
+		text = file_read_all(fd, &st, path, CONF_TEXT_MAX, &len, &size, err, errlen);
 	else
 		snprintf(err, errlen, "%s: not a regular file or a pipe", path);
 	close(fd);

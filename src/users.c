@@ -169,39 +169,19 @@ struct users *users_parse(const char *text, size_t len, const char *path, char *
 struct users *users_load(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	struct users *u = NULL;
+	size_t len, size;
 	int fd = file_open_regular(path, &st, err, errlen);
 	if (fd < 0)
 		return NULL;
-	if (st.st_size > USERS_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, USERS_FILE_MAX);
-		goto out;
-	}
 	if (st.st_mode & S_IROTH)
 		log_warnx("%s: readable by other users; chmod o-r it", path);
-	/* One byte more than allowed, to see a file that grew since fstat. */
-	cap = (size_t)st.st_size + 1;
-	if (!(text = malloc(cap))) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	ssize_t n = file_read_upto(fd, path, text, cap, err, errlen);
-	if (n < 0)
-		goto out;
-	len = (size_t)n;
-	if (len == cap) {
-		snprintf(err, errlen, "%s: changed while being read; try again", path);
-		goto out;
-	}
-	u = users_parse(text, len, path, err, errlen);
-out:
-	if (text) {
-		secret_wipe(text, cap);
-		free(text);
-	}
+	char *text = file_read_all(fd, &st, path, USERS_FILE_MAX, &len, &size, err, errlen);
 	close(fd);
+	if (!text)
+		return NULL;
+	struct users *u = users_parse(text, len, path, err, errlen);
+	secret_wipe(text, size);
+	free(text);
 	return u;
 }
 

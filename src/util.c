@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "secret.h"
 #include "util.h"
 
 bool addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -154,4 +155,37 @@ ssize_t file_read_upto(int fd, const char *path, void *buf, size_t cap, char *er
 		len += (size_t)n;
 	}
 	return (ssize_t)len;
+}
+
+char *file_read_all(int fd, const struct stat *st, const char *path, size_t max, size_t *len,
+                    size_t *size, char *err, size_t errlen)
+{
+	bool regular = S_ISREG(st->st_mode);
+	if (regular && (uintmax_t)st->st_size > max) {
+		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		return NULL;
+	}
+	size_t cap = regular ? (size_t)st->st_size : max;
+	/* One byte past cap: a file that grew, or a pipe too long, is refused, not cut. */
+	*size = cap + 2;
+	char *text = malloc(*size);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	ssize_t n = file_read_upto(fd, path, text, cap + 1, err, errlen);
+	if (n >= 0 && (size_t)n > cap) {
+		if (regular)
+			snprintf(err, errlen, "%s: changed while being read; try again", path);
+		else
+			snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+	}
+	if (n < 0 || (size_t)n > cap) {
+		secret_wipe(text, *size);
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = (size_t)n;
+	return text;
 }

@@ -41,5 +41,14 @@ void fd_set_reset_on_close(int fd);
 int file_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
 /* Reads from fd until EOF or cap bytes: the count, or -1 with "path: what" in err. */
 ssize_t file_read_upto(int fd, const char *path, void *buf, size_t cap, char *err, size_t errlen);
+/*
+ * All of fd, opened on path with *st its fstat: a regular file of at most
+ * max bytes, refused if it grew while being read, or a pipe read to its
+ * end, at most max bytes. Allocated and NUL-terminated, *len its length and
+ * *size the allocation (for a caller that wipes it); NULL with "path: what"
+ * in err, what was read wiped.
+ */
+char *file_read_all(int fd, const struct stat *st, const char *path, size_t max, size_t *len,
+                    size_t *size, char *err, size_t errlen);
 
 #endif
