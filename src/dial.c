@@ -62,17 +62,18 @@ void client_fail(struct client *c, enum client_error e)
  */
 static const uint8_t *local_equivalent(int *family, const uint8_t *ip)
 {
-	static const uint8_t any[16], mapped_any[16] = {[10] = 0xff, [11] = 0xff};
-	static const uint8_t v4_loopback[4] = {127, 0, 0, 1}, v6_loopback[16] = {[15] = 1};
-	if (*family == AF_INET && memcmp(ip, any, 4) == 0)
-		return v4_loopback;
-	if (*family == AF_INET6 && memcmp(ip, mapped_any, 16) == 0) {
+	static const uint8_t any4[4], loopback4[4] = {127, 0, 0, 1};
+	static const struct in6_addr loopback6 = IN6ADDR_LOOPBACK_INIT;
+	if (*family == AF_INET6) {
+		const struct in6_addr *a = (const struct in6_addr *)ip;
+		if (IN6_IS_ADDR_UNSPECIFIED(a))
+			return loopback6.s6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(a))
+			return NULL;
 		*family = AF_INET;
-		return v4_loopback;
+		ip += 12;
 	}
-	if (*family == AF_INET6 && memcmp(ip, any, 16) == 0)
-		return v6_loopback;
-	return NULL;
+	return memcmp(ip, any4, 4) == 0 ? loopback4 : NULL;
 }
 
 static bool addr_allowed(struct client *c, const struct sockaddr_storage *ss)
