@@ -3,44 +3,17 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "aead.h"
 #include "record.h"
-
-static void make_nonce(uint8_t nonce[12], uint64_t seq)
-{
-	for (int i = 0; i < 8; i++)
-		nonce[i] = (uint8_t)(seq >> (8 * i));
-	nonce[8] = nonce[9] = nonce[10] = nonce[11] = 0;
-}
 
 bool record_aes_available(void)
 {
 	return crypto_aead_aes256gcm_is_available() == 1;
 }
 
-static void aead_seal(const struct record_dir *d, uint8_t *c, uint8_t *tag, const uint8_t *m,
-                      size_t n, const uint8_t *ad, const uint8_t nonce[12])
-{
-	if (d->suite == RECORD_SUITE_AES)
-		crypto_aead_aes256gcm_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL, nonce,
-		                                       d->key);
-	else
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(c, tag, NULL, m, n, ad, 2, NULL,
-		                                                   nonce, d->key);
-}
-
-static bool aead_open(const struct record_dir *d, uint8_t *m, const uint8_t *c, size_t n,
-                      const uint8_t *tag, const uint8_t *ad, const uint8_t nonce[12])
-{
-	if (d->suite == RECORD_SUITE_AES)
-		return crypto_aead_aes256gcm_decrypt_detached(m, NULL, c, n, tag, ad, 2, nonce,
-		                                              d->key) == 0;
-	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(m, NULL, c, n, tag, ad, 2, nonce,
-	                                                          d->key) == 0;
-}
-
 static void length_mask(const struct record_dir *d, const uint8_t nonce[12], uint8_t m[2])
 {
-	crypto_stream_chacha20_ietf(m, 2, nonce, d->mask);
+	aead_mask(d->mask, nonce, m, 2);
 }
 
 size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, size_t n,
@@ -51,14 +24,15 @@ size_t record_seal(struct record_dir *d, enum record_type t, const uint8_t *p, s
 
 	if (n > RECORD_DATA_MAX || cap < n + RECORD_OVERHEAD)
 		return 0;
-	make_nonce(nonce, d->seq);
+	aead_nonce(nonce, d->seq);
 	length_mask(d, nonce, m);
 	out[0] = (uint8_t)((body >> 8) ^ m[0]);
 	out[1] = (uint8_t)(body ^ m[1]);
 	out[2] = (uint8_t)t;
 	if (n && p != out + 3)
 		memcpy(out + 3, p, n);
-	aead_seal(d, out + 2, out + 2 + body, out + 2, body, out, nonce);
+	aead_seal((enum record_suite)d->suite, d->key, out + 2, out + 2 + body, out + 2, body, out,
+	          RECORD_HDR_LEN, nonce);
 	d->seq++;
 	return n + RECORD_OVERHEAD;
 }
@@ -79,7 +53,7 @@ enum proto_status record_peek(const struct record_dir *d, const uint8_t *in, siz
 
 	if (len < RECORD_HDR_LEN)
 		return PROTO_NEED_MORE;
-	make_nonce(nonce, d->seq);
+	aead_nonce(nonce, d->seq);
 	size_t body = body_len(d, in, nonce);
 	if (body == 0)
 		return PROTO_ERR_MALFORMED;
@@ -100,8 +74,9 @@ enum proto_status record_open(struct record_dir *d, uint8_t *in, size_t len, siz
 		return st;
 	size_t body = peeked + 1; /* the type byte */
 	size_t total = RECORD_HDR_LEN + body + RELAY_TAG_LEN;
-	make_nonce(nonce, d->seq);
-	if (!aead_open(d, in + 2, in + 2, body, in + 2 + body, in, nonce))
+	aead_nonce(nonce, d->seq);
+	if (!aead_open((enum record_suite)d->suite, d->key, in + 2, in + 2, body, in + 2 + body, in,
+	               RECORD_HDR_LEN, nonce))
 		return PROTO_ERR_MALFORMED;
 	d->seq++;
 	*used = total;

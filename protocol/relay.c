@@ -55,11 +55,27 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 static bool lengths_ok(const struct relay_hdr *h)
 {
+	if (h->cmd == RELAY_CMD_LINK)
+		return h->blob_len == RELAY_LINK_BLOB_LEN && h->data_len == 0 && h->skip == 0;
 	if (h->blob_len > RELAY_BLOB_MAX || h->skip > RELAY_SKIP_MAX)
 		return false;
 	if (h->cmd == RELAY_CMD_EXTEND)
 		return h->data_len == h->blob_len && h->blob_len >= RELAY_LAYER_LEN;
 	return h->data_len <= h->blob_len && h->data_len <= RELAY_EARLY_MAX;
+}
+
+static bool cmd_known(unsigned cmd)
+{
+	return cmd == RELAY_CMD_EXTEND || cmd == RELAY_CMD_CONNECT || cmd == RELAY_CMD_LINK;
+}
+
+/* The flag bits each command may carry. */
+static bool flags_ok(enum relay_cmd cmd, uint8_t flags)
+{
+	uint8_t known = cmd == RELAY_CMD_CONNECT  ? RELAY_FLAG_REUSE
+	                : cmd == RELAY_CMD_EXTEND ? RELAY_FLAG_LINKED
+	                                          : 0;
+	return (flags & ~known) == 0;
 }
 
 /* An address as the header and BEGIN carry it: names only for CONNECT. */
@@ -119,7 +135,7 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 	if (p[OFF_VERSION] != RELAY_VERSION)
 		return PROTO_ERR_VERSION;
 	memset(out, 0, sizeof(*out));
-	if (p[OFF_CMD] != RELAY_CMD_EXTEND && p[OFF_CMD] != RELAY_CMD_CONNECT)
+	if (!cmd_known(p[OFF_CMD]))
 		return PROTO_ERR_MALFORMED;
 	out->cmd = (enum relay_cmd)p[OFF_CMD];
 	out->timestamp = load64(p + OFF_TIME);
@@ -131,9 +147,18 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 		return PROTO_ERR_TOO_LONG;
 
 	size_t alen = p[OFF_ALEN];
-	enum proto_status st = addr_parse(p[OFF_ATYP], alen, p + OFF_ADDR, out->cmd, &out->dst);
-	if (st != PROTO_DONE)
-		return st;
+	if (out->cmd == RELAY_CMD_LINK) {
+		/* No address: its type, length and port are zero like the rest. */
+		if (p[OFF_ATYP] != 0 || alen != 0 || out->dst.port != 0)
+			return PROTO_ERR_MALFORMED;
+	} else {
+		enum proto_status st =
+		    addr_parse(p[OFF_ATYP], alen, p + OFF_ADDR, out->cmd, &out->dst);
+		if (st != PROTO_DONE)
+			return st;
+		if (out->dst.port == 0)
+			return PROTO_ERR_MALFORMED;
+	}
 	/* The address field's unused tail and the reserved bytes must be zero. */
 	if (!all_zero(p + OFF_ADDR + alen, OFF_SUITES - OFF_ADDR - alen) ||
 	    !all_zero(p + OFF_RESERVED, RELAY_HDR_LEN - OFF_RESERVED))
@@ -141,24 +166,21 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 	if (p[OFF_SUITES] & ~RELAY_OFFERS_KNOWN)
 		return PROTO_ERR_MALFORMED;
 	out->suites = p[OFF_SUITES];
-	if ((p[OFF_FLAGS] & ~RELAY_FLAGS_KNOWN) || (p[OFF_FLAGS] && out->cmd != RELAY_CMD_CONNECT))
+	if (!flags_ok(out->cmd, p[OFF_FLAGS]))
 		return PROTO_ERR_MALFORMED;
 	out->flags = p[OFF_FLAGS];
-	if (out->dst.port == 0)
-		return PROTO_ERR_MALFORMED;
 	return PROTO_DONE;
 }
 
 size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 {
-	if (h->cmd != RELAY_CMD_EXTEND && h->cmd != RELAY_CMD_CONNECT)
+	if (!cmd_known(h->cmd) || cap < RELAY_HDR_LEN || !lengths_ok(h) ||
+	    (h->suites & ~RELAY_OFFERS_KNOWN) || !flags_ok(h->cmd, h->flags))
 		return 0;
-	if (cap < RELAY_HDR_LEN || !lengths_ok(h) || h->dst.port == 0 ||
-	    (h->suites & ~RELAY_OFFERS_KNOWN))
-		return 0;
-	size_t alen = addr_len_of(&h->dst, h->cmd);
-	if (alen == 0 || (h->flags & ~RELAY_FLAGS_KNOWN) ||
-	    (h->flags && h->cmd != RELAY_CMD_CONNECT))
+	/* LINK names nothing: its address bytes and port stay zero. */
+	bool link = h->cmd == RELAY_CMD_LINK;
+	size_t alen = link ? 0 : addr_len_of(&h->dst, h->cmd);
+	if (link ? h->dst.type != 0 || h->dst.port != 0 : alen == 0 || h->dst.port == 0)
 		return 0;
 	memset(dst, 0, RELAY_HDR_LEN);
 	dst[OFF_VERSION] = RELAY_VERSION;
@@ -167,10 +189,13 @@ size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 	store32(dst + OFF_BLOB, h->blob_len);
 	store32(dst + OFF_DATA, h->data_len);
 	proto_store16(dst + OFF_SKIP, h->skip);
-	proto_store16(dst + OFF_PORT, h->dst.port);
-	dst[OFF_ATYP] = (uint8_t)h->dst.type;
-	dst[OFF_ALEN] = (uint8_t)alen;
-	memcpy(dst + OFF_ADDR, h->dst.type == PROTO_ADDR_DOMAIN ? h->dst.name : h->dst.ip, alen);
+	if (alen) {
+		proto_store16(dst + OFF_PORT, h->dst.port);
+		dst[OFF_ATYP] = (uint8_t)h->dst.type;
+		dst[OFF_ALEN] = (uint8_t)alen;
+		memcpy(dst + OFF_ADDR, h->dst.type == PROTO_ADDR_DOMAIN ? h->dst.name : h->dst.ip,
+		       alen);
+	}
 	dst[OFF_SUITES] = h->suites;
 	dst[OFF_FLAGS] = h->flags;
 	return RELAY_HDR_LEN;

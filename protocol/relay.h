@@ -44,7 +44,10 @@
 enum relay_cmd {
 	RELAY_CMD_EXTEND = 1,  /* connect to the next relay and pass the blob on */
 	RELAY_CMD_CONNECT = 2, /* exit: connect to the destination */
+	RELAY_CMD_LINK = 3,    /* open a link that carries circuits (SPEC.md, "Links") */
 };
+/* A LINK flight's blob: zeros, so the flight is as long as any without early data. */
+#define RELAY_LINK_BLOB_LEN ((RELAY_MAX_HOPS - 1) * RELAY_LAYER_LEN)
 
 /* A hop's record AEAD (SPEC.md, "Record suites"). */
 enum record_suite {
@@ -55,11 +58,13 @@ enum record_suite {
 #define RELAY_OFFER_AES    0x01
 #define RELAY_OFFERS_KNOWN RELAY_OFFER_AES
 /*
- * The header's flags byte (CONNECT only): RELAY_FLAG_REUSE asks the exit to
- * keep the circuit after the stream, for further streams opened with BEGIN.
+ * The header's flags byte. CONNECT: RELAY_FLAG_REUSE asks the exit to keep
+ * the circuit after the stream, for further streams opened with BEGIN.
+ * EXTEND: RELAY_FLAG_LINKED asks the relay to reach the next one over a
+ * link. No other bit, and none with LINK.
  */
 #define RELAY_FLAG_REUSE  0x01
-#define RELAY_FLAGS_KNOWN RELAY_FLAG_REUSE
+#define RELAY_FLAG_LINKED 0x02
 
 enum record_type {
 	RECORD_DATA = 0,
@@ -93,13 +98,15 @@ struct relay_hdr {
 	uint32_t data_len;     /* CONNECT: early data at the blob's start; EXTEND: blob_len */
 	uint16_t skip;         /* random bytes after the blob, to discard */
 	uint8_t suites;        /* RELAY_OFFER_* bits: record suites offered */
-	uint8_t flags;         /* RELAY_FLAG_* bits, CONNECT only */
-	struct proto_addr dst; /* EXTEND: the next relay (an IP); CONNECT: the destination */
+	uint8_t flags;         /* RELAY_FLAG_* bits, as the command allows */
+	struct proto_addr dst; /* EXTEND: the next relay (an IP); CONNECT: the destination;
+	                          LINK: none (all zero) */
 };
 
 /*
  * Parses a header plaintext of exactly RELAY_HDR_LEN bytes. Reserved bytes
- * and unknown suite bits must be zero and every length must be in range. dst.name is a view into p.
+ * and unknown suite bits must be zero and every length must be in range;
+ * LINK's fields have their fixed values. dst.name is a view into p.
  */
 enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr *out);
 /* Writes RELAY_HDR_LEN bytes; 0 if cap is too small or h is out of range. */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "guard.h"
+#include "link.h"
 #include "relay.h"
 
 #define L RELAY_LAYER_LEN
@@ -235,7 +236,7 @@ static void test_command(void **state)
 	(void)state;
 	uint8_t h[RELAY_HDR_LEN];
 	for (unsigned c = 0; c < 256; c++) {
-		if (c == RELAY_CMD_EXTEND || c == RELAY_CMD_CONNECT)
+		if (c == RELAY_CMD_EXTEND || c == RELAY_CMD_CONNECT || c == RELAY_CMD_LINK)
 			continue;
 		raw(h, (uint8_t)c, 0, L, L, 0, 1, 1, ip4, 4);
 		assert_status(h, PROTO_ERR_MALFORMED);
@@ -467,6 +468,96 @@ static void test_flags(void **state)
 	e.data_len = 0;
 	e.flags = 0x02;
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &e), 0);
+
+	/* LINKED is EXTEND's flag, and only EXTEND's. */
+	raw(h, 1, 0, L, L, 0, 443, 1, ip4, 4);
+	h[O_FLAGS] = 0x02;
+	assert_roundtrip(h, &r);
+	assert_int_equal(r.flags, RELAY_FLAG_LINKED);
+	h[O_FLAGS] = 0x03;
+	assert_status(h, PROTO_ERR_MALFORMED);
+	raw(h, 2, 0, 0, 0, 0, 443, 3, NAME, sizeof(NAME) - 1);
+	h[O_FLAGS] = 0x02;
+	assert_status(h, PROTO_ERR_MALFORMED);
+	for (unsigned f = 0x04; f < 0x100; f <<= 1) {
+		raw(h, 1, 0, L, L, 0, 443, 1, ip4, 4);
+		h[O_FLAGS] = (uint8_t)f;
+		assert_status(h, PROTO_ERR_MALFORMED);
+		raw(h, 2, 0, 0, 0, 0, 443, 3, NAME, sizeof(NAME) - 1);
+		h[O_FLAGS] = (uint8_t)f;
+		assert_status(h, PROTO_ERR_MALFORMED);
+	}
+}
+
+/* LINK (SPEC.md, "Opening a link"): fixed lengths, no address, no flags. */
+static void link_raw(uint8_t h[RELAY_HDR_LEN])
+{
+	raw(h, 3, 1700000000, 7 * L, 0, 0, 0, 0, NULL, 0);
+}
+
+static void test_link(void **state)
+{
+	(void)state;
+	uint8_t h[RELAY_HDR_LEN], out[RELAY_HDR_LEN];
+	struct relay_hdr r;
+
+	link_raw(h);
+	h[O_SUITES] = RELAY_OFFER_AES;
+	assert_roundtrip(h, &r);
+	assert_int_equal(r.cmd, RELAY_CMD_LINK);
+	assert_int_equal(r.blob_len, 2632);
+	assert_int_equal(r.dst.port, 0);
+	assert_int_equal(r.suites, RELAY_OFFER_AES);
+	/* The header a client's LINK flight carries is this one. */
+	struct relay_hdr lh = link_flight_hdr(1700000000, RELAY_OFFER_AES);
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), RELAY_HDR_LEN);
+	assert_memory_equal(out, h, RELAY_HDR_LEN);
+
+	/* Every fixed field, one at a time. */
+	static const uint32_t blobs[] = {0, L, 7 * L - 1, 7 * L + 1, 8 * L};
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+		raw(h, 3, 0, blobs[i], 0, 0, 0, 0, NULL, 0);
+		assert_status(h, PROTO_ERR_TOO_LONG);
+	}
+	raw(h, 3, 0, 7 * L, 1, 0, 0, 0, NULL, 0);
+	assert_status(h, PROTO_ERR_TOO_LONG);
+	raw(h, 3, 0, 7 * L, 0, L, 0, 0, NULL, 0);
+	assert_status(h, PROTO_ERR_TOO_LONG);
+	raw(h, 3, 0, 7 * L, 0, 0, 443, 0, NULL, 0);
+	assert_status(h, PROTO_ERR_MALFORMED);
+	raw(h, 3, 0, 7 * L, 0, 0, 0, 1, ip4, 4);
+	assert_status(h, PROTO_ERR_MALFORMED);
+	raw(h, 3, 0, 7 * L, 0, 0, 0, 1, NULL, 0);
+	assert_status(h, PROTO_ERR_MALFORMED);
+	raw(h, 3, 0, 7 * L, 0, 0, 0, 0, ip4, 4);
+	assert_status(h, PROTO_ERR_MALFORMED);
+	for (size_t at = O_ADDR; at < O_SUITES; at += 37) {
+		link_raw(h);
+		h[at] = 1;
+		assert_status(h, PROTO_ERR_MALFORMED);
+	}
+	for (unsigned f = 1; f < 0x100; f <<= 1) {
+		link_raw(h);
+		h[O_FLAGS] = (uint8_t)f;
+		assert_status(h, PROTO_ERR_MALFORMED);
+	}
+	link_raw(h);
+	h[RELAY_HDR_LEN - 1] = 1;
+	assert_status(h, PROTO_ERR_MALFORMED);
+
+	/* The encoder writes no address, port or flag into a LINK header. */
+	lh = link_flight_hdr(0, 0);
+	lh.dst.port = 443;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
+	lh = link_flight_hdr(0, 0);
+	lh.dst.type = PROTO_ADDR_IPV4;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
+	lh = link_flight_hdr(0, 0);
+	lh.flags = RELAY_FLAG_LINKED;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
+	lh = link_flight_hdr(0, 0);
+	lh.skip = 1;
+	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
 }
 
 /* ------------------------------------------------------------ BEGIN */
@@ -596,16 +687,27 @@ static void test_flight_arithmetic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_extend_ipv4),     cmocka_unit_test(test_extend_ipv6),
-	    cmocka_unit_test(test_connect_name),    cmocka_unit_test(test_connect_ip),
-	    cmocka_unit_test(test_encode_layout),   cmocka_unit_test(test_size),
-	    cmocka_unit_test(test_version),         cmocka_unit_test(test_command),
-	    cmocka_unit_test(test_lengths),         cmocka_unit_test(test_reserved),
-	    cmocka_unit_test(test_suites),          cmocka_unit_test(test_flags),
-	    cmocka_unit_test(test_begin),           cmocka_unit_test(test_begin_refuses),
-	    cmocka_unit_test(test_port_zero),       cmocka_unit_test(test_name_with_extend),
-	    cmocka_unit_test(test_address_lengths), cmocka_unit_test(test_encode_refuses),
-	    cmocka_unit_test(test_sizes),           cmocka_unit_test(test_flight_arithmetic),
+	    cmocka_unit_test(test_extend_ipv4),
+	    cmocka_unit_test(test_extend_ipv6),
+	    cmocka_unit_test(test_connect_name),
+	    cmocka_unit_test(test_connect_ip),
+	    cmocka_unit_test(test_encode_layout),
+	    cmocka_unit_test(test_size),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_suites),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_link),
+	    cmocka_unit_test(test_begin),
+	    cmocka_unit_test(test_begin_refuses),
+	    cmocka_unit_test(test_port_zero),
+	    cmocka_unit_test(test_name_with_extend),
+	    cmocka_unit_test(test_address_lengths),
+	    cmocka_unit_test(test_encode_refuses),
+	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_flight_arithmetic),
 	};
 	return cmocka_run_group_tests_name("relay_hdr", tests, NULL, NULL);
 }

@@ -21,7 +21,9 @@
 
 #include "buffer.h"
 #include "circuit.h"
+#include "frame.h"
 #include "hop.h"
+#include "link.h"
 #include "record.h"
 #include "relay.h"
 #include "sealed.h"
@@ -82,6 +84,13 @@ static const struct {
     {"hello_gcm_r2c", "23459cf0f367fd9407e3a4219531d13d6fb7c91066e8bf1e"},
     {"hello3_c2r", "46a9ae6851632ed32edd85d6b6d63e5828fa34795607333058890b33adad24fc"
                    "58b432f972599524d1d8f509c8fa72e7bfcc4997de5c16efe0f07a1409da"},
+    {"link_flight_head", "000102030405060708090a0b0c0d0e0f1011121314151617c9a8c459fc47c93a"
+                         "d764825055803d31e48c30b50514162116228ec5396851014a934a9445cb43bf"},
+    {"link_flight_hash", "af600fa49d575f3133babaeb4771fdafb2cc6f1bc867a30b96cc8a6d95dc1e2a"},
+    {"link_c2r_0", "4685b1f3809068656c6c6f"},
+    {"link_c2r_1", "fbaba2cd49b3d855f594dc04c44bce90e7b22dbafe33005e5808fc98910797e2"
+                   "db48d59a44325064"},
+    {"link_r2c_0", "050cf3947ef6b76423ab3c1bcfbc7fb3c7a1d11418e1cb16d9dd9e5c0e26e4"},
 };
 
 /* The named vector, decoded into out; returns its length. */
@@ -505,6 +514,94 @@ static void test_full_nested(void **state)
  * the frames comes out as the same nested full records, and nothing is
  * sealed straight while a layer holds bytes of its own or has ended.
  */
+/* Seals count messages of the given kinds for circuit 1 as one control frame. */
+static size_t link_control(struct record_dir *d, const struct link_msg *m, size_t count,
+                           uint8_t *out, size_t cap)
+{
+	uint8_t msgs[4 * LINK_MSG_LEN];
+	for (size_t i = 0; i < count; i++)
+		assert_int_equal(link_msg_encode(msgs + LINK_MSG_LEN * i, LINK_MSG_LEN, &m[i]),
+		                 LINK_MSG_LEN);
+	return frame_seal_control(d, msgs, count * LINK_MSG_LEN, out, cap);
+}
+
+/* A link to relay 1 (SPEC.md, "Links"): its flight, reply, keys and first frames. */
+static void test_link(void **state)
+{
+	(void)state;
+	struct relay_key key;
+	struct hop_client hc;
+	struct hop_relay hr;
+	uint8_t sk[32], seed[32], nonce[RELAY_NONCE_LEN], r_seed[32], h[32];
+	vec_n("relay1_sk", sk, 32);
+	vec_n("e1_seed", seed, 32);
+	vec_n("nonce1", nonce, sizeof(nonce));
+	vec_n("r1_seed", r_seed, 32);
+	assert_true(relay_key_from_secret(&key, sk));
+	assert_true(hop_client_init(&hc, key.pk, seed));
+	hc.offered = 0;
+
+	/* The flight: LINK's header and a blob of zeros, as long as any flight without data. */
+	static uint8_t blob[RELAY_LINK_BLOB_LEN], opened[RELAY_LINK_BLOB_LEN], flight[8 * 376];
+	uint8_t hdr[RELAY_HDR_LEN];
+	struct relay_hdr lh = link_flight_hdr(NOW, 0);
+	assert_int_equal(relay_hdr_encode(hdr, sizeof(hdr), &lh), RELAY_HDR_LEN);
+	assert_int_equal(
+	    hop_flight_seal(&hc, nonce, hdr, blob, sizeof(blob), flight, sizeof(flight)),
+	    sizeof(flight));
+	check("link_flight_head", flight, 64);
+	crypto_generichash(h, sizeof(h), flight, sizeof(flight), NULL, 0);
+	check("link_flight_hash", h, sizeof(h));
+
+	/* The relay opens it as any flight, and replies as to any. */
+	struct relay_hdr got;
+	uint8_t raw[RELAY_HDR_LEN], reply[RELAY_REPLY_LEN];
+	assert_true(hop_relay_open_head(&key, flight, &hr, raw));
+	assert_int_equal(relay_hdr_parse(raw, sizeof(raw), &got), PROTO_DONE);
+	assert_int_equal(got.cmd, RELAY_CMD_LINK);
+	assert_int_equal(got.blob_len, sizeof(blob));
+	assert_true(hop_relay_open_blob(&hr, flight + RELAY_HEAD_LEN, got.blob_len, opened));
+	assert_memory_equal(opened, blob, sizeof(blob));
+	assert_true(hop_reply_seal(&hr, r_seed, RECORD_SUITE_CHACHA, reply));
+	check("reply1", reply, sizeof(reply));
+	assert_true(hop_reply_open(&hc, reply));
+	check("hop1_c2r_key", hc.send.key, 32);
+	check("hop1_c2r_mask", hc.send.mask, 32);
+	check("hop1_r2c_key", hc.recv.key, 32);
+	check("hop1_r2c_mask", hc.recv.mask, 32);
+
+	/* Its first frames each way, and the other end opening them. */
+	uint8_t f[64];
+	const uint8_t *body;
+	size_t used, blen;
+	struct link_frame_hdr fh;
+	assert_int_equal(frame_seal_data(&hc.send, 1, 5, f), LINK_HDR_LEN);
+	memcpy(f + LINK_HDR_LEN, HELLO, 5);
+	check("link_c2r_0", f, LINK_HDR_LEN + 5);
+	assert_int_equal(frame_open(&hr.recv, f, LINK_HDR_LEN + 5, &used, &fh, &body, &blen),
+	                 PROTO_DONE);
+	assert_int_equal(fh.id, 1);
+	assert_memory_equal(body, HELLO, 5);
+
+	const struct link_msg c2r[] = {{LINK_MSG_CREDIT, 1, 65536}, {LINK_MSG_FIN, 1, 0}};
+	size_t n = link_control(&hc.send, c2r, 2, f, sizeof(f));
+	check("link_c2r_1", f, n);
+	assert_int_equal(frame_open(&hr.recv, f, n, &used, &fh, &body, &blen), PROTO_DONE);
+	assert_int_equal(fh.id, LINK_ID_CONTROL);
+	assert_int_equal(blen, 2 * LINK_MSG_LEN);
+
+	const struct link_msg r2c = {LINK_MSG_RESET, 1, 0};
+	n = link_control(&hr.send, &r2c, 1, f, sizeof(f));
+	check("link_r2c_0", f, n);
+	assert_int_equal(frame_open(&hc.recv, f, n, &used, &fh, &body, &blen), PROTO_DONE);
+	struct link_msg m;
+	assert_int_equal(link_msg_parse(body, blen, &used, &m), PROTO_DONE);
+	assert_int_equal(m.kind, LINK_MSG_RESET);
+	assert_int_equal(m.id, 1);
+	hop_client_wipe(&hc);
+	hop_relay_wipe(&hr);
+}
+
 static void test_straight(void **state)
 {
 	struct opened3 *o = *state;
@@ -570,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_hello_gcm),
 	    cmocka_unit_test_setup_teardown(test_full_nested, open3, close3),
 	    cmocka_unit_test_setup_teardown(test_straight, open3, close3),
+	    cmocka_unit_test(test_link),
 	};
 	return cmocka_run_group_tests_name("relay_vectors", tests, setup, NULL);
 }

@@ -2,8 +2,8 @@
 """Test vectors for nacre's relay protocol (protocol/SPEC.md).
 
 An independent implementation of the handshake, the first flight, the
-record suites and the record layer, written from protocol/SPEC.md alone, not
-from the C code.
+record suites, the record layer and links (the LINK flight, frames and
+control messages), written from protocol/SPEC.md alone, not from the C code.
 It prints the values in SPEC.md's "Test vectors" section, which
 tests/unit/test_relay_vectors.c recomputes with the C code.
 
@@ -31,6 +31,10 @@ SUITES_OFF = 279  # the header's suites byte
 SUITE_CHACHA = 0  # "Record suites": ChaCha20-Poly1305, every relay has it
 SUITE_GCM = 1  # AES-256-GCM, offered with suites bit 0
 TIMESTAMP = 1700000000
+CMD_LINK = 3  # "Hop header": command 3, LINK
+LINK_BLOB = 7 * L  # "Opening a link": blob_len 2632, all zero
+LINK_FRAME_MAX = 16402  # "Frames": 1 <= len <= 16402
+MSG_PAD, MSG_CREDIT, MSG_FIN, MSG_RESET = 0, 1, 2, 3  # "Control messages"
 
 # ------------------------------------------------------------ primitives
 
@@ -329,6 +333,71 @@ def record(suite, key, mask, i, rtype, payload):
     return masked + seal(key, n12(i), masked, bytes([rtype]) + payload)
 
 
+# ------------------------------------------------------------ links
+
+
+def link_header(offer):
+    """The LINK header (SPEC "Opening a link"): command 3, blob_len 2632,
+    data_len 0, skip 0, port, address type and length 0, the address bytes
+    zero, suites as offered, flags 0; every other byte as "Hop header"."""
+    return header(CMD_LINK, LINK_BLOB, 0, 0, (0, b"", 0), offer)
+
+
+def message(kind, cid, value):
+    """One control message (SPEC "Control messages"): kind (1), circuit id
+    (4), value (4), big-endian."""
+    assert kind in (MSG_PAD, MSG_CREDIT, MSG_FIN, MSG_RESET)
+    if kind == MSG_PAD:
+        assert cid == 0 and value == 0
+    else:
+        assert cid != 0
+        assert value >= 1 if kind == MSG_CREDIT else value == 0
+    return struct.pack(">BII", kind, cid, value)
+
+
+def frame(suite, ck, hk, j, cid, body):
+    """Frame j of one direction (SPEC "Frames"): (id || len) masked with
+    STREAM(HK, N(j))[0..6], then the body. id 0 is a control frame, body the
+    messages sealed with AEAD(CK, N(j), ad = the 6 masked bytes) (GCM for a
+    link of suite 1), len = m + 16; any other id a data frame, body the
+    circuit's bytes as they are."""
+    if cid == 0:
+        assert len(body) >= 9 and len(body) % 9 == 0
+        ln = len(body) + 16
+    else:
+        ln = len(body)
+    assert 1 <= ln <= LINK_FRAME_MAX
+    masked = xor(struct.pack(">IH", cid, ln), chacha20_stream(hk, n12(j), 6))
+    if cid == 0:
+        seal = gcm if suite == SUITE_GCM else aead
+        body = seal(ck, n12(j), masked, body)
+    return masked + body
+
+
+class Link:
+    """The client's side of a link (SPEC "Links"): a first flight of one
+    layer with a LINK header, the hop's handshake, then frames under
+    CK_c = KDF(1, M), HK_c = KDF(2, M), CK_r = KDF(3, M), HK_r = KDF(4, M):
+    the subkeys a hop takes for its records."""
+
+    def __init__(self, relay, e_seed, nonce, offer=0):
+        self.hop = Hop(relay, e_seed, nonce, offer)
+        self.flight = self.hop.layer(link_header(offer), bytes(LINK_BLOB))
+        assert len(self.flight) == 8 * L  # 3008, as any flight without early data
+
+    def open(self, r_seed):
+        """The relay checks the flight as any (steps 1 to 3), the client opens
+        its reply. Returns the reply."""
+        _, _, hdr = relay_open(self.hop.relay, self.flight)
+        assert hdr[1] == CMD_LINK and not any(hdr[280:])
+        return handshake(self.hop, r_seed)
+
+    def frame(self, direction, j, cid, body):
+        """Frame j of direction "c2r" or "r2c" under the link's suite."""
+        k = self.hop.keys
+        return frame(self.hop.suite, k[direction + "_key"], k[direction + "_mask"], j, cid, body)
+
+
 # ------------------------------------------------------------ fixed inputs
 
 
@@ -429,6 +498,18 @@ def vectors():
     for hop in reversed(three):
         inner = hop.record("c2r", 0, 0, inner)
     v.append(("hello3_c2r", inner))
+
+    # A link to relay 1 with hop 1's seed and nonce, offering no suite: its
+    # reply is reply1 and its keys hop 1's record keys.
+    link = Link(three[0].relay, e_seed(1), nonce(1))
+    assert link.open(r_seed(1)) == dict(v)["reply1"]
+    assert link.hop.suite == SUITE_CHACHA and link.hop.keys == three[0].keys
+    v.append(("link_flight_head", link.flight[:64]))
+    v.append(("link_flight_hash", h(link.flight)))
+    v.append(("link_c2r_0", link.frame("c2r", 0, 1, HELLO)))
+    credit_fin = message(MSG_CREDIT, 1, 65536) + message(MSG_FIN, 1, 0)
+    v.append(("link_c2r_1", link.frame("c2r", 1, 0, credit_fin)))
+    v.append(("link_r2c_0", link.frame("r2c", 0, 0, message(MSG_RESET, 1, 0))))
     return v
 
 
