@@ -35,7 +35,9 @@ size_t frame_seal_control(struct record_dir *d, const uint8_t *msgs, size_t n, u
 
 /*
  * The frame at the start of in (len bytes). PROTO_NEED_MORE until it is all
- * there (in untouched). PROTO_DONE: *used bytes were the frame, *h its
+ * there (in untouched; *h is filled once the whole header is in, so that a
+ * caller can judge the id before the body comes). PROTO_DONE: *used bytes
+ * were the frame, *h its
  * header, and (*body, *body_len) a view into in: a data frame's bytes as
  * they came, or a control frame's messages, opened in place. Counts the
  * frame. PROTO_ERR_MALFORMED: a header out of range or a control frame
