@@ -69,12 +69,10 @@ static bool cmd_known(unsigned cmd)
 	return cmd == RELAY_CMD_EXTEND || cmd == RELAY_CMD_CONNECT || cmd == RELAY_CMD_LINK;
 }
 
-/* The flag bits each command may carry. */
+/* The flag bits each command may carry: REUSE, with CONNECT only. */
 static bool flags_ok(enum relay_cmd cmd, uint8_t flags)
 {
-	uint8_t known = cmd == RELAY_CMD_CONNECT  ? RELAY_FLAG_REUSE
-	                : cmd == RELAY_CMD_EXTEND ? RELAY_FLAG_LINKED
-	                                          : 0;
+	uint8_t known = cmd == RELAY_CMD_CONNECT ? RELAY_FLAG_REUSE : 0;
 	return (flags & ~known) == 0;
 }
 

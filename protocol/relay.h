@@ -58,13 +58,10 @@ enum record_suite {
 #define RELAY_OFFER_AES    0x01
 #define RELAY_OFFERS_KNOWN RELAY_OFFER_AES
 /*
- * The header's flags byte. CONNECT: RELAY_FLAG_REUSE asks the exit to keep
- * the circuit after the stream, for further streams opened with BEGIN.
- * EXTEND: RELAY_FLAG_LINKED asks the relay to reach the next one over a
- * link. No other bit, and none with LINK.
+ * The header's flags byte (CONNECT only): RELAY_FLAG_REUSE asks the exit to
+ * keep the circuit after the stream, for further streams opened with BEGIN.
  */
-#define RELAY_FLAG_REUSE  0x01
-#define RELAY_FLAG_LINKED 0x02
+#define RELAY_FLAG_REUSE 0x01
 
 enum record_type {
 	RECORD_DATA = 0,
@@ -98,7 +95,7 @@ struct relay_hdr {
 	uint32_t data_len;     /* CONNECT: early data at the blob's start; EXTEND: blob_len */
 	uint16_t skip;         /* random bytes after the blob, to discard */
 	uint8_t suites;        /* RELAY_OFFER_* bits: record suites offered */
-	uint8_t flags;         /* RELAY_FLAG_* bits, as the command allows */
+	uint8_t flags;         /* RELAY_FLAG_* bits, CONNECT only */
 	struct proto_addr dst; /* EXTEND: the next relay (an IP); CONNECT: the destination;
 	                          LINK: none (all zero) */
 };

@@ -77,7 +77,7 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 	if (relay_hdr_parse(hdr, RELAY_HDR_LEN, h) != PROTO_DONE)
 		goto bad;
 	/* Links (SPEC.md, "Links") are not served yet: as from a relay that never knew them. */
-	if (h->cmd == RELAY_CMD_LINK || (h->flags & RELAY_FLAG_LINKED))
+	if (h->cmd == RELAY_CMD_LINK)
 		goto bad;
 	size_t need = RELAY_HEAD_LEN + h->blob_len + RELAY_TAG_LEN;
 	if (buf_len(&c->cin) < need) {

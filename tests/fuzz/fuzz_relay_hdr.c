@@ -5,9 +5,9 @@
  * a result breaks the contract:
  *  - a length other than RELAY_HDR_LEN is NEED_MORE (shorter) or TOO_LONG;
  *  - DONE re-encodes to the identical bytes (the suites and flags bytes
- *    too), every field is within the SPEC's limits (flags: REUSE only with
- *    CONNECT, LINKED only with EXTEND; LINK's fixed values and no address),
- *    and a name is a view inside the input;
+ *    too), every field is within the SPEC's limits (flags: REUSE only, and
+ *    only with CONNECT; LINK's fixed values and no address), and a name is
+ *    a view inside the input;
  *  - a BEGIN payload is NEED_MORE while shorter than its address length
  *    says and TOO_LONG when longer; DONE re-encodes to exactly the input,
  *    every shorter prefix of it is NEED_MORE, and a name is a view inside
@@ -15,7 +15,7 @@
  *  - the encoder, given fields taken from the input (now and then LINK's
  *    fixed ones), writes only headers that the parser accepts and reads
  *    back unchanged, refuses flags a command may not carry, and takes REUSE
- *    on any CONNECT and LINKED on any EXTEND it accepts;
+ *    on any CONNECT it accepts;
  *  - the BEGIN encoder, given the same address, takes exactly a port and an
  *    IP or a name of 1..255 bytes (every address a CONNECT header can
  *    carry), and writes only payloads the parser reads back unchanged;
@@ -45,9 +45,7 @@ static int within(const uint8_t *view, size_t view_len, const uint8_t *p, size_t
 /* The flag bits a command may carry (SPEC.md, "Hop header"). */
 static uint8_t flags_allowed(enum relay_cmd cmd)
 {
-	return cmd == RELAY_CMD_CONNECT  ? RELAY_FLAG_REUSE
-	       : cmd == RELAY_CMD_EXTEND ? RELAY_FLAG_LINKED
-	                                 : 0;
+	return cmd == RELAY_CMD_CONNECT ? RELAY_FLAG_REUSE : 0;
 }
 
 static void check_fields(const struct relay_hdr *h)
@@ -208,7 +206,7 @@ static void check_encode(const uint8_t *data, size_t size)
 		h.dst.name_len = size;
 	/* Mostly known bits, so the encoder gets past them; now and then any. */
 	h.suites = in[32] & 0x80 ? in[32] : in[32] & RELAY_OFFERS_KNOWN;
-	h.flags = in[33] & 0x80 ? in[33] : in[33] & (RELAY_FLAG_REUSE | RELAY_FLAG_LINKED);
+	h.flags = in[33] & 0x80 ? in[33] : in[33] & RELAY_FLAG_REUSE;
 	if (in[0] & 4) {
 		/* LINK's fixed fields, so the encoder gets past them. */
 		h.cmd = RELAY_CMD_LINK;
@@ -229,27 +227,22 @@ static void check_encode(const uint8_t *data, size_t size)
 		check(n == 0);
 	if (n == 0)
 		return;
-	if (h.cmd == RELAY_CMD_CONNECT || h.cmd == RELAY_CMD_EXTEND) {
-		/* Its flag changes the flags byte and nothing else. */
+	if (h.cmd == RELAY_CMD_CONNECT) {
+		/* What a CONNECT header carries, a BEGIN carries too. */
+		uint8_t begin[RELAY_BEGIN_MAX];
+		check(relay_begin_encode(begin, sizeof(begin), &h.dst) != 0);
+		/* REUSE changes the flags byte and nothing else. */
 		struct relay_hdr r = h;
 		uint8_t out2[RELAY_HDR_LEN];
-		r.flags ^= flags_allowed(h.cmd);
+		r.flags ^= RELAY_FLAG_REUSE;
 		check(relay_hdr_encode(out2, sizeof(out2), &r) == RELAY_HDR_LEN);
 		check(memcmp(out2, out, 280) == 0 && out2[280] == r.flags);
 		check(memcmp(out2 + 281, out + 281, RELAY_HDR_LEN - 281) == 0);
-		/* The other's flag it refuses. */
-		r.flags = flags_allowed(h.cmd) ^ (RELAY_FLAG_REUSE | RELAY_FLAG_LINKED);
-		check(relay_hdr_encode(out2, sizeof(out2), &r) == 0);
 	} else {
 		struct relay_hdr r = h;
 		r.flags = in[33] | 1;
 		check(relay_hdr_encode(out, sizeof(out), &r) == 0);
 		check(relay_hdr_encode(out, sizeof(out), &h) == RELAY_HDR_LEN);
-	}
-	if (h.cmd == RELAY_CMD_CONNECT) {
-		/* What a CONNECT header carries, a BEGIN carries too. */
-		uint8_t begin[RELAY_BEGIN_MAX];
-		check(relay_begin_encode(begin, sizeof(begin), &h.dst) != 0);
 	}
 	struct relay_hdr back;
 	check(relay_hdr_parse(out, n, &back) == PROTO_DONE);

@@ -469,17 +469,8 @@ static void test_flags(void **state)
 	e.flags = 0x02;
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &e), 0);
 
-	/* LINKED is EXTEND's flag, and only EXTEND's. */
-	raw(h, 1, 0, L, L, 0, 443, 1, ip4, 4);
-	h[O_FLAGS] = 0x02;
-	assert_roundtrip(h, &r);
-	assert_int_equal(r.flags, RELAY_FLAG_LINKED);
-	h[O_FLAGS] = 0x03;
-	assert_status(h, PROTO_ERR_MALFORMED);
-	raw(h, 2, 0, 0, 0, 0, 443, 3, NAME, sizeof(NAME) - 1);
-	h[O_FLAGS] = 0x02;
-	assert_status(h, PROTO_ERR_MALFORMED);
-	for (unsigned f = 0x04; f < 0x100; f <<= 1) {
+	/* No other bit, with either command. */
+	for (unsigned f = 0x02; f < 0x100; f <<= 1) {
 		raw(h, 1, 0, L, L, 0, 443, 1, ip4, 4);
 		h[O_FLAGS] = (uint8_t)f;
 		assert_status(h, PROTO_ERR_MALFORMED);
@@ -553,7 +544,7 @@ static void test_link(void **state)
 	lh.dst.type = PROTO_ADDR_IPV4;
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
 	lh = link_flight_hdr(0, 0);
-	lh.flags = RELAY_FLAG_LINKED;
+	lh.flags = RELAY_FLAG_REUSE;
 	assert_int_equal(relay_hdr_encode(out, sizeof(out), &lh), 0);
 	lh = link_flight_hdr(0, 0);
 	lh.skip = 1;
