@@ -45,6 +45,7 @@ struct link {
 };
 
 static void link_update(struct link *l);
+static void circ_dispose(struct link_circ *lc);
 
 /* ------------------------------------------------------------ circuits by id */
 
@@ -286,6 +287,13 @@ static void link_flush(struct link *l)
 		lc->queued = false;
 		lc->next = NULL;
 		if (lc->want_fin && !lc->fin_sent && buf_len(lc->rout) == 0) {
+			if (lc->released) {
+				if (lc->id)
+					queue_msg(l, LINK_MSG_FIN, lc->id, 0);
+				circ_remove(l, lc);
+				circ_dispose(lc);
+				continue;
+			}
 			if (lc->id == 0) {
 				/* Over before its first byte: the relay never knew it. */
 				circ_remove(l, lc);
@@ -627,6 +635,54 @@ void link_close(struct link *l)
 
 /* ------------------------------------------------------------ circuits */
 
+static void circ_dispose(struct link_circ *lc)
+{
+	buf_free(&lc->own_out);
+	buf_free(&lc->own_in);
+	free(lc);
+}
+
+/* A released circuit: late bytes are dropped; a reset or the link's end frees it. */
+static void released_input(struct link_circ *lc)
+{
+	buf_free(&lc->own_in);
+	if (!lc->link)
+		circ_dispose(lc);
+}
+
+static void released_output(struct link_circ *lc)
+{
+	(void)lc;
+}
+
+static const struct link_circ_ops released_ops = {.input = released_input,
+                                                  .output = released_output};
+
+void link_circ_release(struct link_circ *lc)
+{
+	if (!lc)
+		return;
+	if (!lc->link) {
+		circ_dispose(lc);
+		return;
+	}
+	lc->own_out = *lc->rout;
+	memset(lc->rout, 0, sizeof(*lc->rout));
+	lc->rout = &lc->own_out;
+	lc->rin = &lc->own_in;
+	lc->ops = &released_ops;
+	lc->arg = NULL;
+	lc->released = true;
+	lc->want_fin = true;
+	if (lc->fin_sent) {
+		/* Its FIN is out already: nothing is left to send. */
+		circ_remove(lc->link, lc);
+		circ_dispose(lc);
+		return;
+	}
+	link_circ_kick(lc);
+}
+
 struct link_circ *link_circ_open(struct link *l, struct buf *rin, struct buf *rout,
                                  const struct link_circ_ops *ops, void *arg)
 {
@@ -690,5 +746,5 @@ void link_circ_free(struct link_circ *lc)
 		if (!quiet)
 			queue_msg(l, LINK_MSG_RESET, id, 0);
 	}
-	free(lc);
+	circ_dispose(lc);
 }

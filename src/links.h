@@ -51,6 +51,9 @@ struct link_circ {
 	bool fin_sent;                /* FIN queued */
 	bool reset;                   /* over both ways, abruptly */
 	bool queued;                  /* on the link's send ring */
+	bool released;                /* the owner let go: FIN after own_out, then gone */
+	struct buf own_out;           /* released: what the owner's rout held */
+	struct buf own_in;            /* released: where late bytes land, dropped */
 	struct link_circ *next;       /* send ring */
 	struct link_circ *fresh_next; /* client: circuits that have sent nothing */
 };
@@ -112,5 +115,13 @@ void link_circ_took(struct link_circ *lc);
  * otherwise as a reset. Frees lc.
  */
 void link_circ_free(struct link_circ *lc);
+/*
+ * The owner is done with lc, as close() is with a socket whose stream it
+ * has ended: what rout holds goes out (rout is taken, the owner's buffer
+ * left empty), then a FIN, and lc is freed. What the peer sends after that
+ * is dropped, as SPEC.md allows for a closed circuit. The owner's buffers
+ * are not touched again.
+ */
+void link_circ_release(struct link_circ *lc);
 
 #endif

@@ -5,8 +5,8 @@
  * side of the LINK handshake is done here with crypto/hop.c, as relay.c
  * will do it. Checks: many circuits at once, a circuit whose owner stops
  * reading holds no more than its window and stalls no other, resets either
- * way, a link broken by garbage or by a peer that ignores credit, and a
- * reply that is not genuine.
+ * way, a link broken by garbage or by a peer that ignores credit, a reply
+ * that is not genuine, and a circuit let go with bytes still to send.
  */
 #include "config.h"
 
@@ -40,6 +40,7 @@ struct end {
 	uint8_t *rx; /* client: what came back */
 	size_t rx_len, rx_cap;
 	size_t held_max; /* the most rin ever held */
+	size_t taken;    /* bytes taken from rin */
 	bool got_fin, got_reset, freed;
 };
 
@@ -116,6 +117,7 @@ static void on_input(struct link_circ *lc)
 			e->rx_len += n;
 		}
 		buf_consume(&e->rin, n);
+		e->taken += n;
 		link_circ_took(lc);
 	}
 	if (lc->in_fin && buf_len(&e->rin) == 0) {
@@ -455,6 +457,39 @@ static void test_bad_reply(void **state)
 	free((void *)rig->cl[0].tx);
 }
 
+static bool relay_got_all(void)
+{
+	return rig->nrl == 1 && rig->rl[0].freed;
+}
+
+static void test_release(void **state)
+{
+	(void)state;
+	start_client();
+	/* Most of a window, all of it handed over before a byte has left. */
+	struct end *e = &rig->cl[0];
+	memset(e, 0, sizeof(*e));
+	uint8_t *p = pattern(60000, 9);
+	e->lc = link_circ_open(rig->client, &e->rin, &e->rout, &circ_ops, e);
+	assert_non_null(e->lc);
+	assert_true(buf_append(&e->rout, p, 60000));
+	link_circ_release(e->lc);
+	e->lc = NULL;
+	assert_int_equal(buf_len(&e->rout), 0); /* taken by the link */
+	end_done(e);
+	/* The relay gets every byte and the FIN; its echo back is dropped. */
+	run_until(relay_got_all);
+	assert_int_equal(rig->rl[0].taken, 60000);
+	assert_true(rig->rl[0].got_fin);
+	assert_false(rig->rl[0].got_reset);
+	/* Nothing is left on the client's link: it closes cleanly. */
+	assert_int_equal(link_circuits(rig->client), 0);
+	link_close(rig->client);
+	ev_run(rig->loop, 0);
+	assert_int_equal(rig->downs, 2);
+	free(p);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -470,6 +505,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_garbage, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_past_credit, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_reply, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_release, rig_setup, rig_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
