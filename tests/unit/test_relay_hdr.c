@@ -57,7 +57,8 @@ static void raw(uint8_t h[RELAY_HDR_LEN], uint8_t cmd, uint64_t ts, uint32_t blo
 	put(h + O_PORT, port, 2);
 	h[O_ATYP] = atyp;
 	h[O_ALEN] = alen;
-	memcpy(h + O_ADDR, addr, alen);
+	if (alen) /* LINK names no address: addr may be NULL */
+		memcpy(h + O_ADDR, addr, alen);
 }
 
 static const uint8_t ip4[4] = {192, 0, 2, 1};
