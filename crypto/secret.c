@@ -83,3 +83,8 @@ uint64_t secret_isolation_tag(const uint8_t *a, size_t alen, const uint8_t *b, s
 	sodium_memzero(out, sizeof(out));
 	return tag;
 }
+
+bool secret_is_zero(const void *p, size_t len)
+{
+	return sodium_is_zero(p, len) == 1;
+}

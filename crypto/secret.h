@@ -21,6 +21,8 @@ bool secret_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 /* Overwrites len bytes at p with zeros in a way the compiler cannot elide. */
 void secret_wipe(void *p, size_t len);
+/* Whether all len bytes are zero, in time that does not depend on them. */
+bool secret_is_zero(const void *p, size_t len);
 
 /*
  * Decodes standard base64 (with padding) from (src, srclen) into dst; returns

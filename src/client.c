@@ -60,8 +60,8 @@ void client_set_timer(struct client *c, double seconds)
 	ev_timer_start(c->srv->loop, &c->timer);
 }
 
-struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
-                          struct conf *conf, const struct listen_conf *lc)
+static struct client *client_alloc(struct server *srv, int fd, const struct sockaddr_storage *peer,
+                                   struct conf *conf, const struct listen_conf *lc)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -76,14 +76,43 @@ struct client *client_new(struct server *srv, int fd, const struct sockaddr_stor
 	spipe_init(&c->c2u);
 	spipe_init(&c->u2c);
 	c->last_active = ev_now(srv->loop);
-	ev_io_init(&c->io, on_client_io, fd, EV_READ);
+	ev_io_init(&c->io, on_client_io, fd, fd >= 0 ? EV_READ : 0);
 	ev_io_init(&c->uio, on_upstream_io, -1, 0);
 	ev_timer_init(&c->timer, on_timer, 0., 0.);
+	return c;
+}
+
+struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
+                          struct conf *conf, const struct listen_conf *lc)
+{
+	struct client *c = client_alloc(srv, fd, peer, conf, lc);
+	if (!c)
+		return NULL;
 	server_client_added(srv, c);
 	client_set_timer(c, conf->handshake_timeout);
 	if (lc->relay)
 		relay_accepted(c);
 	client_update(c);
+	return c;
+}
+
+struct client *client_new_circuit(struct server *srv, struct link_circ *lc,
+                                  const struct sockaddr_storage *peer, struct conf *conf,
+                                  const struct listen_conf *listen)
+{
+	struct client *c = client_alloc(srv, -1, peer, conf, listen);
+	if (!c)
+		return NULL;
+	c->on_link = true;
+	c->clc = lc;
+	/* Until its flight is taken (relay.c), the circuit's bytes are cin's. */
+	lc->rin = &c->cin;
+	lc->rout = &c->cout;
+	lc->ops = &client_circuit_ops;
+	lc->arg = c;
+	server_client_added(srv, c);
+	client_set_timer(c, conf->handshake_timeout);
+	relay_accepted(c);
 	return c;
 }
 
@@ -101,8 +130,29 @@ static void say_goodbye(struct client *c, int fd, struct sealed *s, bool fin)
 		buf_write_fd(&s->rout, fd);
 }
 
+/*
+ * A side that is a circuit on a link ends as a socket would: a deliberate
+ * close sends END (say_goodbye) and then what is queued and a FIN; an
+ * abort, a broken stream or a circuit whose flight never came is reset.
+ */
+static void close_circuit(struct client *c, struct link_circ **lcp, struct sealed *s, bool fin)
+{
+	struct link_circ *lc = *lcp;
+	if (!lc)
+		return;
+	*lcp = NULL;
+	if (c->aborting || !s || s->broken) {
+		link_circ_free(lc);
+		return;
+	}
+	if (!fin)
+		sealed_close(s);
+	link_circ_release(lc);
+}
+
 static void close_upstream_fd(struct client *c)
 {
+	close_circuit(c, &c->ulc, c->us, c->us_fin);
 	if (c->ufd < 0)
 		return;
 	say_goodbye(c, c->ufd, c->us, c->us_fin);
@@ -127,7 +177,9 @@ void client_close(struct client *c, const char *reason)
 	ev_timer_stop(c->srv->loop, &c->timer);
 	ev_io_stop(c->srv->loop, &c->io);
 	say_goodbye(c, c->fd, c->cs, c->cs_fin);
-	close(c->fd);
+	close_circuit(c, &c->clc, c->cs, c->cs_fin);
+	if (c->fd >= 0)
+		close(c->fd);
 	close_upstream_fd(c);
 	spipe_release(&c->c2u);
 	spipe_release(&c->u2c);
@@ -141,7 +193,8 @@ void client_abort(struct client *c, const char *reason)
 	if (c->closed)
 		return;
 	c->aborting = true;
-	fd_set_reset_on_close(c->fd);
+	if (c->fd >= 0)
+		fd_set_reset_on_close(c->fd);
 	if (c->ufd >= 0)
 		fd_set_reset_on_close(c->ufd);
 	client_close(c, reason);
@@ -182,7 +235,7 @@ void client_discard_input(struct client *c)
 {
 	uint8_t sink[4096];
 	buf_free(&c->cin);
-	while (read(c->fd, sink, sizeof(sink)) > 0)
+	while (c->fd >= 0 && read(c->fd, sink, sizeof(sink)) > 0)
 		;
 }
 
@@ -321,13 +374,18 @@ static void shut_side(int fd, struct sealed *s, bool *shut, bool last)
 	s->want_end = true;
 }
 
-static void flush_fin(int fd, struct sealed *s, bool *fin)
+static void flush_fin(int fd, struct link_circ *lc, struct sealed *s, bool *fin)
 {
 	/* A reused circuit outlives its streams: their END is enough. */
 	if (s && s->reuse && !s->want_close)
 		return;
 	if (s && !*fin && s->want_end && sealed_out_flushed(s)) {
-		shutdown(fd, SHUT_WR);
+		if (lc) {
+			lc->want_fin = true;
+			link_circ_kick(lc);
+		} else {
+			shutdown(fd, SHUT_WR);
+		}
 		*fin = true;
 	}
 }
@@ -354,8 +412,10 @@ static void stream_done(struct client *c)
 		struct pool_key key;
 		pool_key_init(&key, c->conf, c->lc, &c->peer, c->user);
 		ev_io_stop(c->srv->loop, &c->uio);
-		pool_put(c->srv, &key, c->ufd, c->us, c->circ_born);
+		struct pool_way way = {.fd = c->ufd, .lc = c->ulc};
+		pool_put(c->srv, &key, way, c->us, c->circ_born);
 		c->ufd = -1;
+		c->ulc = NULL;
 		c->us = NULL;
 	}
 	client_close(c, "both sides finished");
@@ -528,8 +588,8 @@ void client_update(struct client *c)
 	if (!write_now(c))
 		return;
 	if (c->phase == PHASE_TUNNEL) {
-		flush_fin(c->ufd, c->us, &c->us_fin);
-		flush_fin(c->fd, c->cs, &c->cs_fin);
+		flush_fin(c->ufd, c->ulc, c->us, &c->us_fin);
+		flush_fin(c->fd, c->clc, c->cs, &c->cs_fin);
 		if (c->c_shut && c->u_shut && side_flushed(c->us, c->us_fin) &&
 		    side_flushed(c->cs, c->cs_fin)) {
 			stream_done(c);
@@ -542,7 +602,12 @@ void client_update(struct client *c)
 		 * The reply is out. Closing now with unread input would make the
 		 * kernel send a reset that can destroy the reply before the client
 		 * reads it, so send FIN and discard input until EOF or a deadline.
+		 * A circuit on a link has no such kernel: its close sends the FIN.
 		 */
+		if (c->clc) {
+			client_close(c, "reply sent");
+			return;
+		}
 		shutdown(c->fd, SHUT_WR);
 		c->lingering = true;
 		buf_free(&c->cin);
@@ -583,6 +648,15 @@ void client_update(struct client *c)
 	}
 	set_io(c, &c->io, c->fd, cev);
 	set_io(c, &c->uio, c->ufd, uev);
+	/* A side on a link: what the pumps sealed goes out, what they opened is credited. */
+	if (c->clc) {
+		link_circ_kick(c->clc);
+		link_circ_took(c->clc);
+	}
+	if (c->ulc) {
+		link_circ_kick(c->ulc);
+		link_circ_took(c->ulc);
+	}
 }
 
 void client_finish(struct client *c)
@@ -703,7 +777,8 @@ static void connect_done(struct client *c, int revents)
 void client_connected(struct client *c)
 {
 	int one = 1;
-	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->ufd >= 0)
+		setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (log_debug_enabled()) {
 		char d[300];
 		log_debug("client %d: connected to %s%s", c->fd,
@@ -798,3 +873,90 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		client_update(c);
 	client_leave(c);
 }
+
+/* ---------------------------------------------------------------- circuits on links */
+
+/*
+ * A side that is a circuit on a link: its link has put bytes in the side's
+ * buffer (or its FIN, or a reset) where a read would have. What follows is
+ * what the socket's callbacks do after a read.
+ */
+static void on_circuit_input(struct link_circ *lc)
+{
+	struct client *c = lc->arg;
+	bool up = lc == c->ulc;
+	struct sealed *s = up ? c->us : c->cs;
+
+	client_enter(c);
+	if (lc->reset) {
+		*(up ? &c->ulc : &c->clc) = NULL;
+		link_circ_free(lc);
+		if (s)
+			s->broken = true;
+		if (up && c->phase == PHASE_OPENING)
+			client_opening_check(c);
+		else if (!s)
+			client_close(c, "circuit reset before its flight");
+		else
+			client_abort(c, "relay link broken");
+		goto out;
+	}
+	if (!s) {
+		/* A relay's circuit before its flight: bytes in cin, as read. */
+		if (lc->in_fin)
+			c->c_eof = true;
+		dispatch_input(c);
+		goto out;
+	}
+	if (lc->in_fin)
+		s->link_eof = true;
+	if (up && c->phase == PHASE_OPENING)
+		goto out; /* client_update() asks client_opening_check() */
+	if (!sealed_pump_in(s, up ? &c->uin : &c->cin)) {
+		s->broken = true;
+		log_debug("client %d: %s circuit ended badly", c->fd, up ? "upstream" : "client");
+		client_abort(c, "relay link broken");
+		goto out;
+	}
+	if (sealed_in_eof(s))
+		*(up ? &c->u_eof : &c->c_eof) = true;
+	if (up) {
+		if (c->phase == PHASE_TUNNEL &&
+		    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
+			goto out;
+		if (c->phase == PHASE_FORWARD && !forward_response(c))
+			goto out;
+	} else {
+		if (c->phase == PHASE_TUNNEL &&
+		    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
+			goto out;
+		if (c->phase != PHASE_TUNNEL && c->phase != PHASE_CLOSING)
+			dispatch_input(c);
+	}
+out:
+	client_update(c);
+	client_leave(c);
+}
+
+/*
+ * The link took the side's records: room to seal more, and what the
+ * socket's callbacks do after a write that made room.
+ */
+static void on_circuit_output(struct link_circ *lc)
+{
+	struct client *c = lc->arg;
+	client_enter(c);
+	c->last_active = ev_now(c->srv->loop);
+	if (c->phase == PHASE_FORWARD) {
+		if (lc == c->ulc)
+			c->h->input(c); /* more of a request body may move to uout */
+		else if (!forward_response(c))
+			goto out;
+	}
+out:
+	client_update(c);
+	client_leave(c);
+}
+
+const struct link_circ_ops client_circuit_ops = {.input = on_circuit_input,
+                                                 .output = on_circuit_output};

@@ -24,6 +24,7 @@
 #include "buffer.h"
 #include "conf.h"
 #include "http.h"
+#include "links.h"
 #include "proto.h"
 #include "resolver.h"
 #include "sealed.h"
@@ -138,6 +139,9 @@ struct client {
 	bool lingering;              /* CLOSING: the reply is out; discarding until EOF */
 	struct sealed *cs;           /* relay role: the client side speaks records */
 	struct sealed *us;           /* through a chain: the upstream side speaks records */
+	struct link_circ *clc;       /* relay role, on a link: the client side (fd is -1) */
+	struct link_circ *ulc;       /* through a chain, on a link: the upstream (ufd is -1) */
+	bool on_link;                /* accepted as a circuit on a link, not a connection */
 	bool cs_fin, us_fin;         /* FIN sent on a sealed side (after its END records) */
 	bool via_chain;              /* the upstream connection is to a chain's first relay */
 	bool aborting;               /* client_abort: no END, so every hop resets too */
@@ -165,6 +169,13 @@ struct client {
 /* Takes over an accepted descriptor. */
 struct client *client_new(struct server *srv, int fd, const struct sockaddr_storage *peer,
                           struct conf *conf, const struct listen_conf *lc);
+/*
+ * Relay: a circuit a client opened on a link (linkset.c), served as a
+ * connection of its own; peer is the link's. NULL if out of memory.
+ */
+struct client *client_new_circuit(struct server *srv, struct link_circ *lc,
+                                  const struct sockaddr_storage *peer, struct conf *conf,
+                                  const struct listen_conf *listen);
 /* The one teardown. reason is logged at debug level; it must not name a destination. */
 void client_close(struct client *c, const char *reason);
 /* As client_close, but both sides see a reset rather than a FIN. */

@@ -22,6 +22,9 @@ void client_fail(struct client *c, enum client_error e);
 /* PHASE_OPENING: acts on the exit's status once it has come back. */
 void client_opening_check(struct client *c);
 
+/* A side that is a circuit on a link (client.c): its link calls these. */
+extern const struct link_circ_ops client_circuit_ops;
+
 /* client_io.c: EAGAIN and its kin, nothing to do now. */
 bool client_io_again(ssize_t n);
 /*

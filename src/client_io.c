@@ -127,6 +127,12 @@ bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 			client_abort(c, "relay link broken");
 			return false;
 		}
+		/* A circuit on a link: its link sends the records this turn. */
+		struct link_circ *lc = s == c->cs ? c->clc : c->ulc;
+		if (lc) {
+			link_circ_kick(lc);
+			return true;
+		}
 		b = &s->rout;
 	}
 	if (buf_len(b) > 0)

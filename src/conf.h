@@ -35,6 +35,7 @@ struct relay_peer {
 	struct sockaddr_storage addr; /* numeric: a relay's address is never looked up */
 	socklen_t addrlen;
 	uint8_t pk[32];
+	bool links; /* it speaks links: circuits to it share one connection */
 };
 
 /* A named chain: an ordered list of relays, the last one the exit. */

@@ -92,7 +92,7 @@ static const struct chain_conf *find_chain(const struct conf *c, const char *nam
 static void load_peer(struct conf_loader *ld, const config_setting_t *g, struct conf *c,
                       struct relay_peer *p)
 {
-	static const char *const names[] = {"name", "address", "key", NULL};
+	static const char *const names[] = {"name", "address", "key", "links", NULL};
 	if (!config_setting_is_group(g)) {
 		conf_fail(ld, g, "relays: each entry must be a group { name = \"...\"; ... }");
 		return;
@@ -117,6 +117,10 @@ static void load_peer(struct conf_loader *ld, const config_setting_t *g, struct 
 	else if (get_relay_addr(ld, s, "relays", &p->addr, &p->addrlen) &&
 	         addr_port((struct sockaddr *)&p->addr) == 0)
 		conf_fail(ld, s, "relays.address: port 0");
+
+	s = config_setting_get_member(g, "links");
+	if (s)
+		conf_get_bool(ld, s, "relays.links", &p->links);
 
 	s = config_setting_get_member(g, "key");
 	if (!s) {

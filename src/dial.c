@@ -18,6 +18,7 @@
 #include "client.h"
 #include "client_int.h"
 #include "hostname.h"
+#include "linkset.h"
 #include "log.h"
 #include "policy.h"
 #include "pool.h"
@@ -120,9 +121,32 @@ void client_dial_reloaded(struct client *c)
 	client_leave(c);
 }
 
+/*
+ * Through a chain whose first relay speaks links: the stream's circuit goes
+ * on the link to it (opened now if there is none), its flight already in
+ * us->rout. No connect to wait for: on to the exit's status.
+ */
+static void dial_link(struct client *c, const struct relay_peer *first)
+{
+	struct link *l = linkset_to(c->srv, first);
+	c->ulc = l ? link_circ_open(l, &c->us->rin, &c->us->rout, &client_circuit_ops, c) : NULL;
+	c->next_addr = c->naddrs;
+	if (!c->ulc) {
+		client_upstream_close(c);
+		client_fail(c, CERR_GENERAL);
+		return;
+	}
+	client_connected(c);
+	client_update(c);
+}
+
 /* Tries the next address; every address is tried before giving up. */
 void client_dial_next(struct client *c)
 {
+	if (c->via_chain && c->next_addr == 0 && c->lc->route->hops[0]->links) {
+		dial_link(c, c->lc->route->hops[0]);
+		return;
+	}
 	while (c->next_addr < c->naddrs) {
 		struct sockaddr_storage *ss = &c->addrs[c->next_addr++];
 		if (!c->via_chain)
@@ -270,21 +294,27 @@ void client_opening_check(struct client *c)
 static bool chain_reuse(struct client *c)
 {
 	struct pool_key key;
-	int fd;
+	struct pool_way way;
 	struct sealed *s;
 	ev_tstamp born;
 
 	pool_key_init(&key, c->conf, c->lc, &c->peer, c->user);
-	if (!pool_take(c->srv, &key, &fd, &s, &born))
+	if (!pool_take(c->srv, &key, &way, &s, &born))
 		return false;
 	if (!sealed_begin(s, &c->chain_dst)) {
-		pool_put(c->srv, &key, fd, s, 0.); /* closes it */
+		pool_put(c->srv, &key, way, s, 0.); /* closes it */
 		return false;
 	}
 	log_debug("client %d: on a kept circuit", c->fd);
 	c->us = s;
-	c->ufd = fd;
-	pool_io_set(&c->uio, fd, 0);
+	c->ufd = way.fd;
+	c->ulc = way.lc;
+	if (way.lc) {
+		way.lc->ops = &client_circuit_ops;
+		way.lc->arg = c;
+	} else {
+		pool_io_set(&c->uio, way.fd, 0);
+	}
 	c->circ_reused = true;
 	c->circ_born = born;
 	c->via_chain = true;

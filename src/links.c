@@ -625,6 +625,11 @@ bool link_up(const struct link *l)
 	return l->up && !l->dead;
 }
 
+bool link_takes_circuits(const struct link *l)
+{
+	return l->client && !l->dead && !l->closing && l->nfresh < UINT32_MAX - l->last_id;
+}
+
 void link_close(struct link *l)
 {
 	if (l->dead || l->n || l->nfresh)
@@ -686,8 +691,7 @@ void link_circ_release(struct link_circ *lc)
 struct link_circ *link_circ_open(struct link *l, struct buf *rin, struct buf *rout,
                                  const struct link_circ_ops *ops, void *arg)
 {
-	/* Every circuit not yet given an id will need one. */
-	if (l->dead || !l->client || l->closing || l->nfresh >= UINT32_MAX - l->last_id)
+	if (!link_takes_circuits(l))
 		return NULL;
 	size_t want = l->n + l->nfresh + 1;
 	if (want > l->cap) {

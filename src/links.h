@@ -94,6 +94,11 @@ void *link_arg(const struct link *l);
 size_t link_circuits(const struct link *l);
 /* Whether the relay has replied (client) and the link has not failed. */
 bool link_up(const struct link *l);
+/*
+ * Client: whether link_circ_open() may open a circuit on l: it has not
+ * failed (its circuits may be being reset right now) and is not closing.
+ */
+bool link_takes_circuits(const struct link *l);
 /* Resets the link and every circuit on it; down() follows. */
 void link_fail(struct link *l, const char *why);
 /* Closes a link with no circuit left: a FIN after its last frame. */

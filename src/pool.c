@@ -14,7 +14,7 @@
 struct pool_entry {
 	struct server *srv;
 	struct pool_key key;
-	int fd;
+	struct pool_way way;
 	struct sealed *s;
 	ev_tstamp born;
 	ev_io io;
@@ -52,14 +52,24 @@ static bool same_key(const struct pool_key *a, const struct pool_key *b)
 
 /*
  * Ends a circuit politely: END in every layer that has not sent one, so each
- * relay passes a FIN on rather than a reset. One non-blocking write; what
- * does not fit is lost with the connection anyway.
+ * relay passes a FIN on rather than a reset. On a connection of its own, one
+ * non-blocking write (what does not fit is lost with the connection anyway);
+ * on a link, the link sends it and the FIN. One the link already let go (a
+ * reset, or the link's end) is only freed.
  */
-static void close_circuit(int fd, struct sealed *s)
+static void close_circuit(struct pool_way way, struct sealed *s)
 {
-	if (sealed_close(s))
-		buf_write_fd(&s->rout, fd);
-	close(fd);
+	bool ended = sealed_close(s);
+	if (way.lc) {
+		if (ended && way.lc->link && !way.lc->reset)
+			link_circ_release(way.lc);
+		else
+			link_circ_free(way.lc);
+	} else {
+		if (ended)
+			buf_write_fd(&s->rout, way.fd);
+		close(way.fd);
+	}
 	sealed_free(s);
 }
 
@@ -80,7 +90,7 @@ static void unlink_entry(struct pool_entry *e)
 static void drop(struct pool_entry *e)
 {
 	unlink_entry(e);
-	close_circuit(e->fd, e->s);
+	close_circuit(e->way, e->s);
 	conf_unref(e->key.conf);
 	free(e);
 }
@@ -101,7 +111,21 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 	drop(container_of(w, struct pool_entry, io));
 }
 
-void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
+/* The same for a circuit on a link: anything from its link ends it. */
+static void on_circuit(struct link_circ *lc)
+{
+	log_debug("a kept circuit was closed by its relay");
+	drop(lc->arg);
+}
+
+static void on_circuit_output(struct link_circ *lc)
+{
+	(void)lc;
+}
+
+static const struct link_circ_ops circuit_ops = {.input = on_circuit, .output = on_circuit_output};
+
+void pool_put(struct server *srv, const struct pool_key *key, struct pool_way way, struct sealed *s,
               ev_tstamp born)
 {
 	ev_tstamp now = ev_now(srv->loop);
@@ -110,21 +134,26 @@ void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sea
 	    buf_len(&s->rout) == 0)
 		e = calloc(1, sizeof(*e));
 	if (!e) {
-		close_circuit(fd, s);
+		close_circuit(way, s);
 		return;
 	}
 	e->srv = srv;
 	e->key = *key;
 	conf_ref(e->key.conf);
-	e->fd = fd;
+	e->way = way;
 	e->s = s;
 	e->born = born;
 	double left = POOL_DIRTY - (now - born);
 	ev_timer_init(&e->timer, on_timer, left < POOL_IDLE ? left : POOL_IDLE, 0.);
 	ev_timer_start(srv->loop, &e->timer);
 	ev_init(&e->io, on_io);
-	pool_io_set(&e->io, fd, EV_READ);
-	ev_io_start(srv->loop, &e->io);
+	if (way.lc) {
+		way.lc->ops = &circuit_ops;
+		way.lc->arg = e;
+	} else {
+		pool_io_set(&e->io, way.fd, EV_READ);
+		ev_io_start(srv->loop, &e->io);
+	}
 	/* Most recently used first: it is the least likely to have been closed. */
 	e->next = srv->pool;
 	if (e->next)
@@ -133,8 +162,8 @@ void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sea
 	srv->npool++;
 }
 
-bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
-               ev_tstamp *born)
+bool pool_take(struct server *srv, const struct pool_key *key, struct pool_way *way,
+               struct sealed **s, ev_tstamp *born)
 {
 	for (struct pool_entry *e = srv->pool; e; e = e->next) {
 		if (!same_key(&e->key, key))
@@ -144,7 +173,7 @@ bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct s
 		 * and dial.c then builds a new circuit for the stream.
 		 */
 		unlink_entry(e);
-		*fd = e->fd;
+		*way = e->way;
 		*s = e->s;
 		*born = e->born;
 		conf_unref(e->key.conf);

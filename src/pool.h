@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "links.h"
 #include "sealed.h"
 
 #define POOL_DIRTY 600.0 /* Tor's MaxCircuitDirtiness */
@@ -44,19 +45,30 @@ void pool_key_init(struct pool_key *k, struct conf *conf, const struct listen_co
                    const struct sockaddr_storage *peer, uint64_t user);
 
 /*
- * Keeps the circuit (fd to the first relay, its sealed state, idle between
- * streams) for key; closes it instead when it is too old or the pool full.
- * Takes both over either way. The caller has stopped its own watcher on fd
- * (costing no syscall if that watcher was active until now).
+ * A kept circuit's way to its first relay: a connection of its own (fd), or
+ * a circuit on a link (lc, fd -1).
  */
-void pool_put(struct server *srv, const struct pool_key *key, int fd, struct sealed *s,
+struct pool_way {
+	int fd;
+	struct link_circ *lc;
+};
+
+/*
+ * Keeps the circuit (its way to the first relay, its sealed state, idle
+ * between streams) for key; closes it instead when it is too old or the
+ * pool full. Takes both over either way. The caller has stopped its own
+ * watcher on fd (costing no syscall if that watcher was active until now);
+ * a circuit on a link is the pool's to watch from now on.
+ */
+void pool_put(struct server *srv, const struct pool_key *key, struct pool_way way, struct sealed *s,
               ev_tstamp born);
 /*
  * An idle circuit for key, taken out of the pool; false if there is none.
- * The caller watches fd from now on: pool_io_set() first.
+ * The caller watches its way from now on: pool_io_set() first for an fd,
+ * the circuit's ops and arg for a circuit on a link.
  */
-bool pool_take(struct server *srv, const struct pool_key *key, int *fd, struct sealed **s,
-               ev_tstamp *born);
+bool pool_take(struct server *srv, const struct pool_key *key, struct pool_way *way,
+               struct sealed **s, ev_tstamp *born);
 /* Closes every kept circuit (shutdown, reload). */
 void pool_free_all(struct server *srv);
 

@@ -17,6 +17,7 @@
 
 #include "client.h"
 #include "listener.h"
+#include "linkset.h"
 #include "log.h"
 #include "relay.h"
 #include "replay.h"
@@ -52,6 +53,32 @@ static void doom(struct client *c, const char *why)
 	buf_free(&c->cin);
 }
 
+/*
+ * A LINK flight was accepted on c's connection (SPEC.md, "Opening a link"):
+ * the connection becomes a link carrying circuits, each of them a client
+ * of its own (linkset.c), and c goes. Returns true with c closed.
+ */
+static bool become_link(struct client *c, struct sealed *s, const uint8_t *reply, size_t need)
+{
+	struct relay_state *rs = &c->u.relay;
+	size_t left = buf_len(&c->cin) - need;
+	bool ok = linkset_accept(c->srv, c, &s->relay, reply, buf_head(&c->cin) + need, left);
+	free(rs->blob);
+	rs->blob = NULL;
+	hop_relay_wipe(&s->relay);
+	sealed_free(s);
+	if (!ok) {
+		client_abort(c, "no link: out of memory");
+		return true;
+	}
+	log_debug("relay %d: a link", c->fd);
+	ev_io_stop(c->srv->loop, &c->io);
+	c->fd = -1; /* the link has it now */
+	buf_free(&c->cin);
+	client_close(c, "became a link");
+	return true;
+}
+
 static bool clock_ok(uint64_t ts, double now)
 {
 	double d = (double)ts - now;
@@ -76,8 +103,8 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 		goto bad;
 	if (relay_hdr_parse(hdr, RELAY_HDR_LEN, h) != PROTO_DONE)
 		goto bad;
-	/* Links (SPEC.md, "Links") are not served yet: as from a relay that never knew them. */
-	if (h->cmd == RELAY_CMD_LINK)
+	/* A link is opened on a connection, not inside another link. */
+	if (h->cmd == RELAY_CMD_LINK && c->clc)
 		goto bad;
 	size_t need = RELAY_HEAD_LEN + h->blob_len + RELAY_TAG_LEN;
 	if (buf_len(&c->cin) < need) {
@@ -96,6 +123,8 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 	if (!rs->blob || !hop_relay_open_blob(&s->relay, buf_head(&c->cin) + RELAY_HEAD_LEN,
 	                                      h->blob_len, rs->blob))
 		goto bad;
+	if (h->cmd == RELAY_CMD_LINK && !secret_is_zero(rs->blob, h->blob_len))
+		goto bad;
 	/* Only a genuine flight enters the set: garbage cannot fill it. */
 	if (!replay_check_add(s->relay.e_pk, ev_now(c->srv->loop)))
 		goto bad;
@@ -106,7 +135,11 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 	log_debug("relay %d: records under %s", c->fd,
 	          suite == RECORD_SUITE_AES ? "AES-256-GCM" : "ChaCha20-Poly1305");
 	secret_wipe(seed, sizeof(seed));
-	if (!ok || !buf_append(&s->rout, reply, sizeof(reply)))
+	if (!ok)
+		goto bad;
+	if (h->cmd == RELAY_CMD_LINK)
+		return become_link(c, s, reply, need);
+	if (!buf_append(&s->rout, reply, sizeof(reply)))
 		goto bad;
 
 	/* What follows the flight: the skip padding, then records. */
@@ -117,6 +150,11 @@ static bool take_flight(struct client *c, struct relay_hdr *h, uint8_t hdr[RELAY
 		buf_free(&c->cin);
 	}
 	c->cs = s;
+	if (c->clc) {
+		/* On a link: the circuit's bytes are the records' from now on. */
+		c->clc->rin = &s->rin;
+		c->clc->rout = &s->rout;
+	}
 	s->reuse = h->cmd == RELAY_CMD_CONNECT && (h->flags & RELAY_FLAG_REUSE);
 	rs->cmd = (uint8_t)h->cmd;
 	if (h->cmd == RELAY_CMD_EXTEND) {
@@ -182,6 +220,11 @@ static void relay_input(struct client *c)
 	if (buf_len(&c->cin) < rs->wait_len)
 		return;
 	if (!take_flight(c, &h, hdr)) {
+		if (c->clc) {
+			/* Inside a link the client has proved it knows the key: a reset at once. */
+			client_abort(c, "flight refused");
+			return;
+		}
 		/*
 		 * Stopping: a failed flight would hold the drain until its deadline
 		 * for nothing; it goes as the failed ones did at SIGTERM.

@@ -11,6 +11,7 @@
 
 #include "buffer.h"
 #include "client.h"
+#include "linkset.h"
 #include "listener.h"
 #include "log.h"
 #include "resolver.h"
@@ -109,7 +110,8 @@ void server_client_gone(struct server *srv, struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nclients--;
-	server_unadmit(srv, (struct sockaddr *)&c->peer);
+	if (!c->on_link) /* a circuit on a link: the link's connection was admitted */
+		server_unadmit(srv, (struct sockaddr *)&c->peer);
 	/* A descriptor came free: listeners that ran out may accept again. */
 	srv->fd_exhausted = false;
 	for (struct listener *l = srv->listeners; l && !srv->draining; l = l->next)
@@ -300,6 +302,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	 * name them, and a relay taken out of it must not be dialled again.
 	 */
 	spare_free_all(srv);
+	linkset_reloaded(srv);
 	relays_reloaded(srv);
 	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
 }
@@ -452,6 +455,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 	}
 	spare_free_all(&srv);
 	pool_free_all(&srv);
+	linkset_free_all(&srv);
 	resolver_free(srv.resolver);
 	free(srv.resolver_servers);
 	conf_unref(srv.conf);

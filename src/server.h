@@ -15,6 +15,7 @@ struct listener;
 struct peer_count;
 struct spare;
 struct pool_entry;
+struct linkset_entry;
 
 #define PEER_BUCKETS 1024
 
@@ -37,7 +38,8 @@ struct server {
 	struct spare *spares;    /* connections to relays opened ahead (spare.c) */
 	struct pool_entry *pool; /* circuits kept between streams (pool.c) */
 	unsigned npool;
-	ev_timer idle_timer; /* gives memory back once load falls to a quarter of peak */
+	struct linkset_entry *links; /* links to and from relays (linkset.c) */
+	ev_timer idle_timer;         /* gives memory back once load falls to a quarter of peak */
 	ev_signal sighup, sigterm, sigint;
 };
 

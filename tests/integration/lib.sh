@@ -192,10 +192,13 @@ three_relays() {
 }
 
 # relays_block: the user's side's "relays" list naming r1..r3 of three_relays.
+# With LINKS=1 in the environment, r1 is reached over a link (SPEC.md, "Links").
 relays_block() {
+	local links=""
+	[ "${LINKS:-0}" = 1 ] && links=" links = true;"
 	cat <<EOF
 relays = (
-	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")"; },
+	{ name = "r1"; address = "$R1"; key = "$(cat "$T/r1.pub")";$links },
 	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
 	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
 );

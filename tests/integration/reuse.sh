@@ -66,7 +66,10 @@ PA=$(sed -nE 's/.*listening on (\[[^]]*\]|[^ ]*):([0-9]+).*/\2/p' "$T/user.log" 
 
 # Handshakes the relays have done (one line per relay per circuit) and
 # streams an exit took on a kept circuit.
-flights() { grep -c 'records under' "$T/relays.log"; }
+# Circuits' handshakes at the relays: a link's own (LINKS=1) is not a circuit's.
+flights() {
+	echo $(($(grep -c 'records under' "$T/relays.log") - $(grep -c 'became a link' "$T/relays.log")))
+}
 reused() { grep -c 'a new stream on a reused circuit' "$T/relays.log"; }
 mycurl() { timeout 30 curl -sS --max-time 25 "$@"; }
 get() { mycurl "$@" "http://127.0.0.1:$NG/big" | sha256sum | cut -d' ' -f1; }

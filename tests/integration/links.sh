@@ -1,0 +1,134 @@
+#!/bin/bash
+# Links (protocol/SPEC.md, "Links"): the user's side reaches the first relay
+# of its chains over one link that carries every circuit.
+#  - sequential and concurrent streams through one and three hops share one
+#    TCP connection to the first relay, and come back whole; streams in a
+#    row share a kept circuit on it;
+#  - a stream whose reader stops holds its circuit's window and no more: a
+#    stream beside it on the same link goes on at once;
+#  - failures inside the chain still come back as the right reply codes;
+#  - a first relay that restarts: the next stream opens a new link.
+# chain.sh and chainflow.sh run again with LINKS=1 (chain-links.sh,
+# chainflow-links.sh): every check they make holds over a link too.
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/integration/lib.sh"
+
+need_python
+mkdir -p "$T/www"
+head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/www/big"
+head -c 1024 /dev/urandom >"$T/www/1k"
+BIG_SHA=$(sha256_of "$T/www/big")
+K_SHA=$(sha256_of "$T/www/1k")
+start_nginx
+NG=$NGINX_PORT
+start_helper echo errlib.py echo-server --bind 127.0.0.1
+ECHO=$HELPER_PORT
+
+three_relays 6
+cat >"$T/relays.conf" <<EOF
+log_level = "debug";
+relay = (
+	{ address = "$R1"; key_file = "r1.key"; exit = true;
+	  policy = ( { dest = "127.0.6.0/24"; action = "accept"; },
+	             { dest = "127.0.0.1/32"; action = "accept"; } ); },
+	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.6.0/24"; action = "accept"; } ); },
+	{ address = "$R3"; key_file = "r3.key"; exit = true;
+	  policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); }
+);
+listen = ();
+EOF
+start_nacre relays -c "$T/relays.conf"
+RELAYS_PID=$NACRE_PID
+
+LINKS=1
+cat >"$T/user.conf" <<EOF
+log_level = "debug";
+$(relays_block)
+chains = ( { name = "one"; hops = [ "r1" ]; }, { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
+listen = ( { address = "127.0.0.1:0"; route = "one"; }, { address = "127.0.0.2:0"; route = "three"; } );
+EOF
+start_nacre user -c "$T/user.conf"
+P1=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T/user.log" | head -1)
+P3=$(sed -nE 's/.*listening on 127\.0\.0\.2:([0-9]+).*/\1/p' "$T/user.log" | head -1)
+[ -n "$P1" ] && [ -n "$P3" ] || hard_error "the user's listeners did not start"
+
+mycurl() { timeout 60 curl -sS --max-time 55 "$@"; }
+get() { mycurl "$@" | sha256sum | cut -d' ' -f1; }
+links_made() { grep -c 'became a link' "$T/relays.log"; }
+flights_at_relay() { grep -c 'opening a flight' "$T/relays.log"; }
+
+# ---- many streams, one connection
+expect_eq "16 MiB through one hop over a link (SOCKS5)" "$BIG_SHA" \
+	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/big")"
+expect_eq "16 MiB through three hops over a link (HTTP CONNECT)" "$BIG_SHA" \
+	"$(get -p -x "127.0.0.2:$P3" "http://127.0.0.1:$NG/big")"
+F0=$(flights_at_relay)
+for i in $(seq 1 10); do
+	get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/1k" >>"$T/seq.sums"
+done
+expect_eq "10 streams in a row, each whole" "10" "$(grep -c "^$K_SHA$" "$T/seq.sums")"
+check "... on a kept circuit: at most one new flight at r1 for the ten" \
+	[ $(($(flights_at_relay) - F0)) -le 1 ]
+expect_eq "100 simultaneous tunnels through one hop each echo their own data" \
+	"simultaneous=100/100 echoed=100/100" \
+	"$(py tunnels --proxy 127.0.0.1:$P1 --dest 127.0.0.1:$ECHO --n 100 --size 16384 2>"$T/tunnels.err")"
+expect_eq "... and through three hops" "simultaneous=100/100 echoed=100/100" \
+	"$(py tunnels --proxy 127.0.0.2:$P3 --dest 127.0.0.1:$ECHO --n 100 --size 16384 2>>"$T/tunnels.err")"
+expect_eq "every stream went on one link to r1: one LINK flight" "1" "$(links_made)"
+# Three hops: r1 extends to r2 over TCP (relay to relay links are not made yet).
+check "the user's side opened one connection to r1 for all of them" \
+	[ "$(grep -c 'opening to relay r1' "$T/user.log")" -eq 1 ]
+
+# ---- a stalled stream does not stall its neighbour
+# A client reads 64 KiB of a 16 MiB download, then stops reading for 10 s;
+# meanwhile a 16 MiB download on the same link completes: it is done while
+# the first reader still sleeps.
+run_py 30 - "$P1" "$NG" >"$T/stall.out" 2>&1 <<'PY' &
+import socket, sys, time
+from origin import socks5_connect
+s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
+assert rep == 0, rep
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+got = 0
+while got < 65536:
+    got += len(s.recv(65536))
+print("stalled", flush=True)
+time.sleep(10)
+s.settimeout(20)
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    got += len(b)
+print("rest", got > 16 * 1024 * 1024)
+PY
+STALL=$!
+wait_for_line "$T/stall.out" stalled 10 || hard_error "the stalled client did not start"
+expect_eq "a download beside a stalled stream on the same link completes" "$BIG_SHA" \
+	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/big")"
+check "... while the stalled reader still sleeps" [ "$(grep -c rest "$T/stall.out")" = 0 ]
+wait "$STALL"
+expect_eq "the stalled stream then gets the rest" "rest True" "$(tail -1 "$T/stall.out")"
+
+# ---- failures come back as reply codes
+CLOSED=$(free_port 127.0.6.9)
+expect_eq "SOCKS5 0x05 over a link: the destination refuses" "rep=05 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P1 --dest 127.0.6.9:$CLOSED)"
+expect_eq "SOCKS5 0x02 over a link: the exit's policy refuses" "rep=02 close=eof" \
+	"$(py socks5 --proxy 127.0.0.1:$P1 --dest 10.1.2.3:80)"
+expect_eq "HTTP 403 over a link" "status=403 close=eof" \
+	"$(py http --proxy 127.0.0.1:$P1 --request 'GET http://10.1.2.3/ HTTP/1.1\r\nHost: 10.1.2.3\r\n\r\n')"
+
+# ---- the first relay restarts: the next stream opens a new link
+kill -KILL "$RELAYS_PID"
+wait "$RELAYS_PID" 2>/dev/null
+cat "$T/relays.log" >>"$T/relays-old.log"
+start_nacre relays -c "$T/relays.conf"
+RELAYS_PID=$NACRE_PID
+wait_for_line "$T/user.log" 'link .*: down' 10 || true
+expect_eq "after r1 restarted, the next stream works" "$K_SHA" \
+	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/1k")"
+expect_eq "... over a new link" "1" "$(links_made)"
+check "... the user's side saw the old one go down" grep -q 'link .*: down' "$T/user.log"
+
+finish
