@@ -4,19 +4,6 @@
 
 #include "link.h"
 
-static uint32_t load32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void store32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static bool hdr_ok(const struct link_frame_hdr *h)
 {
 	if (h->len == 0 || h->len > LINK_BODY_MAX)
@@ -34,7 +21,7 @@ enum proto_status link_hdr_parse(const uint8_t in[LINK_HDR_LEN], const uint8_t m
 	uint8_t p[LINK_HDR_LEN];
 	for (size_t i = 0; i < LINK_HDR_LEN; i++)
 		p[i] = in[i] ^ mask[i];
-	out->id = load32(p);
+	out->id = proto_load32(p);
 	out->len = proto_load16(p + 4);
 	return hdr_ok(out) ? PROTO_DONE : PROTO_ERR_MALFORMED;
 }
@@ -44,7 +31,7 @@ size_t link_hdr_encode(uint8_t out[LINK_HDR_LEN], const uint8_t mask[LINK_HDR_LE
 {
 	if (!hdr_ok(h))
 		return 0;
-	store32(out, h->id);
+	proto_store32(out, h->id);
 	proto_store16(out + 4, (uint16_t)h->len);
 	for (size_t i = 0; i < LINK_HDR_LEN; i++)
 		out[i] ^= mask[i];
@@ -71,8 +58,8 @@ enum proto_status link_msg_parse(const uint8_t *p, size_t len, size_t *used, str
 	if (len < LINK_MSG_LEN)
 		return PROTO_NEED_MORE;
 	out->kind = (enum link_msg_kind)p[0];
-	out->id = load32(p + 1);
-	out->value = load32(p + 5);
+	out->id = proto_load32(p + 1);
+	out->value = proto_load32(p + 5);
 	if (!msg_ok(out))
 		return PROTO_ERR_MALFORMED;
 	*used = LINK_MSG_LEN;
@@ -84,8 +71,8 @@ size_t link_msg_encode(uint8_t *dst, size_t cap, const struct link_msg *m)
 	if (cap < LINK_MSG_LEN || !msg_ok(m))
 		return 0;
 	dst[0] = (uint8_t)m->kind;
-	store32(dst + 1, m->id);
-	store32(dst + 5, m->value);
+	proto_store32(dst + 1, m->id);
+	proto_store32(dst + 5, m->value);
 	return LINK_MSG_LEN;
 }
 

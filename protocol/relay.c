@@ -21,28 +21,15 @@ enum {
 	OFF_RESERVED = 281,
 };
 
-static uint32_t load32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void store32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint64_t load64(const uint8_t *p)
 {
-	return (uint64_t)load32(p) << 32 | load32(p + 4);
+	return (uint64_t)proto_load32(p) << 32 | proto_load32(p + 4);
 }
 
 static void store64(uint8_t *p, uint64_t v)
 {
-	store32(p, (uint32_t)(v >> 32));
-	store32(p + 4, (uint32_t)v);
+	proto_store32(p, (uint32_t)(v >> 32));
+	proto_store32(p + 4, (uint32_t)v);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -137,8 +124,8 @@ enum proto_status relay_hdr_parse(const uint8_t *p, size_t len, struct relay_hdr
 		return PROTO_ERR_MALFORMED;
 	out->cmd = (enum relay_cmd)p[OFF_CMD];
 	out->timestamp = load64(p + OFF_TIME);
-	out->blob_len = load32(p + OFF_BLOB);
-	out->data_len = load32(p + OFF_DATA);
+	out->blob_len = proto_load32(p + OFF_BLOB);
+	out->data_len = proto_load32(p + OFF_DATA);
 	out->skip = proto_load16(p + OFF_SKIP);
 	out->dst.port = proto_load16(p + OFF_PORT);
 	if (!lengths_ok(out))
@@ -184,8 +171,8 @@ size_t relay_hdr_encode(uint8_t *dst, size_t cap, const struct relay_hdr *h)
 	dst[OFF_VERSION] = RELAY_VERSION;
 	dst[OFF_CMD] = (uint8_t)h->cmd;
 	store64(dst + OFF_TIME, h->timestamp);
-	store32(dst + OFF_BLOB, h->blob_len);
-	store32(dst + OFF_DATA, h->data_len);
+	proto_store32(dst + OFF_BLOB, h->blob_len);
+	proto_store32(dst + OFF_DATA, h->data_len);
 	proto_store16(dst + OFF_SKIP, h->skip);
 	if (alen) {
 		proto_store16(dst + OFF_PORT, h->dst.port);

@@ -68,17 +68,25 @@ static struct link_circ *circ_find(const struct link *l, uint32_t id)
 	return i < l->n && l->circs[i]->id == id ? l->circs[i] : NULL;
 }
 
+/* Room in circs for want circuits. */
+static bool circ_room(struct link *l, size_t want)
+{
+	if (want <= l->cap)
+		return true;
+	size_t cap = l->cap ? 2 * l->cap : 16;
+	struct link_circ **p = realloc(l->circs, cap * sizeof(*p));
+	if (!p)
+		return false;
+	l->circs = p;
+	l->cap = cap;
+	return true;
+}
+
 /* Ids only grow, so a new circuit goes at the end. */
 static bool circ_add(struct link *l, struct link_circ *lc)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct link_circ **p = realloc(l->circs, cap * sizeof(*p));
-		if (!p)
-			return false;
-		l->circs = p;
-		l->cap = cap;
-	}
+	if (!circ_room(l, l->n + 1))
+		return false;
 	l->circs[l->n++] = lc;
 	return true;
 }
@@ -693,15 +701,9 @@ struct link_circ *link_circ_open(struct link *l, struct buf *rin, struct buf *ro
 {
 	if (!link_takes_circuits(l))
 		return NULL;
-	size_t want = l->n + l->nfresh + 1;
-	if (want > l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		struct link_circ **p = realloc(l->circs, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		l->circs = p;
-		l->cap = cap;
-	}
+	/* Every circuit not yet given an id will need room there. */
+	if (!circ_room(l, l->n + l->nfresh + 1))
+		return NULL;
 	struct link_circ *lc = calloc(1, sizeof(*lc));
 	if (!lc)
 		return NULL;

@@ -19,6 +19,7 @@
 
 #include "frame.h"
 #include "guard.h"
+#include "suites.h"
 #include "link.h"
 #include "secret.h"
 
@@ -206,8 +207,6 @@ static void test_credit(void **state)
 }
 
 /* ------------------------------------------------------------ frames */
-
-static enum record_suite suite;
 
 struct pair {
 	struct record_dir tx, rx;
@@ -441,32 +440,6 @@ static void test_frames_misplaced(void **state)
 		                 PROTO_ERR_MALFORMED);
 }
 
-static int use_chacha(void **state)
-{
-	(void)state;
-	suite = RECORD_SUITE_CHACHA;
-	return 0;
-}
-
-static int use_aes(void **state)
-{
-	(void)state;
-	suite = RECORD_SUITE_AES;
-	return 0;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return secret_init() ? 0 : -1; /* libsodium learns the CPU's features here */
-}
-
-/* Every frame case once per suite (clang-format cannot lay out braces in a macro). */
-/* clang-format off */
-#define CASE(f, name, use) {#f " " name, f, use, NULL, NULL}
-/* clang-format on */
-#define BOTH(f) CASE(f, "chacha20poly1305", use_chacha), CASE(f, "aes256gcm", use_aes)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,5 +447,5 @@ int main(void)
 	    cmocka_unit_test(test_credit), BOTH(test_frames_roundtrip), BOTH(test_frames_prefixes),
 	    BOTH(test_frames_forged),      BOTH(test_frames_misplaced),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, suites_setup, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "guard.h"
+#include "suites.h"
 #include "record.h"
 #include "secret.h"
 
@@ -27,9 +28,6 @@
 struct pair {
 	struct record_dir tx, rx; /* the two ends of one direction */
 };
-
-/* The suite every pair in the running case uses; its setup sets it. */
-static enum record_suite suite;
 
 static void pair_init(struct pair *p, uint8_t key_byte, uint8_t mask_byte)
 {
@@ -461,32 +459,6 @@ static void test_nonce_advances(void **state)
 	assert_memory_not_equal(a, b, 2); /* the length mask too */
 }
 
-static int use_chacha(void **state)
-{
-	(void)state;
-	suite = RECORD_SUITE_CHACHA;
-	return 0;
-}
-
-static int use_aes(void **state)
-{
-	(void)state;
-	suite = RECORD_SUITE_AES;
-	return 0;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	return secret_init() ? 0 : -1; /* libsodium learns the CPU's features here */
-}
-
-/* Every case once per suite (clang-format cannot lay out braces in a macro). */
-/* clang-format off */
-#define CASE(f, name, use) {#f " " name, f, use, NULL, NULL}
-/* clang-format on */
-#define BOTH(f) CASE(f, "chacha20poly1305", use_chacha), CASE(f, "aes256gcm", use_aes)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,5 +470,5 @@ int main(void)
 	    BOTH(test_length_range),    BOTH(test_seal_refuses),
 	    BOTH(test_nonce_advances),  BOTH(test_peek),
 	};
-	return cmocka_run_group_tests_name("relay_record", tests, setup, NULL);
+	return cmocka_run_group_tests_name("relay_record", tests, suites_setup, NULL);
 }
