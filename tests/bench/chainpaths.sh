@@ -39,6 +39,10 @@ nacre_start() {
 # defaults are 4,096 clients and 256 per address.
 NACRE_LIMITS='limits = { connections = 20000; per_client = 20000; };'
 NACRE_CIPHER=${NACRE_CIPHER:-auto}
+# Whether the user's nacre reaches its first relay over a link (nacre.conf(5),
+# relays.links). false by default, as in nacre.conf: a link's circuits have a
+# fixed 64 KiB window for now, which halves bulk through it (README.md).
+NACRE_LINKS=${NACRE_LINKS:-false}
 NACRE_LIMITS="$NACRE_LIMITS
 record_cipher = \"$NACRE_CIPHER\";"
 
@@ -65,7 +69,7 @@ nacre_client() {
 	for r in $relays; do
 		IFS=: read -r rn rp rk <<<"$r"
 		list="$list${list:+,
-	}{ name = \"$rn\"; address = \"127.0.0.1:$rp\"; key = \"$rk\"; }"
+	}{ name = \"$rn\"; address = \"127.0.0.1:$rp\"; key = \"$rk\"; links = $NACRE_LINKS; }"
 	done
 	cat >"$W/$name.conf" <<EOC
 log_level = "info";
