@@ -1,9 +1,5 @@
 #include "config.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +18,6 @@
 
 /* How long a closing client may keep sending before we stop listening. */
 #define LINGER_SECONDS 2.0
-
-static void on_client_io(struct ev_loop *loop, ev_io *w, int revents);
-static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents);
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void client_free(struct client *c)
 {
@@ -76,9 +68,9 @@ static struct client *client_alloc(struct server *srv, int fd, const struct sock
 	spipe_init(&c->c2u);
 	spipe_init(&c->u2c);
 	c->last_active = ev_now(srv->loop);
-	ev_io_init(&c->io, on_client_io, fd, fd >= 0 ? EV_READ : 0);
-	ev_io_init(&c->uio, on_upstream_io, -1, 0);
-	ev_timer_init(&c->timer, on_timer, 0., 0.);
+	ev_io_init(&c->io, client_on_io, fd, fd >= 0 ? EV_READ : 0);
+	ev_io_init(&c->uio, client_on_upstream_io, -1, 0);
+	ev_timer_init(&c->timer, client_on_timer, 0., 0.);
 	return c;
 }
 
@@ -150,7 +142,7 @@ static void close_circuit(struct client *c, struct link_circ **lcp, struct seale
 	link_circ_release(lc);
 }
 
-static void close_upstream_fd(struct client *c)
+void client_close_upstream_fd(struct client *c)
 {
 	close_circuit(c, &c->ulc, c->us, c->us_fin);
 	if (c->ufd < 0)
@@ -180,7 +172,7 @@ void client_close(struct client *c, const char *reason)
 	close_circuit(c, &c->clc, c->cs, c->cs_fin);
 	if (c->fd >= 0)
 		close(c->fd);
-	close_upstream_fd(c);
+	client_close_upstream_fd(c);
 	spipe_release(&c->c2u);
 	spipe_release(&c->u2c);
 	server_client_gone(c->srv, c);
@@ -202,7 +194,7 @@ void client_abort(struct client *c, const char *reason)
 
 void client_upstream_close(struct client *c)
 {
-	close_upstream_fd(c);
+	client_close_upstream_fd(c);
 	sealed_free(c->us);
 	c->us = NULL;
 	c->us_fin = c->via_chain = false;
@@ -262,14 +254,14 @@ static void set_io(struct client *c, ev_io *w, int fd, int events)
 }
 
 /* What the client's side should write next: our own replies first. */
-static struct buf *client_out(struct client *c)
+struct buf *client_out(struct client *c)
 {
 	if (buf_len(&c->cout) || c->phase != PHASE_TUNNEL)
 		return &c->cout;
 	return &c->uin;
 }
 
-static struct buf *upstream_out(struct client *c)
+struct buf *client_upstream_out(struct client *c)
 {
 	if (buf_len(&c->uout) || c->phase != PHASE_TUNNEL)
 		return &c->uout;
@@ -423,7 +415,7 @@ static void stream_done(struct client *c)
 
 void client_stream_reset(struct client *c)
 {
-	close_upstream_fd(c);
+	client_close_upstream_fd(c);
 	buf_free(&c->cin);
 	buf_free(&c->uin);
 	buf_free(&c->uout);
@@ -451,7 +443,7 @@ static bool upstream_pending(struct client *c)
 		return false;
 	if (c->us)
 		return buf_len(&c->us->rout) > 0;
-	return (buf_len(upstream_out(c)) > 0 || c->c2u.len > 0) && !c->u_shut;
+	return (buf_len(client_upstream_out(c)) > 0 || c->c2u.len > 0) && !c->u_shut;
 }
 
 static bool awaits_write(const ev_io *w)
@@ -477,7 +469,7 @@ static bool tunnel_may_write(struct sealed *s, struct buf *plain, struct buf *ow
  * epoll whether it may. A socket nearly always has room, and asking costs two
  * epoll_ctl calls and a wakeup for each of them. A side that said EAGAIN waits
  * for its writable event as before. HTTP forwarding writes in
- * forward_response(), where its handler moves more of a message after each
+ * client_forward_response(), where its handler moves more of a message after each
  * write that made room. false if the client was closed.
  */
 static bool write_now(struct client *c)
@@ -490,8 +482,8 @@ static bool write_now(struct client *c)
 	    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
 		return false;
 	if (!awaits_write(&c->uio) && upstream_pending(c) &&
-	    (!tunnel || tunnel_may_write(c->us, upstream_out(c), &c->uout)) &&
-	    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
+	    (!tunnel || tunnel_may_write(c->us, client_upstream_out(c), &c->uout)) &&
+	    !client_write_side(c, c->ufd, client_upstream_out(c), &c->c2u, "upstream"))
 		return false;
 	return !c->closed;
 }
@@ -503,7 +495,7 @@ static bool write_now(struct client *c)
  * reader that stops is seen as a short write (c_behind), as in a tunnel.
  * false if the client was closed.
  */
-static bool forward_response(struct client *c)
+bool client_forward_response(struct client *c)
 {
 	while (c->phase == PHASE_FORWARD) {
 		c->h->upstream_input(c);
@@ -546,14 +538,14 @@ void client_update(struct client *c)
 		size_t uin_had = buf_len(&c->uin);
 		bool u_eof_had = c->u_eof;
 		if (c->phase != PHASE_OPENING &&
-		    !pump_sealed(c->us, &c->uin, upstream_out(c), &c->u_eof)) {
+		    !pump_sealed(c->us, &c->uin, client_upstream_out(c), &c->u_eof)) {
 			client_abort(c, "chain broken");
 			return;
 		}
 		if (c->phase != PHASE_FORWARD ||
 		    (buf_len(&c->uin) == uin_had && c->u_eof == u_eof_had))
 			break;
-		if (!forward_response(c))
+		if (!client_forward_response(c))
 			return;
 	}
 	/*
@@ -575,7 +567,7 @@ void client_update(struct client *c)
 			shut_side(c->ufd, c->us, &c->u_shut,
 			          c->u_eof && c->c_shut && side_flushed(c->cs, c->cs_fin));
 			if (c->us)
-				sealed_pump_out(c->us, upstream_out(c));
+				sealed_pump_out(c->us, client_upstream_out(c));
 		}
 		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0 &&
 		    c->u2c.len == 0) {
@@ -661,7 +653,7 @@ void client_update(struct client *c)
 
 void client_finish(struct client *c)
 {
-	close_upstream_fd(c);
+	client_close_upstream_fd(c);
 	resolver_cancel(c->rreq);
 	c->rreq = NULL;
 	c->phase = PHASE_CLOSING;
@@ -684,279 +676,3 @@ void client_start_tunnel(struct client *c)
 	client_set_timer(c, c->conf->idle_timeout);
 	client_update(c);
 }
-
-static void dispatch_input(struct client *c)
-{
-	if (c->phase == PHASE_HANDSHAKE || c->phase == PHASE_FORWARD ||
-	    c->phase == PHASE_RESOLVING || c->phase == PHASE_CONNECTING ||
-	    c->phase == PHASE_OPENING)
-		c->h->input(c);
-}
-
-/* The first byte tells the protocol: 5 SOCKS5, 4 SOCKS4, a letter HTTP. */
-static bool detect(struct client *c)
-{
-	uint8_t b = buf_head(&c->cin)[0];
-	unsigned p = c->lc->protocols;
-
-	if (b == 0x05 && (p & LISTEN_SOCKS5))
-		c->h = &socks5_handler;
-	else if (b == 0x04 && (p & LISTEN_SOCKS4))
-		c->h = &socks4_handler;
-	else if (b >= 'A' && b <= 'Z' && (p & LISTEN_HTTP))
-		c->h = &http_handler;
-	else
-		return false;
-	return true;
-}
-
-static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	struct client *c = container_of(w, struct client, io);
-
-	client_enter(c);
-	if (revents & EV_READ) {
-		if (c->lingering) {
-			uint8_t sink[4096];
-			ssize_t n = read(c->fd, sink, sizeof(sink));
-			if (n == 0 || (n < 0 && !client_io_again(n)))
-				client_close(c, "reply sent");
-			goto out;
-		}
-		if (!client_read_side(c, c->fd, &c->cin, &c->c2u, &c->c_eof, "client"))
-			goto out;
-		/* Most of the time the other side can take the bytes at once. */
-		if (c->phase == PHASE_TUNNEL &&
-		    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
-			goto out;
-		if (!c->h && buf_len(&c->cin) > 0 && !detect(c)) {
-			client_close(c, "unknown protocol");
-			goto out;
-		}
-		if (c->h && c->phase != PHASE_TUNNEL && c->phase != PHASE_CLOSING)
-			dispatch_input(c);
-		else if (!c->h && c->c_eof)
-			client_close(c, "closed before speaking");
-		if (c->closed)
-			goto out;
-	}
-	if (revents & EV_WRITE) {
-		if (!client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
-			goto out;
-		/* Room again in cout: let the HTTP relay move more of a response. */
-		if (c->phase == PHASE_FORWARD && !forward_response(c))
-			goto out;
-	}
-out:
-	client_update(c);
-	client_leave(c);
-}
-
-/*
- * A connect() has finished: did it work? Watched for both, a socket that is
- * writable only is connected; one that is readable too has failed (epoll
- * reports an error as both) or already has bytes from its peer, and only
- * then is SO_ERROR worth a syscall.
- */
-static void connect_done(struct client *c, int revents)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if ((revents & EV_READ) && getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err) {
-		c->last_errno = err;
-		close_upstream_fd(c);
-		client_dial_next(c);
-		return;
-	}
-	client_connected(c);
-}
-
-void client_connected(struct client *c)
-{
-	int one = 1;
-	if (c->ufd >= 0)
-		setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (log_debug_enabled()) {
-		char d[300];
-		log_debug("client %d: connected to %s%s", c->fd,
-		          c->via_chain ? "the first relay for " : "",
-		          client_dest_for_log(c, d, sizeof(d)));
-	}
-	if (c->via_chain) {
-		/* The flight is in us->rout; the exit's status decides. */
-		c->phase = PHASE_OPENING;
-		client_set_timer(c, c->conf->connect_timeout);
-		return;
-	}
-	c->phase = PHASE_HANDSHAKE; /* the handler decides: tunnel, forward or close */
-	ev_timer_stop(c->srv->loop, &c->timer);
-	c->h->connected(c);
-}
-
-static void on_upstream_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop;
-	struct client *c = container_of(w, struct client, uio);
-
-	client_enter(c);
-	if (c->phase == PHASE_CONNECTING) {
-		connect_done(c, revents);
-		goto out;
-	}
-	if (revents & EV_READ) {
-		if (!client_read_side(c, c->ufd, &c->uin, &c->u2c, &c->u_eof, "upstream"))
-			goto out;
-		if (c->phase == PHASE_TUNNEL &&
-		    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
-			goto out;
-		if (c->phase == PHASE_FORWARD && !forward_response(c))
-			goto out;
-		if (c->closed)
-			goto out;
-	}
-	if (revents & EV_WRITE) {
-		if (!client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
-			goto out;
-		if (c->phase == PHASE_FORWARD)
-			c->h->input(c);
-	}
-out:
-	client_update(c);
-	client_leave(c);
-}
-
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)revents;
-	struct client *c = container_of(w, struct client, timer);
-
-	client_enter(c);
-	switch (c->phase) {
-	case PHASE_HANDSHAKE:
-		if (c->lc->relay)
-			client_discard_input(c); /* a quiet FIN, not a reset */
-		/* An exit's kept circuit between streams times out as idle. */
-		client_close(c, c->cs ? "idle between streams" : "handshake timeout");
-		break;
-	case PHASE_RESOLVING:
-		/* The lookup outlived the handshake's time: answer, do not just close. */
-		resolver_cancel(c->rreq);
-		c->rreq = NULL;
-		client_fail(c, CERR_HOST_UNREACH);
-		break;
-	case PHASE_CONNECTING:
-		c->last_errno = ETIMEDOUT;
-		close_upstream_fd(c);
-		client_dial_next(c);
-		break;
-	case PHASE_OPENING:
-		client_upstream_close(c);
-		client_fail(c, CERR_TIMEOUT);
-		break;
-	case PHASE_TUNNEL:
-	case PHASE_FORWARD: {
-		ev_tstamp idle_until = c->last_active + c->conf->idle_timeout;
-		if (idle_until <= ev_now(loop))
-			client_close(c, "idle timeout");
-		else
-			client_set_timer(c, idle_until - ev_now(loop));
-		break;
-	}
-	case PHASE_CLOSING:
-		client_close(c, "linger timeout");
-		break;
-	}
-	if (!c->closed)
-		client_update(c);
-	client_leave(c);
-}
-
-/* ---------------------------------------------------------------- circuits on links */
-
-/*
- * A side that is a circuit on a link: its link has put bytes in the side's
- * buffer (or its FIN, or a reset) where a read would have. What follows is
- * what the socket's callbacks do after a read.
- */
-static void on_circuit_input(struct link_circ *lc)
-{
-	struct client *c = lc->arg;
-	bool up = lc == c->ulc;
-	struct sealed *s = up ? c->us : c->cs;
-
-	client_enter(c);
-	if (lc->reset) {
-		*(up ? &c->ulc : &c->clc) = NULL;
-		link_circ_free(lc);
-		if (s)
-			s->broken = true;
-		if (up && c->phase == PHASE_OPENING)
-			client_opening_check(c);
-		else if (!s)
-			client_close(c, "circuit reset before its flight");
-		else
-			client_abort(c, "relay link broken");
-		goto out;
-	}
-	if (!s) {
-		/* A relay's circuit before its flight: bytes in cin, as read. */
-		if (lc->in_fin)
-			c->c_eof = true;
-		dispatch_input(c);
-		goto out;
-	}
-	if (lc->in_fin)
-		s->link_eof = true;
-	if (up && c->phase == PHASE_OPENING)
-		goto out; /* client_update() asks client_opening_check() */
-	if (!sealed_pump_in(s, up ? &c->uin : &c->cin)) {
-		s->broken = true;
-		log_debug("client %d: %s circuit ended badly", c->fd, up ? "upstream" : "client");
-		client_abort(c, "relay link broken");
-		goto out;
-	}
-	if (sealed_in_eof(s))
-		*(up ? &c->u_eof : &c->c_eof) = true;
-	if (up) {
-		if (c->phase == PHASE_TUNNEL &&
-		    !client_write_side(c, c->fd, client_out(c), &c->u2c, "client"))
-			goto out;
-		if (c->phase == PHASE_FORWARD && !forward_response(c))
-			goto out;
-	} else {
-		if (c->phase == PHASE_TUNNEL &&
-		    !client_write_side(c, c->ufd, upstream_out(c), &c->c2u, "upstream"))
-			goto out;
-		if (c->phase != PHASE_TUNNEL && c->phase != PHASE_CLOSING)
-			dispatch_input(c);
-	}
-out:
-	client_update(c);
-	client_leave(c);
-}
-
-/*
- * The link took the side's records: room to seal more, and what the
- * socket's callbacks do after a write that made room.
- */
-static void on_circuit_output(struct link_circ *lc)
-{
-	struct client *c = lc->arg;
-	client_enter(c);
-	c->last_active = ev_now(c->srv->loop);
-	if (c->phase == PHASE_FORWARD) {
-		if (lc == c->ulc)
-			c->h->input(c); /* more of a request body may move to uout */
-		else if (!forward_response(c))
-			goto out;
-	}
-out:
-	client_update(c);
-	client_leave(c);
-}
-
-const struct link_circ_ops client_circuit_ops = {.input = on_circuit_input,
-                                                 .output = on_circuit_output};

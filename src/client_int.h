@@ -1,7 +1,7 @@
 /*
- * What client.c (the engine: watchers, buffers, teardown), client_io.c
- * (moving a side's bytes) and dial.c (connecting, directly or through a
- * chain) share; nothing else includes it.
+ * What client.c (the engine: state, buffers, teardown), client_events.c
+ * (what each event does), client_io.c (moving a side's bytes) and dial.c
+ * (connecting, directly or through a chain) share; nothing else includes it.
  */
 #ifndef NACRE_CLIENT_INT_H
 #define NACRE_CLIENT_INT_H
@@ -22,8 +22,24 @@ void client_fail(struct client *c, enum client_error e);
 /* PHASE_OPENING: acts on the exit's status once it has come back. */
 void client_opening_check(struct client *c);
 
-/* A side that is a circuit on a link (client.c): its link calls these. */
+/* client_events.c: the watchers' callbacks. */
+void client_on_io(struct ev_loop *loop, ev_io *w, int revents);
+void client_on_upstream_io(struct ev_loop *loop, ev_io *w, int revents);
+void client_on_timer(struct ev_loop *loop, ev_timer *w, int revents);
+/* client_events.c: a side that is a circuit on a link; its link calls these. */
 extern const struct link_circ_ops client_circuit_ops;
+
+/* What the client's side writes next: our own replies first, then the tunnel's. */
+struct buf *client_out(struct client *c);
+/* What the upstream side writes next, likewise. */
+struct buf *client_upstream_out(struct client *c);
+/*
+ * HTTP messages: moves what it can of a response to the client and writes
+ * it (client.c); false if the client was closed.
+ */
+bool client_forward_response(struct client *c);
+/* Ends the upstream connection or circuit only (ENDs first, unless aborting). */
+void client_close_upstream_fd(struct client *c);
 
 /* client_io.c: EAGAIN and its kin, nothing to do now. */
 bool client_io_again(ssize_t n);
@@ -35,5 +51,13 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
                       const char *side);
 /* client_io.c: writes what side fd has pending; false when the client was closed. */
 bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side);
+/*
+ * client_io.c: a sealed side's new records (read from its socket, or put in
+ * rin by its link) opened into b; *eof once it has ended. A broken stream
+ * resets the client (or, while opening, leaves the answer to
+ * client_opening_check()). false when the client was closed.
+ */
+bool client_sealed_in(struct client *c, struct sealed *s, struct buf *b, bool *eof,
+                      const char *side);
 
 #endif

@@ -28,6 +28,27 @@ bool client_io_again(ssize_t n)
  * leaves the answer to client_opening_check()). Returns false when the
  * client was closed.
  */
+/* Cut without END, forged, or a read error: passed on as a reset. */
+static bool sealed_broken(struct client *c, struct sealed *s, const char *side)
+{
+	s->broken = true;
+	if (c->phase == PHASE_OPENING)
+		return true; /* opening_check() answers the application */
+	log_debug("client %d: %s link ended badly", c->fd, side);
+	client_abort(c, "relay link broken");
+	return false;
+}
+
+bool client_sealed_in(struct client *c, struct sealed *s, struct buf *b, bool *eof,
+                      const char *side)
+{
+	if (!sealed_pump_in(s, b))
+		return sealed_broken(c, s, side);
+	if (sealed_in_eof(s))
+		*eof = true;
+	return true;
+}
+
 static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *b, bool *eof,
                         const char *side)
 {
@@ -38,18 +59,9 @@ static bool read_sealed(struct client *c, int fd, struct sealed *s, struct buf *
 		s->link_eof = true;
 	else if (client_io_again(n))
 		return true;
-	if (n >= 0 && sealed_pump_in(s, b)) {
-		if (sealed_in_eof(s))
-			*eof = true;
-		return true;
-	}
-	/* Cut without END, forged, or a read error: pass it on as a reset. */
-	s->broken = true;
-	if (c->phase == PHASE_OPENING)
-		return true; /* opening_check() answers the application */
-	log_debug("client %d: %s link ended badly", c->fd, side);
-	client_abort(c, "relay link broken");
-	return false;
+	else
+		return sealed_broken(c, s, side);
+	return client_sealed_in(c, s, b, eof, side);
 }
 
 /*
