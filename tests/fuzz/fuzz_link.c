@@ -208,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_WRITE_SEEDS
-#include <stdio.h>
+#include "seeds.h"
 
 static uint8_t seed[8 * LINK_WIRE_MAX];
 static size_t seed_len;
@@ -243,10 +243,7 @@ static void control(const struct link_msg *m, size_t count)
 
 static void put(const char *dir, const char *name)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	check(f && fwrite(seed, 1, seed_len, f) == seed_len && fclose(f) == 0);
+	seed_write(dir, name, seed, seed_len);
 }
 
 int main(int argc, char **argv)

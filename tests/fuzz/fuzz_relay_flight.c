@@ -116,15 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_WRITE_SEEDS
-#include <stdio.h>
-
-static void put(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	check(f && fwrite(p, 1, n, f) == n && fclose(f) == 0);
-}
+#include "seeds.h"
 
 /* One layer for the fixed relay: header fields as given, blob of blob_len. */
 static size_t layer(uint8_t *out, size_t cap, const uint8_t hdr[RELAY_HDR_LEN], const uint8_t *blob,
@@ -158,11 +150,11 @@ int main(int argc, char **argv)
 	memset(blob, 0, sizeof(blob));
 	memcpy(blob, EARLY, early);
 	n = layer(out, sizeof(out), hdr, blob, blen);
-	put(argv[1], "connect_1hop", out, n);
-	put(argv[1], "connect_head_only", out, RELAY_HEAD_LEN);
-	put(argv[1], "connect_truncated", out, n - 1);
+	seed_write(argv[1], "connect_1hop", out, n);
+	seed_write(argv[1], "connect_head_only", out, RELAY_HEAD_LEN);
+	seed_write(argv[1], "connect_truncated", out, n - 1);
 	out[RELAY_HEAD_LEN + 10] ^= 1;
-	put(argv[1], "connect_bad_blob", out, n);
+	seed_write(argv[1], "connect_bad_blob", out, n);
 
 	/* A middle's layer, hop 2 of 3 (it skips L), its blob random-looking. */
 	blen = relay_blob_len(2, 3, early);
@@ -176,24 +168,24 @@ int main(int argc, char **argv)
 		blob[i] = (uint8_t)(i * 7 + 3);
 	n = layer(out, sizeof(out), hdr, blob, blen);
 	memset(out + n, 0x5a, h.skip); /* the previous relay's padding */
-	put(argv[1], "extend_hop2", out, n + h.skip);
+	seed_write(argv[1], "extend_hop2", out, n + h.skip);
 
 	/* Sealed correctly, but a header the parser refuses: version 2, and a name with EXTEND. */
 	hdr[0] = 2;
 	n = layer(out, sizeof(out), hdr, blob, 0);
-	put(argv[1], "sealed_bad_version", out, n);
+	seed_write(argv[1], "sealed_bad_version", out, n);
 	h.dst = (struct proto_addr){
 	    .type = PROTO_ADDR_DOMAIN, .name = (const uint8_t *)"x", .name_len = 1, .port = 1};
 	h.cmd = RELAY_CMD_CONNECT;
 	check(relay_hdr_encode(hdr, sizeof(hdr), &h) == RELAY_HDR_LEN);
 	hdr[1] = RELAY_CMD_EXTEND;
 	n = layer(out, sizeof(out), hdr, blob, 0);
-	put(argv[1], "sealed_name_extend", out, n);
+	seed_write(argv[1], "sealed_name_extend", out, n);
 
 	/* Noise of a flight's length. */
 	for (size_t i = 0; i < 600; i++)
 		out[i] = (uint8_t)(i * 131 + 17);
-	put(argv[1], "noise", out, 600);
+	seed_write(argv[1], "noise", out, 600);
 	return 0;
 }
 #endif

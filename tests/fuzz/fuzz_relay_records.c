@@ -349,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_WRITE_SEEDS
-#include <stdio.h>
+#include "seeds.h"
 
 static uint8_t seed[8 * RECORD_WIRE_MAX];
 static size_t seed_len;
@@ -397,10 +397,7 @@ static void raw(const void *p, size_t n)
 
 static void put(const char *dir, const char *name)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	check(f && fwrite(seed, 1, seed_len, f) == seed_len && fclose(f) == 0);
+	seed_write(dir, name, seed, seed_len);
 }
 
 int main(int argc, char **argv)
