@@ -47,6 +47,7 @@ static bool msg_ok(const struct link_msg *m)
 		return m->id != 0 && m->value != 0;
 	case LINK_MSG_FIN:
 	case LINK_MSG_RESET:
+	case LINK_MSG_BLOCKED:
 		return m->id != 0 && m->value == 0;
 	default:
 		return false;

@@ -30,9 +30,10 @@
 
 enum link_msg_kind {
 	LINK_MSG_PAD = 0,
-	LINK_MSG_CREDIT = 1, /* value more bytes of the circuit's data are welcome */
-	LINK_MSG_FIN = 2,    /* the sender's stream on the circuit is over */
-	LINK_MSG_RESET = 3,  /* the circuit is over both ways */
+	LINK_MSG_CREDIT = 1,  /* value more bytes of the circuit's data are welcome */
+	LINK_MSG_FIN = 2,     /* the sender's stream on the circuit is over */
+	LINK_MSG_RESET = 3,   /* the circuit is over both ways */
+	LINK_MSG_BLOCKED = 4, /* the sender has bytes for the circuit and no credit left */
 };
 
 struct link_msg {

@@ -11,8 +11,21 @@
 #include "log.h"
 #include "secret.h"
 
-/* Credit goes back once a quarter of the window is free again, not per byte. */
-#define CREDIT_STEP (LINK_WINDOW / 4)
+/*
+ * Windows. Credit goes back once a quarter of a circuit's window is free
+ * again, not per byte. A window starts at LINK_WINDOW and doubles, up to
+ * WINDOW_MAX, when the sender says BLOCKED while the circuit's reader keeps
+ * up (no more than half the window waits for it): credit was on its way
+ * but the window ran out first, so a larger one moves more per round trip.
+ * A stalled reader does not grow its window, and holds no more than it.
+ * What windows have grown by, together, is bounded in a process as bulk
+ * buffers are (GROWN_MAX), so that many circuits that grew and then stall
+ * cannot hold more than that beyond their first windows; it comes back as
+ * they close.
+ */
+#define WINDOW_MAX (8 * LINK_WINDOW)
+#define GROWN_MAX  ((size_t)32 << 20)
+static size_t grown; /* what open circuits' windows have grown by */
 
 struct link {
 	struct ev_loop *loop;
@@ -40,6 +53,7 @@ struct link {
 	struct link_circ *fresh;
 	size_t nfresh;
 	struct link_circ *head, *tail; /* circuits with something to send */
+	struct link_circ *drain;       /* circuits whose queue rin has room for now */
 	const struct link_ops *ops;
 	void *arg;
 };
@@ -119,10 +133,23 @@ static void fresh_remove(struct link *l, struct link_circ *lc)
 	lc->fresh_next = NULL;
 }
 
+static void drain_remove(struct link *l, struct link_circ *lc)
+{
+	if (!lc->draining)
+		return;
+	struct link_circ **pp = &l->drain;
+	while (*pp != lc)
+		pp = &(*pp)->drain_next;
+	*pp = lc->drain_next;
+	lc->drain_next = NULL;
+	lc->draining = false;
+}
+
 static void circ_remove(struct link *l, struct link_circ *lc)
 {
 	if (lc->id == 0)
 		fresh_remove(l, lc);
+	drain_remove(l, lc);
 	size_t i = lc->id ? circ_pos(l, lc->id) : l->n;
 	if (i < l->n && l->circs[i] == lc) {
 		memmove(l->circs + i, l->circs + i + 1, (l->n - i - 1) * sizeof(*l->circs));
@@ -165,6 +192,84 @@ static void queue_msg(struct link *l, enum link_msg_kind kind, uint32_t id, uint
 	}
 	buf_commit(&l->ctl, link_msg_encode(p, LINK_MSG_LEN, &m));
 	link_update(l);
+}
+
+/* ------------------------------------------------------------ windows */
+
+/* What the peer sent that the owner has not taken yet. */
+static size_t circ_held(const struct link_circ *lc)
+{
+	return buf_len(lc->rin) + chunkq_len(&lc->q);
+}
+
+/* Credit for what has left rin, once it is a quarter of the window. */
+static void circ_grant(struct link *l, struct link_circ *lc)
+{
+	size_t promised = lc->recv_allow + circ_held(lc);
+	if (promised + lc->window / 4 > lc->window)
+		return;
+	uint32_t more = (uint32_t)(lc->window - promised);
+	lc->recv_allow += more;
+	queue_msg(l, LINK_MSG_CREDIT, lc->id, more);
+}
+
+/* The peer said BLOCKED: a window that held the circuit back grows. */
+static void circ_grow(struct link *l, struct link_circ *lc)
+{
+	if (lc->released || lc->in_fin || lc->fin_held || lc->window >= WINDOW_MAX ||
+	    circ_held(lc) > lc->window / 2)
+		return;
+	size_t more = lc->window;
+	if (more > WINDOW_MAX - lc->window)
+		more = WINDOW_MAX - lc->window;
+	if (more > GROWN_MAX - grown)
+		return;
+	grown += more;
+	lc->window += (uint32_t)more;
+	circ_grant(l, lc);
+}
+
+/* The sender's side: out of credit with bytes to send, said once until a CREDIT. */
+static void circ_blocked(struct link *l, struct link_circ *lc)
+{
+	if (lc->send_allow > 0 || buf_len(lc->rout) == 0 || lc->id == 0 || lc->blocked_told)
+		return;
+	lc->blocked_told = true;
+	queue_msg(l, LINK_MSG_BLOCKED, lc->id, 0);
+}
+
+/* lc's queue goes into rin at the next flush, if rin has room for any of it. */
+static void drain_push(struct link *l, struct link_circ *lc)
+{
+	if (lc->draining || chunkq_len(&lc->q) == 0 || !buf_could_take(lc->rin, 1))
+		return;
+	lc->draining = true;
+	lc->drain_next = l->drain;
+	l->drain = lc;
+	link_update(l);
+}
+
+/*
+ * Queued bytes into their owners' buffers, with a FIN that waited behind
+ * them; each owner is told as by a frame. Each turn moves bytes, so this
+ * ends even when owners take more as they are told.
+ */
+static void drain(struct link *l)
+{
+	while (!l->dead && l->drain) {
+		struct link_circ *lc = l->drain;
+		l->drain = lc->drain_next;
+		lc->drain_next = NULL;
+		lc->draining = false;
+		bool moved = chunkq_move(&lc->q, lc->rin) > 0;
+		bool fin = lc->fin_held && chunkq_len(&lc->q) == 0;
+		if (fin) {
+			lc->fin_held = false;
+			lc->in_fin = true;
+		}
+		if (moved || fin)
+			lc->ops->input(lc); /* lc may be gone after this */
+	}
 }
 
 /* ------------------------------------------------------------ teardown */
@@ -254,6 +359,7 @@ static bool put_data(struct link *l, struct link_circ *lc, bool *took)
 	buf_commit(&l->lout, LINK_HDR_LEN + n);
 	buf_consume(lc->rout, n);
 	link_allow_take(&lc->send_allow, n);
+	circ_blocked(l, lc);
 	*took = true;
 	return true;
 }
@@ -284,6 +390,8 @@ static void link_flush(struct link *l)
 	if (l->dead)
 		return;
 	link_enter(l);
+again:
+	drain(l);
 	while (l->up && !l->dead && l->head) {
 		struct link_circ *lc = l->head;
 		bool took = false, fin = false;
@@ -316,6 +424,8 @@ static void link_flush(struct link *l)
 		if ((took || fin) && !l->dead)
 			lc->ops->output(lc); /* lc may be gone after this */
 	}
+	if (!l->dead && l->drain)
+		goto again; /* an owner told of room took bytes: more of its queue fits */
 	if (l->up && !l->dead)
 		put_control(l);
 	if (!l->dead && buf_len(&l->lout) > 0) {
@@ -354,7 +464,7 @@ static void link_update(struct link *l)
 		if (ev)
 			ev_io_start(l->loop, &l->io);
 	}
-	bool due = (l->up && (l->head || buf_len(&l->ctl) > 0)) ||
+	bool due = (l->up && (l->head || buf_len(&l->ctl) > 0)) || l->drain ||
 	           (l->closing && !l->fin_out && buf_len(&l->lout) == 0);
 	if (due)
 		ev_prepare_start(l->loop, &l->flush);
@@ -381,16 +491,24 @@ static void on_message(struct link *l, const struct link_msg *m)
 			link_fail(l, "credit past the bound");
 			return;
 		}
+		lc->blocked_told = false;
 		ring_push(l, lc);
 		link_update(l);
 		return;
 	case LINK_MSG_FIN:
-		if (lc->in_fin) {
+		if (lc->in_fin || lc->fin_held) {
 			link_fail(l, "a second FIN");
+			return;
+		}
+		if (chunkq_len(&lc->q) > 0) {
+			lc->fin_held = true; /* the owner sees it after the bytes ahead of it */
 			return;
 		}
 		lc->in_fin = true;
 		lc->ops->input(lc);
+		return;
+	case LINK_MSG_BLOCKED:
+		circ_grow(l, lc);
 		return;
 	case LINK_MSG_RESET:
 		circ_remove(l, lc);
@@ -427,7 +545,7 @@ static struct link_circ *accept_circ(struct link *l, uint32_t id)
 	}
 	lc->link = l;
 	lc->id = id;
-	lc->send_allow = lc->recv_allow = LINK_WINDOW;
+	lc->send_allow = lc->recv_allow = lc->window = LINK_WINDOW;
 	if (!l->ops->accept(l, lc)) {
 		circ_remove(l, lc);
 		free(lc);
@@ -459,15 +577,24 @@ static void on_data(struct link *l, uint32_t id, const uint8_t *p, size_t n)
 		link_fail(l, "a frame for a circuit out of order");
 		return;
 	}
-	if (lc->in_fin) {
+	if (lc->in_fin || lc->fin_held) {
 		link_fail(l, "data after FIN");
 		return;
 	}
-	if (!link_allow_take(&lc->recv_allow, n) || !buf_append(lc->rin, p, n)) {
+	if (!link_allow_take(&lc->recv_allow, n)) {
 		link_fail(l, "data past the credit");
 		return;
 	}
-	lc->ops->input(lc);
+	/* Into rin while it has room and nothing waits ahead; else behind what waits. */
+	if (chunkq_len(&lc->q) == 0 && buf_make_room(lc->rin, n)) {
+		if (!buf_append(lc->rin, p, n)) {
+			link_fail(l, "out of memory");
+			return;
+		}
+		lc->ops->input(lc);
+	} else if (!chunkq_push(&lc->q, p, n)) {
+		link_fail(l, "out of memory");
+	}
 }
 
 /* Client: the relay's reply gives the link its keys. */
@@ -650,6 +777,8 @@ void link_close(struct link *l)
 
 static void circ_dispose(struct link_circ *lc)
 {
+	grown -= lc->window - LINK_WINDOW;
+	chunkq_free(&lc->q);
 	buf_free(&lc->own_out);
 	buf_free(&lc->own_in);
 	free(lc);
@@ -683,6 +812,8 @@ void link_circ_release(struct link_circ *lc)
 	memset(lc->rout, 0, sizeof(*lc->rout));
 	lc->rout = &lc->own_out;
 	lc->rin = &lc->own_in;
+	chunkq_free(&lc->q); /* dropped with the rest of what comes */
+	lc->fin_held = false;
 	lc->ops = &released_ops;
 	lc->arg = NULL;
 	lc->released = true;
@@ -712,7 +843,7 @@ struct link_circ *link_circ_open(struct link *l, struct buf *rin, struct buf *ro
 	lc->rout = rout;
 	lc->ops = ops;
 	lc->arg = arg;
-	lc->send_allow = lc->recv_allow = LINK_WINDOW;
+	lc->send_allow = lc->recv_allow = lc->window = LINK_WINDOW;
 	lc->fresh_next = l->fresh;
 	l->fresh = lc;
 	l->nfresh++;
@@ -724,20 +855,18 @@ void link_circ_kick(struct link_circ *lc)
 	if (!lc->link)
 		return;
 	ring_push(lc->link, lc);
+	circ_blocked(lc->link, lc);
 	link_update(lc->link);
 }
 
 void link_circ_took(struct link_circ *lc)
 {
 	struct link *l = lc->link;
-	if (!l || lc->in_fin)
+	if (!l)
 		return;
-	size_t promised = lc->recv_allow + buf_len(lc->rin);
-	if (promised + CREDIT_STEP > LINK_WINDOW)
-		return;
-	uint32_t grant = (uint32_t)(LINK_WINDOW - promised);
-	lc->recv_allow += grant;
-	queue_msg(l, LINK_MSG_CREDIT, lc->id, grant);
+	drain_push(l, lc);
+	if (!lc->in_fin && !lc->fin_held)
+		circ_grant(l, lc);
 }
 
 void link_circ_free(struct link_circ *lc)

@@ -5,12 +5,15 @@
  *
  * A circuit's owner lends it two buffers: rin, where the link appends what
  * arrives for the circuit, and rout, from which the link takes what the
- * circuit sends. The link never puts more in rin than the credit it granted,
- * and grants credit as the owner takes bytes out (link_circ_took), so a
- * circuit whose owner stops reading holds at most LINK_WINDOW bytes there
- * and stalls no other circuit. Output is gathered once per turn of the event
- * loop: every circuit with bytes and credit gives a frame in turn, the
- * control messages follow in one frame, and it all leaves in one send().
+ * circuit sends. What rin has no room for waits in the circuit's own queue
+ * and moves into rin as the owner takes bytes out (link_circ_took). The
+ * link grants credit as bytes leave rin, so a circuit whose owner stops
+ * reading holds no more than its window and stalls no other circuit. The
+ * window starts at LINK_WINDOW and grows while the circuit's reader keeps
+ * up and its sender still runs out of credit (see links.c). Output is
+ * gathered once per turn of the event loop: every circuit with bytes and
+ * credit gives a frame in turn, the control messages follow in one frame,
+ * and it all leaves in one send().
  *
  * Teardown: a circuit ends with link_circ_free() from its owner (after a
  * FIN each way, or at any time as a reset). A link that fails resets every
@@ -25,6 +28,7 @@
 #include <stdint.h>
 
 #include "buffer.h"
+#include "chunkq.h"
 #include "hop.h"
 #include "link.h"
 
@@ -43,19 +47,26 @@ struct link_circ {
 	uint32_t id;            /* 0 until its first frame goes (client) */
 	struct buf *rin, *rout; /* the owner's */
 	const struct link_circ_ops *ops;
-	void *arg;                    /* the owner's */
-	uint32_t send_allow;          /* what this end may still send */
-	uint32_t recv_allow;          /* what the peer may still send */
-	bool in_fin;                  /* the peer's stream is over */
-	bool want_fin;                /* the owner's stream is over once rout drains */
-	bool fin_sent;                /* FIN queued */
-	bool reset;                   /* over both ways, abruptly */
-	bool queued;                  /* on the link's send ring */
-	bool released;                /* the owner let go: FIN after own_out, then gone */
+	void *arg;           /* the owner's */
+	uint32_t send_allow; /* what this end may still send */
+	uint32_t recv_allow; /* what the peer may still send */
+	uint32_t window;     /* what this end lets the peer have unread: grows */
+	bool in_fin;         /* the peer's stream is over (and all of it is in rin) */
+	bool want_fin;       /* the owner's stream is over once rout drains */
+	bool fin_sent;       /* FIN queued */
+	bool reset;          /* over both ways, abruptly */
+	bool queued;         /* on the link's send ring */
+	bool released;       /* the owner let go: FIN after own_out, then gone */
+	bool blocked_told;   /* BLOCKED queued, and no CREDIT has come since */
+	bool fin_held;       /* the peer's FIN, behind bytes still in q */
+	bool draining;       /* on the link's list of queues to move into rin */
+	/* What came for the circuit while rin had no room: moved as the owner reads. */
+	struct chunkq q;
 	struct buf own_out;           /* released: what the owner's rout held */
 	struct buf own_in;            /* released: where late bytes land, dropped */
 	struct link_circ *next;       /* send ring */
 	struct link_circ *fresh_next; /* client: circuits that have sent nothing */
+	struct link_circ *drain_next; /* queues to move */
 };
 
 struct link_ops {

@@ -71,6 +71,7 @@ static bool msg_valid(const uint8_t m[LINK_MSG_LEN])
 		return id != 0 && value != 0;
 	case 2:
 	case 3:
+	case 4:
 		return id != 0 && value == 0;
 	default:
 		return false;
@@ -254,6 +255,7 @@ int main(int argc, char **argv)
 		big[i] = (uint8_t)(i * 13);
 	struct link_msg credit = {LINK_MSG_CREDIT, 1, 65536}, fin = {LINK_MSG_FIN, 1, 0};
 	struct link_msg reset = {LINK_MSG_RESET, 2, 0}, pad = {LINK_MSG_PAD, 0, 0};
+	struct link_msg blocked = {LINK_MSG_BLOCKED, 1, 0};
 
 	start(0x00, 0); /* byte by byte */
 	data_frame(1, "hello", 5);
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 	data_frame(1, big, sizeof(big));
 	data_frame(2, big, 100);
 	data_frame(1, big, 1);
-	control((struct link_msg[]){reset, pad, credit}, 3);
+	control((struct link_msg[]){reset, pad, credit, blocked}, 4);
 	put(argv[1], "interleaved_full");
 
 	start(0x00, 255); /* the most messages a frame holds */

@@ -126,7 +126,10 @@ static void test_msgs(void **state)
 	    {3, 1, 0, true},
 	    {3, 1, 2, false},
 	    {3, 0, 0, false},
-	    {4, 1, 0, false},
+	    {4, 1, 0, true},
+	    {4, 1, 3, false},
+	    {4, 0, 0, false},
+	    {5, 1, 0, false},
 	    {0xff, 0, 0, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

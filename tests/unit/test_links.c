@@ -7,6 +7,9 @@
  * reading holds no more than its window and stalls no other, resets either
  * way, a link broken by garbage or by a peer that ignores credit, a reply
  * that is not genuine, and a circuit let go with bytes still to send.
+ * Windows: a bulk circuit whose reader keeps up grows its window both ways
+ * (a stalled one does not), and with no bulk buffer to be had its bytes
+ * wait in the link's queue for a reader that pauses, FIN behind them.
  */
 #include "config.h"
 
@@ -39,8 +42,15 @@ struct end {
 	size_t tx_len, tx_off;
 	uint8_t *rx; /* client: what came back */
 	size_t rx_len, rx_cap;
-	size_t held_max; /* the most rin ever held */
-	size_t taken;    /* bytes taken from rin */
+	size_t held_max;     /* the most rin ever held */
+	size_t taken;        /* bytes taken from rin */
+	uint32_t window_max; /* the largest window its circuit had */
+	size_t pause_at;     /* relay: stops reading for a while once it took this */
+	ev_timer pause;
+	bool paused;
+	size_t paused_held, paused_queued; /* rin, and the link's queue, at the pause's end */
+	uint32_t paused_window;
+	bool paused_fin_held; /* the peer's FIN was waiting behind the queue */
 	bool got_fin, got_reset, freed;
 };
 
@@ -54,8 +64,9 @@ struct rig {
 	size_t flight_len;
 	bool bad_reply; /* the relay answers with a reply that does not open */
 	struct end cl[CIRCS], rl[CIRCS];
-	size_t nrl;       /* relay circuits accepted */
-	bool stall_first; /* the relay's owner of circuit 1 takes nothing */
+	size_t nrl;         /* relay circuits accepted */
+	bool stall_first;   /* the relay's owner of circuit 1 takes nothing */
+	size_t pause_first; /* ... or pauses once it took this */
 	bool client_down, relay_down;
 	int downs;
 	ev_timer guard;
@@ -66,6 +77,8 @@ static struct rig *rig;
 
 static void end_done(struct end *e)
 {
+	if (rig && e->paused)
+		ev_timer_stop(rig->loop, &e->pause);
 	if (e->lc) {
 		link_circ_free(e->lc);
 		e->lc = NULL;
@@ -104,6 +117,12 @@ static void on_input(struct link_circ *lc)
 	}
 	if (buf_len(&e->rin) > e->held_max)
 		e->held_max = buf_len(&e->rin);
+	if (lc->window > e->window_max)
+		e->window_max = lc->window;
+	if (e->pause_at && !e->paused && e->taken >= e->pause_at) {
+		e->paused = e->stalled = true;
+		ev_timer_start(rig->loop, &e->pause);
+	}
 	if (!e->stalled && buf_len(&e->rin)) {
 		size_t n = buf_len(&e->rin);
 		if (e->relay) {
@@ -121,6 +140,7 @@ static void on_input(struct link_circ *lc)
 		link_circ_took(lc);
 	}
 	if (lc->in_fin && buf_len(&e->rin) == 0) {
+		assert_int_equal(chunkq_len(&lc->q), 0); /* a FIN comes after every byte */
 		e->got_fin = true;
 		if (e->relay) {
 			lc->want_fin = true;
@@ -156,6 +176,20 @@ static void on_down(struct link *l)
 		ev_break(rig->loop, EVBREAK_ALL);
 }
 
+/* The paused reader reads again, noting what waited for it. */
+static void pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	struct end *e = w->data;
+	e->paused_held = buf_len(&e->rin);
+	e->paused_queued = chunkq_len(&e->lc->q);
+	e->paused_window = e->lc->window;
+	e->paused_fin_held = e->lc->fin_held;
+	e->stalled = false;
+	on_input(e->lc);
+}
+
 static bool on_accept(struct link *l, struct link_circ *lc)
 {
 	(void)l;
@@ -165,6 +199,9 @@ static bool on_accept(struct link *l, struct link_circ *lc)
 	memset(e, 0, sizeof(*e));
 	e->relay = true;
 	e->stalled = lc->id == 1 && rig->stall_first;
+	e->pause_at = lc->id == 1 ? rig->pause_first : 0;
+	ev_timer_init(&e->pause, pause_cb, 0.2, 0.);
+	e->pause.data = e;
 	e->lc = lc;
 	lc->rin = &e->rin;
 	lc->rout = &e->rout;
@@ -365,8 +402,10 @@ static void test_stalled(void **state)
 	run_until(second_done);
 	check_echo(1);
 	run_until(first_full);
-	/* The stalled circuit holds its window, not a byte more. */
+	/* The stalled circuit holds its window, not a byte more, and it did not grow. */
 	assert_int_equal(rig->rl[0].held_max, LINK_WINDOW);
+	assert_int_equal(rig->rl[0].lc->window, LINK_WINDOW);
+	assert_int_equal(chunkq_len(&rig->rl[0].lc->q), 0);
 	assert_false(rig->cl[0].got_fin);
 	/* Let it read: it completes. */
 	rig->rl[0].stalled = false;
@@ -490,6 +529,60 @@ static void test_release(void **state)
 	free(p);
 }
 
+static void test_grows(void **state)
+{
+	(void)state;
+	start_client();
+	open_circ(0, 16 << 20);
+	run_until(all_freed);
+	check_echo(0);
+	/*
+	 * The echo keeps up both ways, so each sender runs out of credit first:
+	 * both windows grow to their bound (8 x the first).
+	 */
+	assert_int_equal(rig->rl[0].window_max, 8 * LINK_WINDOW);
+	assert_int_equal(rig->cl[0].window_max, 8 * LINK_WINDOW);
+	assert_true(rig->rl[0].held_max <= rig->rl[0].window_max);
+}
+
+/* Every bulk block of the process in use: rin cannot grow past a small block. */
+static struct buf hog[BUF_BULK_MAX];
+
+static void hog_bulk(void)
+{
+	static uint8_t fill[BUF_CAP + 1];
+	for (size_t i = 0; i < BUF_BULK_MAX; i++)
+		assert_true(buf_append(&hog[i], fill, sizeof(fill)));
+	assert_false(buf_bulk_available());
+}
+
+static void test_queue(void **state)
+{
+	(void)state;
+	hog_bulk();
+	/*
+	 * Circuit 1's relay owner stops for 0.2 s 200000 bytes before the end
+	 * of the stream, then reads the rest: its window has grown by then.
+	 */
+	rig->pause_first = (6 << 20) - 200000;
+	start_client();
+	open_circ(0, 6 << 20);
+	run_until(all_freed);
+	for (size_t i = 0; i < BUF_BULK_MAX; i++)
+		buf_free(&hog[i]);
+	/* Every byte came back, in order, and the FIN after the last. */
+	check_echo(0);
+	struct end *e = &rig->rl[0];
+	assert_true(e->paused);
+	/* The window had grown past what rin can hold; the rest waited in the queue. */
+	assert_true(e->paused_window > BUF_CAP);
+	assert_true(e->paused_held <= BUF_CAP);
+	assert_true(e->paused_queued > 0);
+	assert_true(e->paused_held + e->paused_queued <= e->paused_window);
+	/* The client's FIN came during the pause: it waited behind the queue. */
+	assert_true(e->paused_fin_held);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -506,6 +599,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_past_credit, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_reply, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_release, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_grows, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_queue, rig_setup, rig_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
