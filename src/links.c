@@ -15,8 +15,9 @@
  * Windows. Credit goes back once a quarter of a circuit's window is free
  * again, not per byte. A window starts at LINK_WINDOW and doubles, up to
  * WINDOW_MAX, when the sender says BLOCKED while the circuit's reader keeps
- * up (no more than half the window waits for it): credit was on its way
- * but the window ran out first, so a larger one moves more per round trip.
+ * up (no more than half the window waits for it once the owner has taken
+ * what came before the BLOCKED): credit was on its way but the window ran
+ * out first, so a larger one moves more per round trip.
  * A stalled reader does not grow its window, and holds no more than it.
  * What windows have grown by, together, is bounded in a process as bulk
  * buffers are (GROWN_MAX), so that many circuits that grew and then stall
@@ -53,7 +54,12 @@ struct link {
 	struct link_circ *fresh;
 	size_t nfresh;
 	struct link_circ *head, *tail; /* circuits with something to send */
-	struct link_circ *drain;       /* circuits whose queue rin has room for now */
+	/*
+	 * Owners are told of news once per read and once per flush, not per
+	 * frame: then a side on a link reads and writes its socket, and changes
+	 * what it watches, as often as one on a socket of its own would.
+	 */
+	struct link_circ *lists[LINK_CIRC_LISTS];
 	const struct link_ops *ops;
 	void *arg;
 };
@@ -133,23 +139,51 @@ static void fresh_remove(struct link *l, struct link_circ *lc)
 	lc->fresh_next = NULL;
 }
 
-static void drain_remove(struct link *l, struct link_circ *lc)
+/*
+ * DUE: circuits whose owner is to hear of new bytes (fed), or whose queue
+ * rin has room for now. WRITTEN: circuits whose bytes the link took this
+ * flush. Each circuit is on a list at most once; the order is of no matter.
+ */
+enum { LIST_DUE, LIST_WRITTEN };
+
+static void list_push(struct link *l, int k, struct link_circ *lc)
 {
-	if (!lc->draining)
+	if (lc->on_list[k])
 		return;
-	struct link_circ **pp = &l->drain;
+	lc->on_list[k] = true;
+	lc->list_next[k] = l->lists[k];
+	l->lists[k] = lc;
+}
+
+static struct link_circ *list_pop(struct link *l, int k)
+{
+	struct link_circ *lc = l->lists[k];
+	if (lc) {
+		l->lists[k] = lc->list_next[k];
+		lc->list_next[k] = NULL;
+		lc->on_list[k] = false;
+	}
+	return lc;
+}
+
+static void list_remove(struct link *l, int k, struct link_circ *lc)
+{
+	if (!lc->on_list[k])
+		return;
+	struct link_circ **pp = &l->lists[k];
 	while (*pp != lc)
-		pp = &(*pp)->drain_next;
-	*pp = lc->drain_next;
-	lc->drain_next = NULL;
-	lc->draining = false;
+		pp = &(*pp)->list_next[k];
+	*pp = lc->list_next[k];
+	lc->list_next[k] = NULL;
+	lc->on_list[k] = false;
 }
 
 static void circ_remove(struct link *l, struct link_circ *lc)
 {
 	if (lc->id == 0)
 		fresh_remove(l, lc);
-	drain_remove(l, lc);
+	for (int k = 0; k < LINK_CIRC_LISTS; k++)
+		list_remove(l, k, lc);
 	size_t i = lc->id ? circ_pos(l, lc->id) : l->n;
 	if (i < l->n && l->circs[i] == lc) {
 		memmove(l->circs + i, l->circs + i + 1, (l->n - i - 1) * sizeof(*l->circs));
@@ -213,7 +247,10 @@ static void circ_grant(struct link *l, struct link_circ *lc)
 	queue_msg(l, LINK_MSG_CREDIT, lc->id, more);
 }
 
-/* The peer said BLOCKED: a window that held the circuit back grows. */
+/*
+ * The peer said BLOCKED, and the owner has since taken what came before it:
+ * a window that held the circuit back grows.
+ */
 static void circ_grow(struct link *l, struct link_circ *lc)
 {
 	if (lc->released || lc->in_fin || lc->fin_held || lc->window >= WINDOW_MAX ||
@@ -241,33 +278,31 @@ static void circ_blocked(struct link *l, struct link_circ *lc)
 /* lc's queue goes into rin at the next flush, if rin has room for any of it. */
 static void drain_push(struct link *l, struct link_circ *lc)
 {
-	if (lc->draining || chunkq_len(&lc->q) == 0 || !buf_could_take(lc->rin, 1))
+	if (chunkq_len(&lc->q) == 0 || !buf_could_take(lc->rin, 1))
 		return;
-	lc->draining = true;
-	lc->drain_next = l->drain;
-	l->drain = lc;
+	list_push(l, LIST_DUE, lc);
 	link_update(l);
 }
 
 /*
- * Queued bytes into their owners' buffers, with a FIN that waited behind
- * them; each owner is told as by a frame. Each turn moves bytes, so this
- * ends even when owners take more as they are told.
+ * Owners hear of what came for their circuits: bytes that reached rin,
+ * queued bytes that now fit there, and a FIN that waited behind them. Each
+ * turn either tells an owner of news or moves bytes, so this ends even when
+ * owners take more as they are told.
  */
-static void drain(struct link *l)
+static void deliver(struct link *l)
 {
-	while (!l->dead && l->drain) {
-		struct link_circ *lc = l->drain;
-		l->drain = lc->drain_next;
-		lc->drain_next = NULL;
-		lc->draining = false;
-		bool moved = chunkq_move(&lc->q, lc->rin) > 0;
-		bool fin = lc->fin_held && chunkq_len(&lc->q) == 0;
-		if (fin) {
+	struct link_circ *lc;
+	while (!l->dead && (lc = list_pop(l, LIST_DUE))) {
+		bool news = lc->fed;
+		lc->fed = false;
+		if (chunkq_len(&lc->q) > 0 && chunkq_move(&lc->q, lc->rin) > 0)
+			news = true;
+		if (lc->fin_held && chunkq_len(&lc->q) == 0) {
 			lc->fin_held = false;
-			lc->in_fin = true;
+			lc->in_fin = news = true;
 		}
-		if (moved || fin)
+		if (news)
 			lc->ops->input(lc); /* lc may be gone after this */
 	}
 }
@@ -381,51 +416,59 @@ static void put_control(struct link *l)
 }
 
 /*
- * Gathers a frame from each circuit in turn (an owner told that its bytes
- * left may put more in at once), then the control messages, and sends the
- * lot in one send().
+ * Gathers a frame from each circuit in turn, then the control messages, and
+ * sends the lot in one send(). Owners whose bytes left are told once, after
+ * the round; those that put more in then are gathered again while lout has
+ * room.
  */
 static void link_flush(struct link *l)
 {
 	if (l->dead)
 		return;
 	link_enter(l);
-again:
-	drain(l);
-	while (l->up && !l->dead && l->head) {
-		struct link_circ *lc = l->head;
-		bool took = false, fin = false;
-		if (!put_data(l, lc, &took))
-			break;
-		l->head = lc->next;
-		if (!l->head)
-			l->tail = NULL;
-		lc->queued = false;
-		lc->next = NULL;
-		if (lc->want_fin && !lc->fin_sent && buf_len(lc->rout) == 0) {
-			if (lc->released) {
-				if (lc->id)
-					queue_msg(l, LINK_MSG_FIN, lc->id, 0);
-				circ_remove(l, lc);
-				circ_dispose(lc);
-				continue;
+	for (;;) {
+		bool full = false;
+		deliver(l);
+		while (l->up && !l->dead && l->head) {
+			struct link_circ *lc = l->head;
+			bool took = false, fin = false;
+			if (!put_data(l, lc, &took)) {
+				full = true;
+				break;
 			}
-			if (lc->id == 0) {
-				/* Over before its first byte: the relay never knew it. */
-				circ_remove(l, lc);
-				lc->reset = true;
-				lc->ops->input(lc);
-				continue;
+			l->head = lc->next;
+			if (!l->head)
+				l->tail = NULL;
+			lc->queued = false;
+			lc->next = NULL;
+			if (lc->want_fin && !lc->fin_sent && buf_len(lc->rout) == 0) {
+				if (lc->released) {
+					if (lc->id)
+						queue_msg(l, LINK_MSG_FIN, lc->id, 0);
+					circ_remove(l, lc);
+					circ_dispose(lc);
+					continue;
+				}
+				if (lc->id == 0) {
+					/* Over before its first byte: the relay never knew it. */
+					circ_remove(l, lc);
+					lc->reset = true;
+					lc->ops->input(lc);
+					continue;
+				}
+				lc->fin_sent = fin = true;
+				queue_msg(l, LINK_MSG_FIN, lc->id, 0);
 			}
-			lc->fin_sent = fin = true;
-			queue_msg(l, LINK_MSG_FIN, lc->id, 0);
+			ring_push(l, lc);
+			if (took || fin)
+				list_push(l, LIST_WRITTEN, lc);
 		}
-		ring_push(l, lc);
-		if ((took || fin) && !l->dead)
+		struct link_circ *lc;
+		while (!l->dead && (lc = list_pop(l, LIST_WRITTEN)))
 			lc->ops->output(lc); /* lc may be gone after this */
+		if (l->dead || full || !(l->lists[LIST_DUE] || (l->up && l->head)))
+			break;
 	}
-	if (!l->dead && l->drain)
-		goto again; /* an owner told of room took bytes: more of its queue fits */
 	if (l->up && !l->dead)
 		put_control(l);
 	if (!l->dead && buf_len(&l->lout) > 0) {
@@ -464,7 +507,7 @@ static void link_update(struct link *l)
 		if (ev)
 			ev_io_start(l->loop, &l->io);
 	}
-	bool due = (l->up && (l->head || buf_len(&l->ctl) > 0)) || l->drain ||
+	bool due = (l->up && (l->head || buf_len(&l->ctl) > 0)) || l->lists[LIST_DUE] ||
 	           (l->closing && !l->fin_out && buf_len(&l->lout) == 0);
 	if (due)
 		ev_prepare_start(l->loop, &l->flush);
@@ -504,11 +547,12 @@ static void on_message(struct link *l, const struct link_msg *m)
 			lc->fin_held = true; /* the owner sees it after the bytes ahead of it */
 			return;
 		}
-		lc->in_fin = true;
-		lc->ops->input(lc);
+		lc->in_fin = lc->fed = true;
+		list_push(l, LIST_DUE, lc);
 		return;
 	case LINK_MSG_BLOCKED:
-		circ_grow(l, lc);
+		/* Judged once the owner has taken what came before it. */
+		lc->peer_blocked = true;
 		return;
 	case LINK_MSG_RESET:
 		circ_remove(l, lc);
@@ -585,13 +629,17 @@ static void on_data(struct link *l, uint32_t id, const uint8_t *p, size_t n)
 		link_fail(l, "data past the credit");
 		return;
 	}
-	/* Into rin while it has room and nothing waits ahead; else behind what waits. */
+	/*
+	 * Into rin while it has room and nothing waits ahead, else behind what
+	 * waits; the owner hears of it once this read's frames are in.
+	 */
 	if (chunkq_len(&lc->q) == 0 && buf_make_room(lc->rin, n)) {
 		if (!buf_append(lc->rin, p, n)) {
 			link_fail(l, "out of memory");
 			return;
 		}
-		lc->ops->input(lc);
+		lc->fed = true;
+		list_push(l, LIST_DUE, lc);
 	} else if (!chunkq_push(&lc->q, p, n)) {
 		link_fail(l, "out of memory");
 	}
@@ -661,6 +709,7 @@ static void link_read(struct link *l)
 		if (!l->dead)
 			buf_consume(&l->lin, used);
 	}
+	deliver(l);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -865,8 +914,13 @@ void link_circ_took(struct link_circ *lc)
 	if (!l)
 		return;
 	drain_push(l, lc);
-	if (!lc->in_fin && !lc->fin_held)
-		circ_grant(l, lc);
+	if (lc->in_fin || lc->fin_held)
+		return;
+	if (lc->peer_blocked) {
+		lc->peer_blocked = false;
+		circ_grow(l, lc);
+	}
+	circ_grant(l, lc);
 }
 
 void link_circ_free(struct link_circ *lc)

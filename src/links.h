@@ -35,6 +35,8 @@
 struct link;
 struct link_circ;
 
+#define LINK_CIRC_LISTS 2
+
 struct link_circ_ops {
 	/* New bytes in *rin, the peer's FIN (in_fin), or a reset (reset). */
 	void (*input)(struct link_circ *lc);
@@ -59,14 +61,17 @@ struct link_circ {
 	bool released;       /* the owner let go: FIN after own_out, then gone */
 	bool blocked_told;   /* BLOCKED queued, and no CREDIT has come since */
 	bool fin_held;       /* the peer's FIN, behind bytes still in q */
-	bool draining;       /* on the link's list of queues to move into rin */
+	bool fed;            /* rin got bytes (or in_fin was set) the owner has not been told of */
+	bool peer_blocked;   /* a BLOCKED came: the window may grow at the owner's next take */
 	/* What came for the circuit while rin had no room: moved as the owner reads. */
 	struct chunkq q;
 	struct buf own_out;           /* released: what the owner's rout held */
 	struct buf own_in;            /* released: where late bytes land, dropped */
 	struct link_circ *next;       /* send ring */
 	struct link_circ *fresh_next; /* client: circuits that have sent nothing */
-	struct link_circ *drain_next; /* queues to move */
+	/* The link's lists of circuits with news for their owners (see links.c). */
+	struct link_circ *list_next[LINK_CIRC_LISTS];
+	bool on_list[LINK_CIRC_LISTS];
 };
 
 struct link_ops {
