@@ -26,6 +26,9 @@
 #            in the last 30 s). Cold: all four nacre processes restarted
 #            before each connection, so every link costs its TCP handshake,
 #            as after a pause.
+#   nacre-links  the same chain from a second user's nacre (127.0.0.1:1081)
+#            whose first relay has links = true: every circuit to r1 rides
+#            one link (SPEC.md, "Links"), kept circuits included.
 #   ss3      shadowsocks-libev layered: ss-local (key 3) -> ss-tunnel T2
 #            (key 2) -> ss-tunnel T1 (key 1), all three in the user namespace,
 #            -> ss-server S1 in r1 -> S2 in r2 -> S3 in r3 -> origin. SOCKS5
@@ -38,13 +41,19 @@
 # The floor is taken from ping (20 probes per link, 0.2 s apart) before and
 # after the rounds: 2 x the sum of the four links' median round trips.
 #
+# Then bulk: one download of a BULK_MIB file per path per round (direct,
+# nacre, nacre-links, ss3), MB/s as curl reports it. A circuit's window on a
+# link would cap it at window / the user-r1 round trip (64 KiB / 10 ms is
+# 6.5 MB/s) if it did not grow.
+#
 # Environment:
 #   NACRE        the nacre binary (default ./nacre, else built out of tree)
 #   ROUNDS       rounds (default 5, at most 20)
 #   N            new connections per path per round (default 30)
 #   COLD_N       new connections per round on each cold nacre path
 #                (default 10; 0 leaves the cold paths out)
-#   SMOKE=1      one round, N=5, COLD_N=2
+#   BULK_MIB     size of the bulk file (default 64; 0 leaves bulk out)
+#   SMOKE=1      one round, N=5, COLD_N=2, BULK_MIB=8
 #   DELAY_MS     one-way delay per link (default 5, so 10 ms round trips)
 #   TUN_PRIO     SCHED_FIFO priority of the tundelay processes (default 50;
 #                0: ordinary processes, whose links then run late by a few
@@ -67,10 +76,12 @@ if [ "$SMOKE" = 1 ]; then
 	ROUNDS=${ROUNDS:-1}
 	N=${N:-5}
 	COLD_N=${COLD_N:-2}
+	BULK_MIB=${BULK_MIB:-8}
 else
 	ROUNDS=${ROUNDS:-5}
 	N=${N:-30}
 	COLD_N=${COLD_N:-10}
+	BULK_MIB=${BULK_MIB:-64}
 fi
 DELAY_MS=${DELAY_MS:-5}
 TUN_PRIO=${TUN_PRIO:-50}
@@ -84,6 +95,8 @@ case "$N" in '' | *[!0-9]*) echo "N must be a whole number"; exit 99 ;; esac
 [ "$N" -ge 1 ] && [ "$N" -le 1000 ] || { echo "N must be 1..1000"; exit 99; }
 case "$COLD_N" in '' | *[!0-9]*) echo "COLD_N must be a whole number"; exit 99 ;; esac
 [ "$COLD_N" -le 1000 ] || { echo "COLD_N must be 0..1000"; exit 99; }
+case "$BULK_MIB" in '' | *[!0-9]*) echo "BULK_MIB must be a whole number"; exit 99 ;; esac
+[ "$BULK_MIB" -le 1024 ] || { echo "BULK_MIB must be 0..1024"; exit 99; }
 case "$DELAY_MS" in '' | *[!0-9.]* | *.*.*) echo "DELAY_MS must be a number"; exit 99 ;; esac
 case "$TUN_PRIO" in '' | *[!0-9]*) echo "TUN_PRIO must be 0..99"; exit 99 ;; esac
 [ "$TUN_PRIO" -le 99 ] || { echo "TUN_PRIO must be 0..99"; exit 99; }
@@ -256,8 +269,9 @@ ns_wait_port() {
 
 mkdir -p "$W/www" "$W/ngx-tmp"
 head -c 1024 /dev/zero | tr '\0' 'x' >"$W/www/1k"
+head -c $((BULK_MIB << 20)) /dev/urandom >"$W/www/bulk"
 chmod 755 "$W/www"
-chmod 644 "$W/www/1k"
+chmod 644 "$W/www/1k" "$W/www/bulk"
 cat >"$W/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -282,6 +296,7 @@ ip netns exec "$NS_ORIGIN" nginx -e "$W/nginx.log" -c "$W/nginx.conf" >>"$W/ngin
 PIDS="$PIDS $!"
 ns_wait_port "$NS_ORIGIN" "$ORIGIN_IP" 80 10 || hard_error "nginx did not start"
 URL=http://$ORIGIN_IP/1k
+BULK_URL=http://$ORIGIN_IP/bulk
 
 # ---- nacre: three relays and the user's client --------------------------------
 
@@ -348,10 +363,15 @@ chains = ( { name = "c3"; hops = [ "r1", "r2", "r3" ]; } );
 route = "c3";
 listen = ( { address = "127.0.0.1:1080"; protocols = [ "socks5", "http" ]; } );
 EOF
+# The same, with r1 reached over one link.
+sed -e '/name = "r1";/s/ },$/ links = true; },/' -e 's/127.0.0.1:1080/127.0.0.1:1081/' \
+	"$W/n-user.conf" >"$W/n-user-links.conf"
+grep -q 'links = true' "$W/n-user-links.conf" || hard_error "could not write n-user-links.conf"
 nacre_start n-r3 "$NS_R3"
 nacre_start n-r2 "$NS_R2"
 nacre_start n-r1 "$NS_R1"
 nacre_start n-user "$NS_USER"
+nacre_start n-user-links "$NS_USER"
 
 # ---- shadowsocks, layered ----------------------------------------------------
 
@@ -391,8 +411,10 @@ CURL_VIA[nacre-socks5]="--socks5-hostname 127.0.0.1:1080"
 CURL_VIA[nacre-connect]="-p -x http://127.0.0.1:1080"
 CURL_VIA[nacre-socks5-cold]=${CURL_VIA[nacre-socks5]}
 CURL_VIA[nacre-connect-cold]=${CURL_VIA[nacre-connect]}
+CURL_VIA[nacre-links-socks5]="--socks5-hostname 127.0.0.1:1081"
+CURL_VIA[nacre-links-connect]="-p -x http://127.0.0.1:1081"
 CURL_VIA[ss3-socks5]="--socks5-hostname 127.0.0.1:1090"
-PATHS="direct nacre-socks5 nacre-connect"
+PATHS="direct nacre-socks5 nacre-connect nacre-links-socks5 nacre-links-connect"
 if [ "$HAVE_SS" = 1 ]; then
 	if start_ss3; then PATHS="$PATHS ss3-socks5"; else say "shadowsocks did not start: not measured"; fi
 fi
@@ -475,6 +497,26 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 			"$W/samples" >>"$TSV"
 	done
 done
+
+# bulk_fetch PATH: one download of the bulk file through PATH from the user
+# namespace: "speed_bytes_per_s size http_code".
+bulk_fetch() {
+	local out
+	out=$(ip netns exec "$NS_USER" timeout 130 curl -s -o /dev/null --max-time 120 ${CURL_VIA[$1]} \
+		-w "%{speed_download} %{size_download} %{http_code}" "$BULK_URL" 2>>"$W/curl.log")
+	echo "${out:-0 0 000}"
+}
+if [ "$BULK_MIB" -gt 0 ]; then
+	BULK_PATHS=$(printf '%s\n' $PATHS | grep -E '^(direct|nacre-socks5|nacre-links-socks5|ss3-socks5)$' | tr '\n' ' ')
+	for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+		order=$(rotate "$ROUND" $BULK_PATHS)
+		say "bulk round $ROUND/$ROUNDS: one $BULK_MIB MiB download per path ($order)"
+		for p in $order; do
+			printf '#bulk\t%s\t%s\t%s\n' "$ROUND" "$p" "$(bulk_fetch "$p")" >>"$TSV"
+		done
+	done
+fi
+printf '#bulk_bytes\t%s\n' $((BULK_MIB << 20)) >>"$TSV"
 LOAD_END=$(uptime)
 printf '#uptime_end\t%s\n' "$LOAD_END" >>"$TSV"
 say "load after: $LOAD_END"
@@ -510,11 +552,13 @@ echo
 import json, math, statistics, sys
 
 tsv, out = sys.argv[1], sys.argv[2]
-meta, pings, rows = {}, {}, []
+meta, pings, rows, bulk = {}, {}, [], []
 for line in open(tsv):
     f = line.rstrip("\n").split("\t")
     if f[0] == "#ping":
         pings.setdefault(int(f[1]), {}).setdefault(f[2], []).append(float(f[3]))
+    elif f[0] == "#bulk":
+        bulk.append((int(f[1]), f[2], f[3].split()))
     elif f[0].startswith("#"):
         meta[f[0][1:]] = f[1]
     elif f[0] != "round":
@@ -551,13 +595,15 @@ paths = []
 for r in rows:
     if r[1] not in paths:
         paths.append(r[1])
-order = ["direct", "nacre-socks5", "nacre-connect", "nacre-socks5-cold", "nacre-connect-cold",
-         "ss3-socks5", "ss3-connect"]
+order = ["direct", "nacre-socks5", "nacre-connect", "nacre-links-socks5", "nacre-links-connect",
+         "nacre-socks5-cold", "nacre-connect-cold", "ss3-socks5", "ss3-connect"]
 paths.sort(key=lambda p: order.index(p) if p in order else 99)
 labels = {"direct": ("direct (routed)", "-"), "nacre-socks5": ("nacre 3 hops", "SOCKS5"),
           "nacre-socks5-cold": ("nacre 3 hops, cold", "SOCKS5"),
           "nacre-connect-cold": ("nacre 3 hops, cold", "CONNECT"),
-          "nacre-connect": ("nacre 3 hops", "CONNECT"), "ss3-socks5": ("ss 3 hops layered", "SOCKS5")}
+          "nacre-connect": ("nacre 3 hops", "CONNECT"), "ss3-socks5": ("ss 3 hops layered", "SOCKS5"),
+          "nacre-links-socks5": ("nacre 3 hops, link", "SOCKS5"),
+          "nacre-links-connect": ("nacre 3 hops, link", "CONNECT")}
 
 def agg(vals):
     return {"median": round(statistics.median(vals), 2), "min": round(min(vals), 2),
@@ -608,6 +654,38 @@ print()
 print("median [min-max] over rounds of each round's percentile; TTFB is curl's time_starttransfer,")
 print("open is time_pretransfer (the proxy said the stream is open; for direct, TCP connected);")
 print(f"p50/floor is the median p50 over the floor of {floor:.2f} ms.")
+
+# Bulk: MB/s of each download, against direct's in the same run.
+want = int(meta.get("bulk_bytes", "0"))
+if bulk and want:
+    result["bulk_bytes"] = want
+    result["bulk"] = {}
+    speeds = {}
+    for rd, p, v in bulk:
+        ok = len(v) == 3 and v[2] == "200" and int(float(v[1])) == want
+        speeds.setdefault(p, {"ok": [], "errors": 0})
+        if ok:
+            speeds[p]["ok"].append(float(v[0]) / 1e6)
+        else:
+            speeds[p]["errors"] += 1
+    base = statistics.median(speeds["direct"]["ok"]) if speeds.get("direct", {}).get("ok") else None
+    rtt1 = links[0]["rtt_ms_median"] if links else None
+    print()
+    print(f"bulk: one {want >> 20} MiB download per path per round")
+    print("path                  MB/s median [min-max]     x direct   errors")
+    for p in sorted(speeds, key=lambda p: order.index(p) if p in order else 99):
+        v = speeds[p]["ok"]
+        a = agg(v) if v else None
+        ratio = round(a["median"] / base, 3) if a and base else None
+        result["bulk"][p] = {"mb_per_s": a, "over_direct": ratio, "errors": speeds[p]["errors"]}
+        name = {"direct": "direct (routed)", "nacre-socks5": "nacre 3 hops",
+                "nacre-links-socks5": "nacre 3 hops, link", "ss3-socks5": "ss 3 hops layered"}.get(p, p)
+        rs = "-" if ratio is None else f"{ratio:.2f}x"
+        print(f"{name:<21} {cell(a):<25} {rs:<10} {speeds[p]['errors']}")
+    if rtt1:
+        cap = 65536 / (rtt1 / 1000) / 1e6
+        result["bulk_cap_64k_window_mb_per_s"] = round(cap, 2)
+        print(f"(a fixed 64 KiB window over user-r1's {rtt1:.2f} ms round trip would cap a circuit at {cap:.1f} MB/s)")
 json.dump(result, open(out, "w"), indent=1)
 EOF
 echo "tundelay dropped $DROPS packet(s) on the four links"
@@ -621,10 +699,13 @@ if [ -n "$warn" ]; then
 	printf '%s\n' "$warn"
 fi
 
-# Sanity: every nacre GET completed.
-bad=$(awk -F '\t' '$2 ~ /^nacre/ && $6 != 1' "$TSV" | wc -l)
+# Sanity: every nacre GET and download completed.
+bad=$(awk -F '\t' -v want=$((BULK_MIB << 20)) '
+	$1 == "#bulk" && $3 ~ /^nacre/ { split($4, v, " "); if (v[3] != "200" || v[2] + 0 != want) n++ }
+	$1 !~ /^#/ && $2 ~ /^nacre/ && $6 != 1 { n++ }
+	END { print n + 0 }' "$TSV")
 if [ "$bad" -ne 0 ]; then
-	echo "not ok - nacre: $bad GET(s) failed"
+	echo "not ok - nacre: $bad GET(s) or download(s) failed"
 	echo "sanity: 0 passed, 1 failed"
 	exit 1
 fi
