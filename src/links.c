@@ -28,6 +28,9 @@
 #define GROWN_MAX  ((size_t)32 << 20)
 static size_t grown; /* what open circuits' windows have grown by */
 
+/* Circuits whose owners wait to hear of bytes in rin, at most (see on_data). */
+#define DUE_MAX 8
+
 struct link {
 	struct ev_loop *loop;
 	int fd;
@@ -60,6 +63,7 @@ struct link {
 	 * what it watches, as often as one on a socket of its own would.
 	 */
 	struct link_circ *lists[LINK_CIRC_LISTS];
+	size_t nlist[LINK_CIRC_LISTS];
 	const struct link_ops *ops;
 	void *arg;
 };
@@ -153,6 +157,7 @@ static void list_push(struct link *l, int k, struct link_circ *lc)
 	lc->on_list[k] = true;
 	lc->list_next[k] = l->lists[k];
 	l->lists[k] = lc;
+	l->nlist[k]++;
 }
 
 static struct link_circ *list_pop(struct link *l, int k)
@@ -162,6 +167,7 @@ static struct link_circ *list_pop(struct link *l, int k)
 		l->lists[k] = lc->list_next[k];
 		lc->list_next[k] = NULL;
 		lc->on_list[k] = false;
+		l->nlist[k]--;
 	}
 	return lc;
 }
@@ -176,6 +182,7 @@ static void list_remove(struct link *l, int k, struct link_circ *lc)
 	*pp = lc->list_next[k];
 	lc->list_next[k] = NULL;
 	lc->on_list[k] = false;
+	l->nlist[k]--;
 }
 
 static void circ_remove(struct link *l, struct link_circ *lc)
@@ -640,6 +647,12 @@ static void on_data(struct link *l, uint32_t id, const uint8_t *p, size_t n)
 		}
 		lc->fed = true;
 		list_push(l, LIST_DUE, lc);
+		/*
+		 * Each circuit told later holds its bytes, a block of rin, until then:
+		 * a read of many circuits' small frames must not hold a block for each.
+		 */
+		if (l->nlist[LIST_DUE] >= DUE_MAX)
+			deliver(l);
 	} else if (!chunkq_push(&lc->q, p, n)) {
 		link_fail(l, "out of memory");
 	}
