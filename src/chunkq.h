@@ -1,7 +1,7 @@
 /*
  * A queue of bytes in fixed-size chunks, for bytes that must be kept but
  * have nowhere else to go yet: a link's circuit whose owner's buffer is full
- * (src/links.c). It takes memory only while it holds bytes, a chunk at a
+ * (src/link_circ.c). It takes memory only while it holds bytes, a chunk at a
  * time, and grows as far as its user lets it: the user bounds it (a link by
  * the credit it granted).
  */

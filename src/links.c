@@ -7,222 +7,16 @@
 #include <unistd.h>
 
 #include "frame.h"
-#include "links.h"
+#include "links_int.h"
 #include "log.h"
 #include "secret.h"
-
-/*
- * Windows. Credit goes back once a quarter of a circuit's window is free
- * again, not per byte. A window starts at LINK_WINDOW and doubles, up to
- * WINDOW_MAX, when the sender says BLOCKED while the circuit's reader keeps
- * up (no more than half the window waits for it once the owner has taken
- * what came before the BLOCKED): credit was on its way but the window ran
- * out first, so a larger one moves more per round trip.
- * A stalled reader does not grow its window, and holds no more than it.
- * What windows have grown by, together, is bounded in a process as bulk
- * buffers are (GROWN_MAX), so that many circuits that grew and then stall
- * cannot hold more than that beyond their first windows; it comes back as
- * they close.
- */
-#define WINDOW_MAX (16 * LINK_WINDOW) /* 1 MiB: 100 MB/s over a 10 ms round trip */
-#define GROWN_MAX  ((size_t)32 << 20)
-static size_t grown; /* what open circuits' windows have grown by */
 
 /* Circuits whose owners wait to hear of bytes in rin, at most (see on_data). */
 #define DUE_MAX 8
 
-struct link {
-	struct ev_loop *loop;
-	int fd;
-	ev_io io;
-	ev_prepare flush; /* output is gathered once per loop turn */
-	bool client;
-	bool up;               /* keys in place: frames move */
-	bool dead;             /* failed or closed: down() is due or done */
-	bool closing;          /* client: FIN once lout drains */
-	bool fin_out;          /* our FIN is sent */
-	int busy;              /* callbacks on the stack: free only at 0 */
-	struct hop_client *hc; /* client: until the reply */
-	struct record_dir send, recv;
-	struct buf lin, lout;
-	struct buf ctl; /* control messages waiting for the next control frame */
-	uint32_t last_id;
-	struct link_circ **circs; /* open circuits, by id */
-	size_t n, cap;
-	/*
-	 * Client: circuits opened that have sent nothing yet. A circuit takes its
-	 * id with its first frame, so ids reach the relay in order whichever
-	 * circuit speaks first.
-	 */
-	struct link_circ *fresh;
-	size_t nfresh;
-	struct link_circ *head, *tail; /* circuits with something to send */
-	/*
-	 * Owners are told of news once per read and once per flush, not per
-	 * frame: then a side on a link reads and writes its socket, and changes
-	 * what it watches, as often as one on a socket of its own would.
-	 */
-	struct link_circ *lists[LINK_CIRC_LISTS];
-	size_t nlist[LINK_CIRC_LISTS];
-	const struct link_ops *ops;
-	void *arg;
-};
-
-static void link_update(struct link *l);
-static void circ_dispose(struct link_circ *lc);
-
-/* ------------------------------------------------------------ circuits by id */
-
-static size_t circ_pos(const struct link *l, uint32_t id)
-{
-	size_t lo = 0, hi = l->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (l->circs[mid]->id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static struct link_circ *circ_find(const struct link *l, uint32_t id)
-{
-	size_t i = circ_pos(l, id);
-	return i < l->n && l->circs[i]->id == id ? l->circs[i] : NULL;
-}
-
-/* Room in circs for want circuits. */
-static bool circ_room(struct link *l, size_t want)
-{
-	if (want <= l->cap)
-		return true;
-	size_t cap = l->cap ? 2 * l->cap : 16;
-	struct link_circ **p = realloc(l->circs, cap * sizeof(*p));
-	if (!p)
-		return false;
-	l->circs = p;
-	l->cap = cap;
-	return true;
-}
-
-/* Ids only grow, so a new circuit goes at the end. */
-static bool circ_add(struct link *l, struct link_circ *lc)
-{
-	if (!circ_room(l, l->n + 1))
-		return false;
-	l->circs[l->n++] = lc;
-	return true;
-}
-
-static void ring_remove(struct link *l, struct link_circ *lc)
-{
-	if (!lc->queued)
-		return;
-	struct link_circ **pp = &l->head, *prev = NULL;
-	while (*pp != lc) {
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	*pp = lc->next;
-	if (l->tail == lc)
-		l->tail = prev;
-	lc->next = NULL;
-	lc->queued = false;
-}
-
-static void fresh_remove(struct link *l, struct link_circ *lc)
-{
-	struct link_circ **pp = &l->fresh;
-	while (*pp && *pp != lc)
-		pp = &(*pp)->fresh_next;
-	if (*pp) {
-		*pp = lc->fresh_next;
-		l->nfresh--;
-	}
-	lc->fresh_next = NULL;
-}
-
-/*
- * DUE: circuits whose owner is to hear of new bytes (fed), or whose queue
- * rin has room for now. WRITTEN: circuits whose bytes the link took this
- * flush. Each circuit is on a list at most once; the order is of no matter.
- */
-enum { LIST_DUE, LIST_WRITTEN };
-
-static void list_push(struct link *l, int k, struct link_circ *lc)
-{
-	if (lc->on_list[k])
-		return;
-	lc->on_list[k] = true;
-	lc->list_next[k] = l->lists[k];
-	l->lists[k] = lc;
-	l->nlist[k]++;
-}
-
-static struct link_circ *list_pop(struct link *l, int k)
-{
-	struct link_circ *lc = l->lists[k];
-	if (lc) {
-		l->lists[k] = lc->list_next[k];
-		lc->list_next[k] = NULL;
-		lc->on_list[k] = false;
-		l->nlist[k]--;
-	}
-	return lc;
-}
-
-static void list_remove(struct link *l, int k, struct link_circ *lc)
-{
-	if (!lc->on_list[k])
-		return;
-	struct link_circ **pp = &l->lists[k];
-	while (*pp != lc)
-		pp = &(*pp)->list_next[k];
-	*pp = lc->list_next[k];
-	lc->list_next[k] = NULL;
-	lc->on_list[k] = false;
-	l->nlist[k]--;
-}
-
-static void circ_remove(struct link *l, struct link_circ *lc)
-{
-	if (lc->id == 0)
-		fresh_remove(l, lc);
-	for (int k = 0; k < LINK_CIRC_LISTS; k++)
-		list_remove(l, k, lc);
-	size_t i = lc->id ? circ_pos(l, lc->id) : l->n;
-	if (i < l->n && l->circs[i] == lc) {
-		memmove(l->circs + i, l->circs + i + 1, (l->n - i - 1) * sizeof(*l->circs));
-		l->n--;
-	}
-	ring_remove(l, lc);
-	lc->link = NULL;
-}
-
-/* Whether lc has something the next flush can send. */
-static bool circ_sendable(const struct link_circ *lc)
-{
-	return (buf_len(lc->rout) > 0 && lc->send_allow > 0) ||
-	       (lc->want_fin && !lc->fin_sent && buf_len(lc->rout) == 0);
-}
-
-static void ring_push(struct link *l, struct link_circ *lc)
-{
-	if (lc->queued || !circ_sendable(lc))
-		return;
-	lc->queued = true;
-	lc->next = NULL;
-	if (l->tail)
-		l->tail->next = lc;
-	else
-		l->head = lc;
-	l->tail = lc;
-}
-
 /* ------------------------------------------------------------ control messages */
 
-static void queue_msg(struct link *l, enum link_msg_kind kind, uint32_t id, uint32_t value)
+void link_queue_msg(struct link *l, enum link_msg_kind kind, uint32_t id, uint32_t value)
 {
 	struct link_msg m = {.kind = kind, .id = id, .value = value};
 	uint8_t *p = buf_reserve(&l->ctl, LINK_MSG_LEN);
@@ -233,85 +27,6 @@ static void queue_msg(struct link *l, enum link_msg_kind kind, uint32_t id, uint
 	}
 	buf_commit(&l->ctl, link_msg_encode(p, LINK_MSG_LEN, &m));
 	link_update(l);
-}
-
-/* ------------------------------------------------------------ windows */
-
-/* What the peer sent that the owner has not taken yet. */
-static size_t circ_held(const struct link_circ *lc)
-{
-	return buf_len(lc->rin) + chunkq_len(&lc->q);
-}
-
-/* Credit for what has left rin, once it is a quarter of the window. */
-static void circ_grant(struct link *l, struct link_circ *lc)
-{
-	size_t promised = lc->recv_allow + circ_held(lc);
-	if (promised + lc->window / 4 > lc->window)
-		return;
-	uint32_t more = (uint32_t)(lc->window - promised);
-	lc->recv_allow += more;
-	queue_msg(l, LINK_MSG_CREDIT, lc->id, more);
-}
-
-/*
- * The peer said BLOCKED, and the owner has since taken what came before it:
- * a window that held the circuit back grows.
- */
-static void circ_grow(struct link *l, struct link_circ *lc)
-{
-	if (lc->released || lc->in_fin || lc->fin_held || lc->window >= WINDOW_MAX ||
-	    circ_held(lc) > lc->window / 2)
-		return;
-	size_t more = lc->window;
-	if (more > WINDOW_MAX - lc->window)
-		more = WINDOW_MAX - lc->window;
-	if (more > GROWN_MAX - grown)
-		return;
-	grown += more;
-	lc->window += (uint32_t)more;
-	circ_grant(l, lc);
-}
-
-/* The sender's side: out of credit with bytes to send, said once until a CREDIT. */
-static void circ_blocked(struct link *l, struct link_circ *lc)
-{
-	if (lc->send_allow > 0 || buf_len(lc->rout) == 0 || lc->id == 0 || lc->blocked_told)
-		return;
-	lc->blocked_told = true;
-	queue_msg(l, LINK_MSG_BLOCKED, lc->id, 0);
-}
-
-/* lc's queue goes into rin at the next flush, if rin has room for any of it. */
-static void drain_push(struct link *l, struct link_circ *lc)
-{
-	if (chunkq_len(&lc->q) == 0 || !buf_could_take(lc->rin, 1))
-		return;
-	list_push(l, LIST_DUE, lc);
-	link_update(l);
-}
-
-/*
- * Owners hear of what came for their circuits: bytes that reached rin,
- * queued bytes that now fit there, and a FIN that waited behind them. Each
- * turn either tells an owner of news or moves bytes, so this ends even when
- * owners take more as they are told.
- */
-static void deliver(struct link *l)
-{
-	struct link_circ *lc;
-	while (!l->dead && (lc = list_pop(l, LIST_DUE))) {
-		bool news = lc->fed;
-		lc->fed = false;
-		if (chunkq_len(&lc->q) > 0 && chunkq_move(&lc->q, lc->rin) > 0)
-			news = true;
-		if (lc->fin_held && chunkq_len(&lc->q) == 0) {
-			lc->fin_held = false;
-			lc->in_fin = news = true;
-		}
-		if (news)
-			lc->ops->input(lc); /* lc may be gone after this */
-	}
 }
 
 /* ------------------------------------------------------------ teardown */
@@ -359,7 +74,7 @@ static void link_end(struct link *l, bool reset, const char *why)
 	close(l->fd);
 	while (l->n || l->fresh) {
 		struct link_circ *lc = l->fresh ? l->fresh : l->circs[l->n - 1];
-		circ_remove(l, lc);
+		link_circ_remove(l, lc);
 		lc->reset = true;
 		lc->ops->input(lc);
 	}
@@ -392,7 +107,7 @@ static bool put_data(struct link *l, struct link_circ *lc, bool *took)
 	if (!p)
 		return false;
 	if (lc->id == 0) {
-		fresh_remove(l, lc);
+		link_fresh_remove(l, lc);
 		lc->id = ++l->last_id;
 		l->circs[l->n++] = lc;
 	}
@@ -401,7 +116,7 @@ static bool put_data(struct link *l, struct link_circ *lc, bool *took)
 	buf_commit(&l->lout, LINK_HDR_LEN + n);
 	buf_consume(lc->rout, n);
 	link_allow_take(&lc->send_allow, n);
-	circ_blocked(l, lc);
+	link_circ_blocked(l, lc);
 	*took = true;
 	return true;
 }
@@ -435,7 +150,7 @@ static void link_flush(struct link *l)
 	link_enter(l);
 	for (;;) {
 		bool full = false;
-		deliver(l);
+		link_deliver(l);
 		while (l->up && !l->dead && l->head) {
 			struct link_circ *lc = l->head;
 			bool took = false, fin = false;
@@ -451,27 +166,27 @@ static void link_flush(struct link *l)
 			if (lc->want_fin && !lc->fin_sent && buf_len(lc->rout) == 0) {
 				if (lc->released) {
 					if (lc->id)
-						queue_msg(l, LINK_MSG_FIN, lc->id, 0);
-					circ_remove(l, lc);
-					circ_dispose(lc);
+						link_queue_msg(l, LINK_MSG_FIN, lc->id, 0);
+					link_circ_remove(l, lc);
+					link_circ_dispose(lc);
 					continue;
 				}
 				if (lc->id == 0) {
 					/* Over before its first byte: the relay never knew it. */
-					circ_remove(l, lc);
+					link_circ_remove(l, lc);
 					lc->reset = true;
 					lc->ops->input(lc);
 					continue;
 				}
 				lc->fin_sent = fin = true;
-				queue_msg(l, LINK_MSG_FIN, lc->id, 0);
+				link_queue_msg(l, LINK_MSG_FIN, lc->id, 0);
 			}
-			ring_push(l, lc);
+			link_ring_push(l, lc);
 			if (took || fin)
-				list_push(l, LIST_WRITTEN, lc);
+				link_list_push(l, LIST_WRITTEN, lc);
 		}
 		struct link_circ *lc;
-		while (!l->dead && (lc = list_pop(l, LIST_WRITTEN)))
+		while (!l->dead && (lc = link_list_pop(l, LIST_WRITTEN)))
 			lc->ops->output(lc); /* lc may be gone after this */
 		if (l->dead || full || !(l->lists[LIST_DUE] || (l->up && l->head)))
 			break;
@@ -499,7 +214,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 }
 
 /* Interest from state: read while there is room, write while lout holds bytes. */
-static void link_update(struct link *l)
+void link_update(struct link *l)
 {
 	if (l->dead)
 		return;
@@ -532,7 +247,7 @@ static void on_message(struct link *l, const struct link_msg *m)
 		link_fail(l, "a message for a circuit never opened");
 		return;
 	}
-	struct link_circ *lc = circ_find(l, m->id);
+	struct link_circ *lc = link_circ_find(l, m->id);
 	if (!lc)
 		return; /* closed here: the peer sent it before it knew */
 	switch (m->kind) {
@@ -542,7 +257,7 @@ static void on_message(struct link *l, const struct link_msg *m)
 			return;
 		}
 		lc->blocked_told = false;
-		ring_push(l, lc);
+		link_ring_push(l, lc);
 		link_update(l);
 		return;
 	case LINK_MSG_FIN:
@@ -555,14 +270,14 @@ static void on_message(struct link *l, const struct link_msg *m)
 			return;
 		}
 		lc->in_fin = lc->fed = true;
-		list_push(l, LIST_DUE, lc);
+		link_list_push(l, LIST_DUE, lc);
 		return;
 	case LINK_MSG_BLOCKED:
 		/* Judged once the owner has taken what came before it. */
 		lc->peer_blocked = true;
 		return;
 	case LINK_MSG_RESET:
-		circ_remove(l, lc);
+		link_circ_remove(l, lc);
 		lc->reset = true;
 		lc->ops->input(lc);
 		return;
@@ -589,18 +304,18 @@ static struct link_circ *accept_circ(struct link *l, uint32_t id)
 {
 	l->last_id = id;
 	struct link_circ *lc = calloc(1, sizeof(*lc));
-	if (!lc || !circ_add(l, lc)) {
+	if (!lc || !link_circ_add(l, lc)) {
 		free(lc);
-		queue_msg(l, LINK_MSG_RESET, id, 0);
+		link_queue_msg(l, LINK_MSG_RESET, id, 0);
 		return NULL;
 	}
 	lc->link = l;
 	lc->id = id;
 	lc->send_allow = lc->recv_allow = lc->window = LINK_WINDOW;
 	if (!l->ops->accept(l, lc)) {
-		circ_remove(l, lc);
+		link_circ_remove(l, lc);
 		free(lc);
-		queue_msg(l, LINK_MSG_RESET, id, 0);
+		link_queue_msg(l, LINK_MSG_RESET, id, 0);
 		return NULL;
 	}
 	return lc;
@@ -611,7 +326,7 @@ static void on_data(struct link *l, uint32_t id, const uint8_t *p, size_t n)
 	struct link_circ *lc = NULL;
 	switch (link_id_classify(l->last_id, id)) {
 	case LINK_ID_OPENED:
-		lc = circ_find(l, id);
+		lc = link_circ_find(l, id);
 		if (!lc)
 			return; /* closed here: late bytes are dropped */
 		break;
@@ -646,13 +361,13 @@ static void on_data(struct link *l, uint32_t id, const uint8_t *p, size_t n)
 			return;
 		}
 		lc->fed = true;
-		list_push(l, LIST_DUE, lc);
+		link_list_push(l, LIST_DUE, lc);
 		/*
 		 * Each circuit told later holds its bytes, a block of rin, until then:
 		 * a read of many circuits' small frames must not hold a block for each.
 		 */
 		if (l->nlist[LIST_DUE] >= DUE_MAX)
-			deliver(l);
+			link_deliver(l);
 	} else if (!chunkq_push(&lc->q, p, n)) {
 		link_fail(l, "out of memory");
 	}
@@ -722,7 +437,7 @@ static void link_read(struct link *l)
 		if (!l->dead)
 			buf_consume(&l->lin, used);
 	}
-	deliver(l);
+	link_deliver(l);
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -833,120 +548,4 @@ void link_close(struct link *l)
 		return;
 	l->closing = true;
 	link_update(l);
-}
-
-/* ------------------------------------------------------------ circuits */
-
-static void circ_dispose(struct link_circ *lc)
-{
-	grown -= lc->window - LINK_WINDOW;
-	chunkq_free(&lc->q);
-	buf_free(&lc->own_out);
-	buf_free(&lc->own_in);
-	free(lc);
-}
-
-/* A released circuit: late bytes are dropped; a reset or the link's end frees it. */
-static void released_input(struct link_circ *lc)
-{
-	buf_free(&lc->own_in);
-	if (!lc->link)
-		circ_dispose(lc);
-}
-
-static void released_output(struct link_circ *lc)
-{
-	(void)lc;
-}
-
-static const struct link_circ_ops released_ops = {.input = released_input,
-                                                  .output = released_output};
-
-void link_circ_release(struct link_circ *lc)
-{
-	if (!lc)
-		return;
-	if (!lc->link) {
-		circ_dispose(lc);
-		return;
-	}
-	lc->own_out = *lc->rout;
-	memset(lc->rout, 0, sizeof(*lc->rout));
-	lc->rout = &lc->own_out;
-	lc->rin = &lc->own_in;
-	chunkq_free(&lc->q); /* dropped with the rest of what comes */
-	lc->fin_held = false;
-	lc->ops = &released_ops;
-	lc->arg = NULL;
-	lc->released = true;
-	lc->want_fin = true;
-	if (lc->fin_sent) {
-		/* Its FIN is out already: nothing is left to send. */
-		circ_remove(lc->link, lc);
-		circ_dispose(lc);
-		return;
-	}
-	link_circ_kick(lc);
-}
-
-struct link_circ *link_circ_open(struct link *l, struct buf *rin, struct buf *rout,
-                                 const struct link_circ_ops *ops, void *arg)
-{
-	if (!link_takes_circuits(l))
-		return NULL;
-	/* Every circuit not yet given an id will need room there. */
-	if (!circ_room(l, l->n + l->nfresh + 1))
-		return NULL;
-	struct link_circ *lc = calloc(1, sizeof(*lc));
-	if (!lc)
-		return NULL;
-	lc->link = l;
-	lc->rin = rin;
-	lc->rout = rout;
-	lc->ops = ops;
-	lc->arg = arg;
-	lc->send_allow = lc->recv_allow = lc->window = LINK_WINDOW;
-	lc->fresh_next = l->fresh;
-	l->fresh = lc;
-	l->nfresh++;
-	return lc;
-}
-
-void link_circ_kick(struct link_circ *lc)
-{
-	if (!lc->link)
-		return;
-	ring_push(lc->link, lc);
-	circ_blocked(lc->link, lc);
-	link_update(lc->link);
-}
-
-void link_circ_took(struct link_circ *lc)
-{
-	struct link *l = lc->link;
-	if (!l)
-		return;
-	drain_push(l, lc);
-	if (lc->in_fin || lc->fin_held)
-		return;
-	if (lc->peer_blocked) {
-		lc->peer_blocked = false;
-		circ_grow(l, lc);
-	}
-	circ_grant(l, lc);
-}
-
-void link_circ_free(struct link_circ *lc)
-{
-	if (!lc)
-		return;
-	struct link *l = lc->link;
-	if (l) {
-		bool quiet = (lc->in_fin && lc->fin_sent) || lc->id == 0;
-		uint32_t id = lc->id;
-		circ_remove(l, lc);
-		if (!quiet)
-			queue_msg(l, LINK_MSG_RESET, id, 0);
-	}
-	circ_dispose(lc);
 }

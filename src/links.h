@@ -10,7 +10,7 @@
  * link grants credit as bytes leave rin, so a circuit whose owner stops
  * reading holds no more than its window and stalls no other circuit. The
  * window starts at LINK_WINDOW and grows while the circuit's reader keeps
- * up and its sender still runs out of credit (see links.c). Output is
+ * up and its sender still runs out of credit (see link_circ.c). Output is
  * gathered once per turn of the event loop: every circuit with bytes and
  * credit gives a frame in turn, the control messages follow in one frame,
  * and it all leaves in one send().
@@ -69,7 +69,7 @@ struct link_circ {
 	struct buf own_in;            /* released: where late bytes land, dropped */
 	struct link_circ *next;       /* send ring */
 	struct link_circ *fresh_next; /* client: circuits that have sent nothing */
-	/* The link's lists of circuits with news for their owners (see links.c). */
+	/* The link's lists of circuits with news for their owners (links_int.h). */
 	struct link_circ *list_next[LINK_CIRC_LISTS];
 	bool on_list[LINK_CIRC_LISTS];
 };
