@@ -47,8 +47,9 @@ static void on_up(struct link *l)
 	struct linkset_entry *e = link_arg(l);
 	log_debug("link %p: up", (void *)e);
 	/* From now on the timer only looks for idleness. */
+	ev_tstamp every = e->retired ? LINKSET_RETIRED_CHECK : LINKSET_IDLE;
 	ev_timer_stop(e->srv->loop, &e->timer);
-	ev_timer_set(&e->timer, LINKSET_IDLE, LINKSET_IDLE);
+	ev_timer_set(&e->timer, every, every);
 	ev_timer_start(e->srv->loop, &e->timer);
 }
 
@@ -80,7 +81,8 @@ static const struct link_ops link_ops = {.up = on_up, .down = on_down, .accept =
 /*
  * Connect timeout (the user's links until they are up), then idleness: a
  * link without a circuit at two checks in a row goes, the user's with a
- * FIN, a relay's with a reset.
+ * FIN, a relay's with a reset. A retired link takes no new circuit, so it
+ * goes at the first check that finds it carrying none.
  */
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -92,7 +94,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	bool idle = link_circuits(e->l) == 0;
-	if (!idle || !e->was_idle) {
+	if (!idle || (!e->was_idle && !e->retired)) {
 		e->was_idle = idle;
 		return;
 	}
@@ -183,9 +185,17 @@ bool linkset_accept(struct server *srv, struct client *c, const struct hop_relay
 
 void linkset_reloaded(struct server *srv)
 {
-	for (struct linkset_entry *e = srv->links; e; e = e->next)
-		if (e->client)
-			e->retired = true;
+	for (struct linkset_entry *e = srv->links; e; e = e->next) {
+		if (!e->client)
+			continue;
+		e->retired = true;
+		/* Up: checked now, and every second until its circuits are gone. */
+		if (link_up(e->l)) {
+			ev_timer_stop(srv->loop, &e->timer);
+			ev_timer_set(&e->timer, 0., LINKSET_RETIRED_CHECK);
+			ev_timer_start(srv->loop, &e->timer);
+		}
+	}
 }
 
 void linkset_free_all(struct server *srv)

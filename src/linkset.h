@@ -6,8 +6,9 @@
  * circuit to that relay from then on. One that carries nothing for
  * LINKSET_IDLE seconds is closed; one that is not up within the connect
  * timeout fails, and its circuits with it. After a reload a link is kept
- * for the circuits it carries but takes no new one: those go on a link
- * opened under the new configuration.
+ * for the circuits it carries but takes no new one (those go on a link
+ * opened under the new configuration), and closes once it carries none,
+ * so a relay the new configuration no longer names is left at once.
  *
  * Relay: a LINK flight turns its connection into a link, and each circuit
  * the client opens on it becomes a client of the engine (client.c), as a
@@ -28,6 +29,8 @@
 
 #define LINKSET_IDLE       30.0
 #define LINKSET_RELAY_IDLE 120.0
+/* After a reload: how often a retired link looks whether it carries a circuit. */
+#define LINKSET_RETIRED_CHECK 1.0
 
 struct server;
 struct client;

@@ -192,9 +192,10 @@ three_relays() {
 }
 
 # relays_block: the user's side's "relays" list naming r1..r3 of three_relays.
-# With LINKS=1 in the environment, r1 is reached over a link (SPEC.md, "Links").
+# r1 is reached over a TCP connection per circuit, or with LINKS=1 in the
+# environment over a link (SPEC.md, "Links"; the daemon's default).
 relays_block() {
-	local links=""
+	local links=" links = false;"
 	[ "${LINKS:-0}" = 1 ] && links=" links = true;"
 	cat <<EOF
 relays = (

@@ -9,7 +9,10 @@
 #
 # Genuine flights come from real nacre clients: one talks to the relay through
 # a recording forwarder, two more (the right key, another relay's key) talk to
-# recording sinks that never forward, so their flights are fresh.
+# recording sinks that never forward, so their flights are fresh. They open a
+# connection per circuit (links = false), so each stream's flight is recorded;
+# a fourth opens a link through a second forwarder, and its LINK flight is
+# replayed too.
 TAP_NUMBERS=1
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
@@ -51,17 +54,21 @@ RELAY_PID=$NACRE_PID
 mkdir "$T/fwd" "$T/sink-good" "$T/sink-other"
 start_helper fwd relaylib.py recorder --to 127.0.0.1:$R --dir "$T/fwd"
 FWD=$HELPER_PORT
+mkdir "$T/fwd-link"
+start_helper fwd-link relaylib.py recorder --to 127.0.0.1:$R --dir "$T/fwd-link"
+FWD_LINK=$HELPER_PORT
 start_helper sink-good relaylib.py recorder --sink --dir "$T/sink-good"
 SINK_GOOD=$HELPER_PORT
 start_helper sink-other relaylib.py recorder --sink --dir "$T/sink-other"
 SINK_OTHER=$HELPER_PORT
 
-# client NAME PORT KEY: a user's nacre whose one-hop chain is 127.0.0.1:PORT
-# pinned to KEY; sets NACRE_PORT to its SOCKS/HTTP port.
+# client NAME PORT KEY [LINKS]: a user's nacre whose one-hop chain is
+# 127.0.0.1:PORT pinned to KEY, a connection per circuit unless LINKS is true;
+# sets NACRE_PORT to its SOCKS/HTTP port.
 client() {
 	cat >"$T/$1.conf" <<EOF
 log_level = "debug";
-relays = ( { name = "r1"; address = "127.0.0.1:$2"; key = "$3"; } );
+relays = ( { name = "r1"; address = "127.0.0.1:$2"; key = "$3"; links = ${4:-false}; } );
 chains = ( { name = "c1"; hops = [ "r1" ]; } );
 route = "c1";
 listen = ( { address = "127.0.0.1:0"; } );
@@ -74,12 +81,18 @@ client client-fresh "$SINK_GOOD" "$PUB"
 CF=$NACRE_PORT
 client client-other "$SINK_OTHER" "$OTHER"
 CO=$NACRE_PORT
+client client-link "$FWD_LINK" "$PUB" true
+CL=$NACRE_PORT
 
 # ---- genuine flights
 expect_eq "a genuine request through the relay (via the recorder) gets the page" \
 	"nacre origin $LABEL /first" \
 	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$C "http://127.0.0.1:$O/first")"
 expect_eq "the origin saw that one connection" 1 "$(origin_conns)"
+expect_eq "a genuine request over a link (via the second recorder) gets the page" \
+	"nacre origin $LABEL /link" \
+	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$CL "http://127.0.0.1:$O/link")"
+expect_eq "the origin saw that second connection" 2 "$(origin_conns)"
 # Two flights that never reach the relay: for the right key, for another key.
 timeout 10 curl -s --max-time 8 -o /dev/null --socks5-hostname 127.0.0.1:$CF \
 	"http://127.0.0.1:$O/fresh" &
@@ -112,6 +125,7 @@ rl probe --relay 127.0.0.1:$R --silent-close $SC \
 	allbutone=head:$(($(size_of "$FRESH") - 1)):"$FRESH" \
 	replay=file:"$USED" \
 	replay-stream=file:"$T/fwd/stream.1" \
+	replay-link=file:"$T/fwd-link/flight.1" \
 	otherkey=file:"$WRONG" \
 	flip-header=flip:$((100 * 8 + 3)):"$FRESH" \
 	flip-blob=flip:-1:"$FRESH" \
@@ -131,6 +145,7 @@ probe head200 "the first 200 bytes of a genuine flight"
 probe allbutone "a genuine flight but its last byte"
 probe replay "a used genuine flight replayed"
 probe replay-stream "everything the client sent (flight and records) replayed"
+probe replay-link "a used LINK flight replayed"
 probe otherkey "a genuine flight made for another relay's key"
 probe flip-header "a fresh genuine flight with one bit of its sealed header flipped"
 probe flip-blob "a fresh genuine flight with the last bit of its blob's tag flipped"
@@ -167,8 +182,8 @@ check "the relay process is still running" kill -0 "$RELAY_PID"
 expect_eq "a genuine request after the probes gets the page" \
 	"nacre origin $LABEL /after" \
 	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$C "http://127.0.0.1:$O/after")"
-expect_eq "the origin accepted exactly the genuine connections (first, fresh, early, after)" \
-	4 "$(origin_conns)"
+expect_eq "the origin accepted exactly the genuine connections (first, link, fresh, early, after)" \
+	5 "$(origin_conns)"
 
 # ---- a restart forgets the replay set, but not what it means: a flight
 # stamped before the relay started may have been taken by the process before
@@ -185,7 +200,7 @@ line=$(grep "^replay-after-restart " "$T/probes2.out")
 expect_eq "a used flight replayed after the relay restarted: no byte back, FIN in the window" \
 	"bytes=0 close=eof window=yes" \
 	"bytes=$(kv bytes "$line") close=$(kv close "$line") window=$(kv window "$line")"
-expect_eq "and the restarted exit did not connect for it" 4 "$(origin_conns)"
+expect_eq "and the restarted exit did not connect for it" 5 "$(origin_conns)"
 expect_eq "a genuine request after the restart gets the page" \
 	"nacre origin $LABEL /restarted" \
 	"$(timeout 20 curl -sS --max-time 15 --socks5-hostname 127.0.0.1:$C "http://127.0.0.1:$O/restarted")"
