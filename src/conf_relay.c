@@ -118,6 +118,8 @@ static void load_peer(struct conf_loader *ld, const config_setting_t *g, struct 
 	         addr_port((struct sockaddr *)&p->addr) == 0)
 		conf_fail(ld, s, "relays.address: port 0");
 
+	/* Links are the default (protocol/proposals/shared-links.md, "The default"). */
+	p->links = true;
 	s = config_setting_get_member(g, "links");
 	if (s)
 		conf_get_bool(ld, s, "relays.links", &p->links);

@@ -40,9 +40,8 @@ nacre_start() {
 NACRE_LIMITS='limits = { connections = 20000; per_client = 20000; };'
 NACRE_CIPHER=${NACRE_CIPHER:-auto}
 # Whether the user's nacre reaches its first relay over a link (nacre.conf(5),
-# relays.links). false by default, as in nacre.conf: a link's circuits have a
-# fixed 64 KiB window for now, which halves bulk through it (README.md).
-NACRE_LINKS=${NACRE_LINKS:-false}
+# relays.links): true by default, as in nacre.conf.
+NACRE_LINKS=${NACRE_LINKS:-true}
 NACRE_LIMITS="$NACRE_LIMITS
 record_cipher = \"$NACRE_CIPHER\";"
 

@@ -38,9 +38,9 @@
 #                client leaves)
 #   NACRE_CIPHER record_cipher of every nacre process: auto (default; AES-256-GCM
 #                where the CPU has AES-NI) or chacha20-poly1305
-#   NACRE_LINKS  true: the user's nacre reaches its first relay over one link
-#                for all circuits (relays.links); false (default, as in
-#                nacre.conf): a TCP connection per circuit
+#   NACRE_LINKS  true (default, as in nacre.conf): the user's nacre reaches its
+#                first relay over one link for all circuits (relays.links);
+#                false: a TCP connection per circuit
 #   SS_METHOD    shadowsocks' cipher (default chacha20-ietf-poly1305, as the issue
 #                names; aes-256-gcm for the like-for-like comparison with auto)
 #   TOR=0        leave Tor out (default 1, but 0 with SMOKE=1)

@@ -40,10 +40,10 @@ EOF
 start_nacre relays -c "$T/relays.conf"
 RELAYS_PID=$NACRE_PID
 
-LINKS=1
+# No links setting in the relays' entries: links are the default.
 cat >"$T/user.conf" <<EOF
 log_level = "debug";
-$(relays_block)
+$(relays_block | sed 's/ links = false;//')
 chains = ( { name = "one"; hops = [ "r1" ]; }, { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
 listen = ( { address = "127.0.0.1:0"; route = "one"; }, { address = "127.0.0.2:0"; route = "three"; } );
 EOF
