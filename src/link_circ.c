@@ -24,7 +24,7 @@
  * cannot hold more than that beyond their first windows; it comes back as
  * they close.
  */
-#define WINDOW_MAX (16 * LINK_WINDOW) /* 1 MiB: 100 MB/s over a 10 ms round trip */
+#define WINDOW_MAX (32 * LINK_WINDOW) /* 2 MiB: 200 MB/s over a 10 ms round trip */
 #define GROWN_MAX  ((size_t)32 << 20)
 static size_t grown; /* what open circuits' windows have grown by */
 

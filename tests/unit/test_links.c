@@ -540,8 +540,8 @@ static void test_grows(void **state)
 	 * The echo keeps up both ways, so each sender runs out of credit first:
 	 * both windows grow to their bound (16 x the first).
 	 */
-	assert_int_equal(rig->rl[0].window_max, 16 * LINK_WINDOW);
-	assert_int_equal(rig->cl[0].window_max, 16 * LINK_WINDOW);
+	assert_int_equal(rig->rl[0].window_max, 32 * LINK_WINDOW);
+	assert_int_equal(rig->cl[0].window_max, 32 * LINK_WINDOW);
 	assert_true(rig->rl[0].held_max <= rig->rl[0].window_max);
 }
 
