@@ -138,6 +138,15 @@ static void put_control(struct link *l)
 }
 
 /*
+ * The link whose flush is running, if any. libev queues the prepare
+ * watchers it will call before it calls them, so one started from inside a
+ * flush (a middle relay's circuit moved bytes from one link to another)
+ * would wait for the next poll, which may be long in coming: link_update()
+ * feeds it instead, to be called in this same turn.
+ */
+static struct link *flushing;
+
+/*
  * Gathers a frame from each circuit in turn, then the control messages, and
  * sends the lot in one send(). Owners whose bytes left are told once, after
  * the round; those that put more in then are gathered again while lout has
@@ -147,6 +156,8 @@ static void link_flush(struct link *l)
 {
 	if (l->dead)
 		return;
+	struct link *outer = flushing;
+	flushing = l;
 	link_enter(l);
 	for (;;) {
 		bool full = false;
@@ -202,6 +213,7 @@ static void link_flush(struct link *l)
 		shutdown(l->fd, SHUT_WR);
 		l->fin_out = true;
 	}
+	flushing = outer;
 	link_update(l);
 	link_leave(l);
 }
@@ -231,9 +243,11 @@ void link_update(struct link *l)
 	}
 	bool due = (l->up && (l->head || buf_len(&l->ctl) > 0)) || l->lists[LIST_DUE] ||
 	           (l->closing && !l->fin_out && buf_len(&l->lout) == 0);
-	if (due)
+	if (due) {
 		ev_prepare_start(l->loop, &l->flush);
-	else
+		if (flushing && flushing != l && !ev_is_pending(&l->flush))
+			ev_feed_event(l->loop, &l->flush, EV_PREPARE);
+	} else
 		ev_prepare_stop(l->loop, &l->flush);
 }
 
