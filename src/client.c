@@ -125,7 +125,9 @@ static void say_goodbye(struct client *c, int fd, struct sealed *s, bool fin)
 /*
  * A side that is a circuit on a link ends as a socket would: a deliberate
  * close sends END (say_goodbye) and then what is queued and a FIN; an
- * abort, a broken stream or a circuit whose flight never came is reset.
+ * abort, a broken stream or a circuit whose flight never came is reset. A
+ * middle relay's circuit to the next relay carries no records of its own:
+ * what is queued and a FIN, as close() on its socket would send.
  */
 static void close_circuit(struct client *c, struct link_circ **lcp, struct sealed *s, bool fin)
 {
@@ -133,11 +135,12 @@ static void close_circuit(struct client *c, struct link_circ **lcp, struct seale
 	if (!lc)
 		return;
 	*lcp = NULL;
-	if (c->aborting || !s || s->broken) {
+	bool plain_upstream = !s && lcp == &c->ulc;
+	if (c->aborting || (!s && !plain_upstream) || (s && s->broken)) {
 		link_circ_free(lc);
 		return;
 	}
-	if (!fin)
+	if (s && !fin)
 		sealed_close(s);
 	link_circ_release(lc);
 }
@@ -355,15 +358,18 @@ static bool pump_sealed(struct sealed *s, struct buf *in, struct buf *out, bool 
  * last: the side has sent its FIN and the other side is done, so the close
  * that follows at once sends this FIN (a shutdown() would be a syscall more).
  */
-static void shut_side(int fd, struct sealed *s, bool *shut, bool last)
+static void shut_side(int fd, struct link_circ *lc, struct sealed *s, bool *shut, bool last)
 {
 	*shut = true;
-	if (!s) {
-		if (!last)
-			shutdown(fd, SHUT_WR);
-		return;
+	if (s) {
+		s->want_end = true;
+	} else if (lc) {
+		/* A plain side on a link: its FIN follows what it has taken. */
+		lc->want_fin = true;
+		link_circ_kick(lc);
+	} else if (!last) {
+		shutdown(fd, SHUT_WR);
 	}
-	s->want_end = true;
 }
 
 static void flush_fin(int fd, struct link_circ *lc, struct sealed *s, bool *fin)
@@ -564,14 +570,14 @@ void client_update(struct client *c)
 		/* Carry each FIN across once everything before it has been written. */
 		if (c->c_eof && !c->u_shut && buf_len(&c->cin) == 0 && buf_len(&c->uout) == 0 &&
 		    c->c2u.len == 0) {
-			shut_side(c->ufd, c->us, &c->u_shut,
+			shut_side(c->ufd, c->ulc, c->us, &c->u_shut,
 			          c->u_eof && c->c_shut && side_flushed(c->cs, c->cs_fin));
 			if (c->us)
 				sealed_pump_out(c->us, client_upstream_out(c));
 		}
 		if (c->u_eof && !c->c_shut && buf_len(&c->uin) == 0 && buf_len(&c->cout) == 0 &&
 		    c->u2c.len == 0) {
-			shut_side(c->fd, c->cs, &c->c_shut,
+			shut_side(c->fd, c->clc, c->cs, &c->c_shut,
 			          c->c_eof && c->u_shut && side_flushed(c->us, c->us_fin));
 			if (c->cs)
 				sealed_pump_out(c->cs, client_out(c));
@@ -646,6 +652,9 @@ void client_update(struct client *c)
 		link_circ_took(c->clc);
 	}
 	if (c->ulc) {
+		if (!c->us)
+			c->ulc->rout =
+			    client_upstream_out(c); /* a middle relay's: see client_write_side() */
 		link_circ_kick(c->ulc);
 		link_circ_took(c->ulc);
 	}

@@ -251,13 +251,21 @@ static void on_circuit_input(struct link_circ *lc)
 			s->broken = true;
 		if (up && c->phase == PHASE_OPENING)
 			client_opening_check(c);
-		else if (!s)
+		else if (!s && !up)
 			client_close(c, "circuit reset before its flight");
 		else
-			client_abort(c, "relay link broken");
+			client_abort(c, up && !s ? "next relay reset the circuit"
+			                         : "relay link broken");
 		goto out;
 	}
 	c->last_active = ev_now(c->srv->loop);
+	if (!s && up) {
+		/* A middle relay's circuit to the next relay: its bytes in uin, as read. */
+		if (lc->in_fin)
+			c->u_eof = true;
+		upstream_side_read(c);
+		goto out;
+	}
 	if (!s) {
 		/* A relay's circuit before its flight: bytes in cin, as read. */
 		if (lc->in_fin)

@@ -93,11 +93,12 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
                       const char *side)
 {
 	ssize_t n;
-	struct sealed *s = fd == c->fd ? c->cs : c->us;
+	bool up = p == &c->u2c; /* a side is named by its pipe: both may be circuits (fd -1) */
+	struct sealed *s = up ? c->us : c->cs;
 	if (s)
 		return read_sealed(c, fd, s, b, eof, side);
 	bool tunnel = c->phase == PHASE_TUNNEL;
-	struct sealed *other = fd == c->fd ? c->us : c->cs;
+	struct sealed *other = up ? c->cs : c->us;
 	if (tunnel && spipe_active(p) && buf_len(b) == 0)
 		n = spipe_fill(p, fd);
 	else if (!tunnel && (other || c->phase != PHASE_FORWARD))
@@ -116,7 +117,7 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 	}
 	if (client_io_again(n))
 		return true;
-	if (fd == c->ufd && !c->us && c->h->upstream_quiet && c->h->upstream_quiet(c)) {
+	if (up && !c->us && c->h->upstream_quiet && c->h->upstream_quiet(c)) {
 		log_debug("client %d: %s read: %s; it owed nothing", c->fd, side, strerror(errno));
 		*eof = true;
 		return true;
@@ -130,7 +131,15 @@ bool client_read_side(struct client *c, int fd, struct buf *b, struct spipe *p, 
 bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p, const char *side)
 {
 	ssize_t n;
-	struct sealed *s = fd == c->fd ? c->cs : c->us;
+	bool up = p == &c->c2u;
+	struct sealed *s = up ? c->us : c->cs;
+	struct link_circ *lc = up ? c->ulc : c->clc;
+	if (!s && lc) {
+		/* A plain side on a link (a middle relay's next hop): b is what it sends now. */
+		lc->rout = b;
+		link_circ_kick(lc);
+		return true;
+	}
 	if (s) {
 		/* A kept circuit holds the stream's first bytes until the exit's status. */
 		if (c->phase == PHASE_OPENING && c->circ_reused)
@@ -140,7 +149,6 @@ bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 			return false;
 		}
 		/* A circuit on a link: its link sends the records this turn. */
-		struct link_circ *lc = s == c->cs ? c->clc : c->ulc;
 		if (lc) {
 			link_circ_kick(lc);
 			return true;
@@ -157,7 +165,7 @@ bool client_write_side(struct client *c, int fd, struct buf *b, struct spipe *p,
 		if (n > 0)
 			c->last_active = ev_now(c->srv->loop);
 		if (!s && (c->phase == PHASE_TUNNEL || c->phase == PHASE_FORWARD))
-			*(fd == c->fd ? &c->c_behind : &c->u_behind) = buf_len(b) > 0;
+			*(up ? &c->u_behind : &c->c_behind) = buf_len(b) > 0;
 		return true;
 	}
 	log_debug("client %d: %s write: %s", c->fd, side, strerror(errno));

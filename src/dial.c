@@ -122,14 +122,18 @@ void client_dial_reloaded(struct client *c)
 }
 
 /*
- * Through a chain whose first relay speaks links: the stream's circuit goes
- * on the link to it (opened now if there is none), its flight already in
- * us->rout. No connect to wait for: on to the exit's status.
+ * To a relay that speaks links: the stream's circuit goes on the link to it
+ * (opened now if there is none). No connect to wait for. Through a chain
+ * the flight is in us->rout already, and the exit's status decides; a
+ * middle relay's circuit carries the next hop's bytes as they are, its
+ * layer and padding first (relay.c), from uout and then cin.
  */
-static void dial_link(struct client *c, const struct relay_peer *first)
+static void dial_link(struct client *c, const struct relay_peer *p)
 {
-	struct link *l = linkset_to(c->srv, first);
-	c->ulc = l ? link_circ_open(l, &c->us->rin, &c->us->rout, &client_circuit_ops, c) : NULL;
+	struct link *l = linkset_to(c->srv, p);
+	struct buf *rin = c->us ? &c->us->rin : &c->uin;
+	struct buf *rout = c->us ? &c->us->rout : &c->uout;
+	c->ulc = l ? link_circ_open(l, rin, rout, &client_circuit_ops, c) : NULL;
 	c->next_addr = c->naddrs;
 	if (!c->ulc) {
 		client_upstream_close(c);
@@ -138,6 +142,23 @@ static void dial_link(struct client *c, const struct relay_peer *first)
 	}
 	client_connected(c);
 	client_update(c);
+}
+
+/*
+ * A middle relay extends over a link to a next relay that its running
+ * configuration names with its key and `links` (SPEC.md, "Extending over a
+ * link"); NULL: over a TCP connection of its own.
+ */
+static const struct relay_peer *linked_next_relay(const struct client *c,
+                                                  const struct sockaddr_storage *ss)
+{
+	if (!c->lc->relay || c->u.relay.cmd != RELAY_CMD_EXTEND)
+		return NULL;
+	const struct conf *conf = c->srv->conf;
+	for (size_t i = 0; i < conf->nrelays; i++)
+		if (conf->relays[i].links && addr_same_endpoint(&conf->relays[i].addr, ss))
+			return &conf->relays[i];
+	return NULL;
 }
 
 /* Tries the next address; every address is tried before giving up. */
@@ -154,6 +175,11 @@ void client_dial_next(struct client *c)
 		if (!addr_allowed(c, ss)) {
 			c->any_blocked = true;
 			continue;
+		}
+		const struct relay_peer *next = linked_next_relay(c, ss);
+		if (next) {
+			dial_link(c, next);
+			return;
 		}
 		/*
 		 * To a relay, a connection opened ahead saves a round trip. A

@@ -10,6 +10,9 @@
  * opened under the new configuration), and closes once it carries none,
  * so a relay the new configuration no longer names is left at once.
  *
+ * A relay extends circuits the same way, over one link to each next relay
+ * its configuration's relays list names with its key (dial.c).
+ *
  * Relay: a LINK flight turns its connection into a link, and each circuit
  * the client opens on it becomes a client of the engine (client.c), as a
  * connection of its own would. A link left with no circuit for

@@ -42,19 +42,28 @@ NACRE_CIPHER=${NACRE_CIPHER:-auto}
 # Whether the user's nacre reaches its first relay over a link (nacre.conf(5),
 # relays.links): true by default, as in nacre.conf.
 NACRE_LINKS=${NACRE_LINKS:-true}
+# Whether a 3-hop chain's middle relays reach the next relay over a link
+# (their own relays list names it): as NACRE_LINKS unless given.
+NACRE_RELAY_LINKS=${NACRE_RELAY_LINKS:-$NACRE_LINKS}
 NACRE_LIMITS="$NACRE_LIMITS
 record_cipher = \"$NACRE_CIPHER\";"
 
-# nacre_relay NAME POLICY EXIT: a relay process with a fresh key; sets NPID,
-# NPORT and NPUB.
+# nacre_relay NAME POLICY EXIT [NEXT]: a relay process with a fresh key; sets
+# NPID, NPORT and NPUB. NEXT (name:port:pubkey): the next relay, named in its
+# relays list (links = NACRE_RELAY_LINKS).
 nacre_relay() {
-	local name=$1 policy=$2 exit=$3
+	local name=$1 policy=$2 exit=$3 next="" nn np nk
+	if [ -n "${4:-}" ]; then
+		IFS=: read -r nn np nk <<<"$4"
+		next="relays = ( { name = \"$nn\"; address = \"127.0.0.1:$np\"; key = \"$nk\"; links = $NACRE_RELAY_LINKS; } );"
+	fi
 	rm -f "$W/$name.key"
 	NPUB=$("$NACRE" keygen "$W/$name.key" 2>>"$W/keygen.log") || hard_error "nacre keygen failed"
 	cat >"$W/$name.conf" <<EOC
 listen = ();
 log_level = "info";
 $NACRE_LIMITS
+$next
 relay = ( { address = "127.0.0.1:0"; key_file = "$name.key"; exit = $exit;
 	    policy = ( $policy ); } );
 EOC
@@ -100,9 +109,9 @@ start_nacre3() {
 	local p3 k3 p2 k2 p1 k1 pids
 	nacre_relay n3-r3 "$EXIT_POLICY" true
 	p3=$NPORT k3=$NPUB pids=$NPID
-	nacre_relay n3-r2 "$(middle_policy "$p3")" false
+	nacre_relay n3-r2 "$(middle_policy "$p3")" false "r3:$p3:$k3"
 	p2=$NPORT k2=$NPUB pids="$NPID $pids"
-	nacre_relay n3-r1 "$(middle_policy "$p2")" false
+	nacre_relay n3-r1 "$(middle_policy "$p2")" false "r2:$p2:$k2"
 	p1=$NPORT k1=$NPUB pids="$NPID $pids"
 	nacre_client n3-client "r1:$p1:$k1 r2:$p2:$k2 r3:$p3:$k3" '"r1", "r2", "r3"'
 	PORT[nacre3]=$NPORT

@@ -41,6 +41,9 @@
 #   NACRE_LINKS  true (default, as in nacre.conf): the user's nacre reaches its
 #                first relay over one link for all circuits (relays.links);
 #                false: a TCP connection per circuit
+#   NACRE_RELAY_LINKS  as NACRE_LINKS unless given: whether the 3-hop chain's
+#                middle relays reach the next relay over one link (their own
+#                relays list names it) or a TCP connection per circuit
 #   SS_METHOD    shadowsocks' cipher (default chacha20-ietf-poly1305, as the issue
 #                names; aes-256-gcm for the like-for-like comparison with auto)
 #   TOR=0        leave Tor out (default 1, but 0 with SMOKE=1)

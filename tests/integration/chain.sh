@@ -34,6 +34,7 @@ three_relays 4
 cat >"$T/relays.conf" <<EOF
 log_level = "debug";
 resolver = { servers = [ "127.0.0.1:$EXIT_DNS" ]; };
+$(relays_known)
 relay = (
 	{ address = "$R1"; key_file = "r1.key"; policy = ( { dest = "127.0.4.0/24"; action = "accept"; } ); },
 	{ address = "$R2"; key_file = "r2.key"; policy = ( { dest = "127.0.4.0/24"; action = "accept"; } ); },
@@ -183,8 +184,15 @@ sed "s|$(cat "$T/r2.pub")|$(cat "$T/r1.pub")|" "$T/down.conf" |
 	sed "s/127.0.4.9:9/$R2/" >"$T/wrongkey.conf"
 echo 'timeouts = { connect = 2.0; };' >>"$T/wrongkey.conf"
 start_nacre user-wrongkey -c "$T/wrongkey.conf"
-expect_eq "SOCKS5 0x06: relay 2 never answers a flight made for another key" "rep=06 close=eof" \
-	"$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+if [ "${RELAY_LINKS:-0}" = 1 ]; then
+	# Over r1's link, r2 resets the circuit at once (SPEC.md, "Circuits on a
+	# link": r1 proved it knows r2's key) and r1 passes the reset on.
+	expect_eq "SOCKS5 0x01: relay 2 resets a flight made for another key inside r1's link" \
+		"rep=01 close=eof" "$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+else
+	expect_eq "SOCKS5 0x06: relay 2 never answers a flight made for another key" \
+		"rep=06 close=eof" "$(py socks5 --proxy 127.0.0.1:$NACRE_PORT --dest 127.0.0.1:$ECHO)"
+fi
 
 # ---- one process: the proxy and the relay role at once (a 1-hop chain to itself)
 "$NACRE" keygen "$T/self.key" >"$T/self.pub" 2>/dev/null
@@ -276,4 +284,11 @@ check "a middle relay opens a spare to the next relay its policy names" \
 	wait_for_line "$T/sink-m.log" '^connection 2$' 5
 
 check "the relays process is still running" kill -0 "$RELAYS_PID"
+if [ "${RELAY_LINKS:-0}" = 1 ]; then
+	check "r1 extended to r2, and r2 to r3, over links" \
+		sh -c "grep -q 'opening to relay r2' '$T/relays.log' &&
+		       grep -q 'opening to relay r3' '$T/relays.log'"
+else
+	check "no relay linked to another" sh -c "! grep -q 'opening to relay' '$T/relays.log'"
+fi
 finish

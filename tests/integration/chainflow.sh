@@ -18,6 +18,7 @@ declare -A RPID
 three_relays 5
 relay_conf() { # N EXIT NEXT-POLICY
 	cat <<EOF
+$(relays_known)
 relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
 	    policy = ( { dest = "$4"; action = "accept"; } ); } );
 listen = ();
@@ -131,7 +132,8 @@ done
 #    through a chain the client's bytes stay in a small block in front of
 #    the records (before, at the user's side: 1.2 MiB a stalled download,
 #    and every bulk block of the process for 20 stalled uploads).
-# Over a link (LINKS=1, between the user's side and relay1) the bytes a
+# Over a link (LINKS=1, between the user's side and relay1; with
+# RELAY_LINKS=1 between the relays too) the bytes a
 # circuit has in flight wait in the receiving process, not in a socket's
 # kernel buffer, and a circuit whose reader kept up before it stalled has a
 # grown window (SPEC.md, "Links": up to 2 MiB): the receiving end of the
@@ -154,12 +156,17 @@ stalled() {
 	during=($(all_rss))
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	# The link's receiving end: the user's side (0) on a download, relay1 (1) on an upload.
-	local receiver=0
-	case $what in *up*) receiver=1 ;; esac
+	# The receiving ends of links: the user's side (0) on a download and
+	# relay1 (1) on an upload; with RELAY_LINKS=1 relay1 and relay2 on a
+	# download and relay2 and relay3 on an upload too.
+	local receivers=0
+	case $what in *up*) receivers=1 ;; esac
+	[ "${RELAY_LINKS:-0}" = 1 ] && receivers="$receivers $((receivers + 1)) $((receivers + 2))"
 	for i in 0 1 2 3; do
 		bound=$((20 * ${5:-768}))
-		[ "${LINKS:-0}" = 1 ] && [ "$i" = "$receiver" ] && bound=$((bound + 32768 + 20 * 64))
+		if [ "${LINKS:-0}" = 1 ] && [[ " $receivers " == *" $i "* ]]; then
+			bound=$((bound + 32768 + 20 * 64))
+		fi
 		grew=$((during[i] - base[i]))
 		if [ "$ASAN_BUILD" = 1 ]; then
 			pass "${names[i]}: RSS grew by ${grew} KiB for 20 stalled $what # SKIP not bounded in a sanitizer build"

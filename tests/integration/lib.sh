@@ -206,6 +206,20 @@ relays = (
 EOF
 }
 
+# relays_known: with RELAY_LINKS=1 in the environment, the relays' own
+# "relays" list naming r2 and r3 of three_relays with their keys, so that a
+# relay extends to them over links (SPEC.md, "Extending over a link");
+# nothing otherwise, and each circuit gets a TCP connection of its own.
+relays_known() {
+	[ "${RELAY_LINKS:-0}" = 1 ] || return 0
+	cat <<EOF
+relays = (
+	{ name = "r2"; address = "$R2"; key = "$(cat "$T/r2.pub")"; },
+	{ name = "r3"; address = "$R3"; key = "$(cat "$T/r3.pub")"; }
+);
+EOF
+}
+
 # client_fin VIA PROXY-PORT ORIGIN-PORT: through the proxy (VIA socks5 or
 # connect), sends 1 MiB (+3 bytes) to a halfclose origin, shuts down its write
 # side, then reads the origin's reply to EOF. Prints the reply.

@@ -9,7 +9,9 @@
 #  - failures inside the chain still come back as the right reply codes;
 #  - a first relay that restarts: the next stream opens a new link.
 # chain.sh and chainflow.sh run again with LINKS=1 (chain-links.sh,
-# chainflow-links.sh): every check they make holds over a link too.
+# chainflow-links.sh): every check they make holds over a link too; and with
+# RELAY_LINKS=1 as well, the relays linked to each other (chain-relaylinks.sh,
+# chainflow-relaylinks.sh).
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -75,7 +77,8 @@ expect_eq "100 simultaneous tunnels through one hop each echo their own data" \
 expect_eq "... and through three hops" "simultaneous=100/100 echoed=100/100" \
 	"$(py tunnels --proxy 127.0.0.2:$P3 --dest 127.0.0.1:$ECHO --n 100 --size 16384 2>>"$T/tunnels.err")"
 expect_eq "every stream went on one link to r1: one LINK flight" "1" "$(links_made)"
-# Three hops: r1 extends to r2 over TCP (relay to relay links are not made yet).
+# Three hops: r1 extends to r2 over TCP, as the relays' configuration names
+# no next relay's key (relaylinks.sh has relays that do).
 check "the user's side opened one connection to r1 for all of them" \
 	[ "$(grep -c 'opening to relay r1' "$T/user.log")" -eq 1 ]
 
