@@ -16,14 +16,6 @@ HTTP_PORT=$ORIGIN_PORT
 
 declare -A RPID
 three_relays 5
-relay_conf() { # N EXIT NEXT-POLICY
-	cat <<EOF
-$(relays_known)
-relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
-	    policy = ( { dest = "$4"; action = "accept"; } ); } );
-listen = ();
-EOF
-}
 relay_conf 1 "$R1" false 127.0.5.2/32 >"$T/r1.conf"
 relay_conf 2 "$R2" false 127.0.5.3/32 >"$T/r2.conf"
 relay_conf 3 "$R3" true 127.0.0.1/32 >"$T/r3.conf"

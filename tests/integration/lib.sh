@@ -220,6 +220,68 @@ relays = (
 EOF
 }
 
+# links_origins: nginx (NG) serving /big (16 MiB, sha256 BIG_SHA) and /1k
+# (K_SHA), and an echo server (ECHO), on 127.0.0.1.
+links_origins() {
+	mkdir -p "$T/www"
+	head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/www/big"
+	head -c 1024 /dev/urandom >"$T/www/1k"
+	BIG_SHA=$(sha256_of "$T/www/big")
+	K_SHA=$(sha256_of "$T/www/1k")
+	start_nginx
+	NG=$NGINX_PORT
+	start_helper echo errlib.py echo-server --bind 127.0.0.1
+	ECHO=$HELPER_PORT
+}
+
+# stalled_beside WHERE PROXY-PORT NGINX-PORT SHA: a stream whose reader stops
+# does not stall its neighbour (links: each circuit has a window of its own).
+# A client reads 64 KiB of nginx's /big (16 MiB, whose sha256 is SHA) through
+# the SOCKS5 proxy, then stops reading for 10 s; meanwhile a download of it
+# beside the first completes while the first reader still sleeps, and the
+# first then gets the rest.
+stalled_beside() {
+	run_py 40 - "$2" "$3" >"$T/stall.out" 2>&1 <<'PY' &
+import socket, sys, time
+from origin import socks5_connect
+s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
+assert rep == 0, rep
+s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+got = 0
+while got < 65536:
+    got += len(s.recv(65536))
+print("stalled", flush=True)
+time.sleep(10)
+s.settimeout(20)
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    got += len(b)
+print("rest", got > 16 * 1024 * 1024)
+PY
+	local stall=$!
+	wait_for_line "$T/stall.out" stalled 10 || hard_error "the stalled client did not start"
+	expect_eq "a download beside a stalled stream $1 completes" "$4" "$(timeout 60 curl -sS \
+		--max-time 55 --socks5-hostname "127.0.0.1:$2" "http://127.0.0.1:$3/big" | sha256sum | cut -d' ' -f1)"
+	check "... while the stalled reader still sleeps" [ "$(grep -c rest "$T/stall.out")" = 0 ]
+	wait "$stall"
+	expect_eq "the stalled stream then gets the rest" "rest True" "$(tail -1 "$T/stall.out")"
+}
+
+# relay_conf N ADDRESS EXIT POLICY-DEST: the configuration of relay N of
+# three_relays alone in a process, accepting POLICY-DEST only (its next relay,
+# or the exit's destinations); with RELAY_LINKS=1 it knows r2 and r3 by their
+# keys (relays_known).
+relay_conf() {
+	cat <<EOF
+$(relays_known)
+relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
+	    policy = ( { dest = "$4"; action = "accept"; } ); } );
+listen = ();
+EOF
+}
+
 # client_fin VIA PROXY-PORT ORIGIN-PORT: through the proxy (VIA socks5 or
 # connect), sends 1 MiB (+3 bytes) to a halfclose origin, shuts down its write
 # side, then reads the origin's reply to EOF. Prints the reply.

@@ -16,15 +16,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
 need_python
-mkdir -p "$T/www"
-head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/www/big"
-head -c 1024 /dev/urandom >"$T/www/1k"
-BIG_SHA=$(sha256_of "$T/www/big")
-K_SHA=$(sha256_of "$T/www/1k")
-start_nginx
-NG=$NGINX_PORT
-start_helper echo errlib.py echo-server --bind 127.0.0.1
-ECHO=$HELPER_PORT
+links_origins
 
 three_relays 6
 cat >"$T/relays.conf" <<EOF
@@ -83,35 +75,7 @@ check "the user's side opened one connection to r1 for all of them" \
 	[ "$(grep -c 'opening to relay r1' "$T/user.log")" -eq 1 ]
 
 # ---- a stalled stream does not stall its neighbour
-# A client reads 64 KiB of a 16 MiB download, then stops reading for 10 s;
-# meanwhile a 16 MiB download on the same link completes: it is done while
-# the first reader still sleeps.
-run_py 30 - "$P1" "$NG" >"$T/stall.out" 2>&1 <<'PY' &
-import socket, sys, time
-from origin import socks5_connect
-s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
-assert rep == 0, rep
-s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-got = 0
-while got < 65536:
-    got += len(s.recv(65536))
-print("stalled", flush=True)
-time.sleep(10)
-s.settimeout(20)
-while True:
-    b = s.recv(1 << 20)
-    if not b:
-        break
-    got += len(b)
-print("rest", got > 16 * 1024 * 1024)
-PY
-STALL=$!
-wait_for_line "$T/stall.out" stalled 10 || hard_error "the stalled client did not start"
-expect_eq "a download beside a stalled stream on the same link completes" "$BIG_SHA" \
-	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/big")"
-check "... while the stalled reader still sleeps" [ "$(grep -c rest "$T/stall.out")" = 0 ]
-wait "$STALL"
-expect_eq "the stalled stream then gets the rest" "rest True" "$(tail -1 "$T/stall.out")"
+stalled_beside "on the same link" "$P1" "$NG" "$BIG_SHA"
 
 # ---- failures come back as reply codes
 CLOSED=$(free_port 127.0.6.9)

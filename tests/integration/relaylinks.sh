@@ -17,32 +17,14 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/lib.sh"
 
 need_python
-mkdir -p "$T/www"
-head -c $((16 * 1024 * 1024)) /dev/urandom >"$T/www/big"
-head -c 1024 /dev/urandom >"$T/www/1k"
-BIG_SHA=$(sha256_of "$T/www/big")
-K_SHA=$(sha256_of "$T/www/1k")
-start_nginx
-NG=$NGINX_PORT
-start_helper echo errlib.py echo-server --bind 127.0.0.1
-ECHO=$HELPER_PORT
+links_origins
 
 three_relays 7
+# Each relay's configuration knows r2 and r3 by their keys.
 RELAY_LINKS=1
-# relay_conf N ADDRESS EXIT POLICY-DEST: relay N's configuration, which knows
-# r2 and r3 by their keys.
-relay_conf() {
-	cat <<EOF
-log_level = "debug";
-$(relays_known)
-relay = ( { address = "$2"; key_file = "r$1.key"; exit = $3;
-	    policy = ( { dest = "$4"; action = "accept"; } ); } );
-listen = ();
-EOF
-}
-relay_conf 1 "$R1" false 127.0.7.2/32 >"$T/r1.conf"
-relay_conf 2 "$R2" false 127.0.7.3/32 >"$T/r2.conf"
-relay_conf 3 "$R3" true 127.0.0.1/32 >"$T/r3.conf"
+{ echo 'log_level = "debug";'; relay_conf 1 "$R1" false 127.0.7.2/32; } >"$T/r1.conf"
+{ echo 'log_level = "debug";'; relay_conf 2 "$R2" false 127.0.7.3/32; } >"$T/r2.conf"
+{ echo 'log_level = "debug";'; relay_conf 3 "$R3" true 127.0.0.1/32; } >"$T/r3.conf"
 declare -A RPID
 start_relay() {
 	start_nacre "r$1" -c "$T/r$1.conf"
@@ -94,34 +76,7 @@ expect_eq "no circuit reached r2 or r3 on a connection of its own" "0 0" \
 	"$(tcp_circuits 2) $(tcp_circuits 3)"
 
 # ---- a stalled stream does not stall its neighbour
-# A client reads 64 KiB of a 16 MiB download, then stops reading for 10 s;
-# meanwhile a 16 MiB download through the same three links completes.
-run_py 40 - "$P" "$NG" >"$T/stall.out" 2>&1 <<'PY' &
-import socket, sys, time
-from origin import socks5_connect
-s, rep, _, _ = socks5_connect(int(sys.argv[1]), "127.0.0.1", int(sys.argv[2]))
-assert rep == 0, rep
-s.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-got = 0
-while got < 65536:
-    got += len(s.recv(65536))
-print("stalled", flush=True)
-time.sleep(10)
-s.settimeout(20)
-while True:
-    b = s.recv(1 << 20)
-    if not b:
-        break
-    got += len(b)
-print("rest", got > 16 * 1024 * 1024)
-PY
-STALL=$!
-wait_for_line "$T/stall.out" stalled 10 || hard_error "the stalled client did not start"
-expect_eq "a download beside a stalled stream on the same links completes" "$BIG_SHA" \
-	"$(get --socks5-hostname "127.0.0.1:$P" "http://127.0.0.1:$NG/big")"
-check "... while the stalled reader still sleeps" [ "$(grep -c rest "$T/stall.out")" = 0 ]
-wait "$STALL"
-expect_eq "the stalled stream then gets the rest" "rest True" "$(tail -1 "$T/stall.out")"
+stalled_beside "on the same links" "$P" "$NG" "$BIG_SHA"
 
 # ---- failures at the exit come back as reply codes
 CLOSED=$(free_port 127.0.0.1)
