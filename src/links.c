@@ -247,8 +247,9 @@ void link_update(struct link *l)
 		ev_prepare_start(l->loop, &l->flush);
 		if (flushing && flushing != l && !ev_is_pending(&l->flush))
 			ev_feed_event(l->loop, &l->flush, EV_PREPARE);
-	} else
+	} else {
 		ev_prepare_stop(l->loop, &l->flush);
+	}
 }
 
 /* ------------------------------------------------------------ input */
