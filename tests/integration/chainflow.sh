@@ -47,6 +47,14 @@ start_chain
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 all_rss() { echo "$(rss_kib "$UPID") $(rss_kib "${RPID[1]}") $(rss_kib "${RPID[2]}") $(rss_kib "${RPID[3]}")"; }
 
+# In a sanitizer build the allocator keeps freed blocks in quarantine, so RSS
+# there counts those too: the figures are shown and not bounded. (With links
+# between the relays, a middle's link queue takes and frees 64 KiB chunks
+# as a stream moves: a relay grew by 7-12 MiB there behind one stalled
+# reader, against 3.5 MiB in a plain build.)
+ASAN_BUILD=0
+ldd "$NACRE" 2>/dev/null | grep -q libasan && ASAN_BUILD=1
+
 # ------------------------------------------------------------ backpressure
 # 256 MiB from the origin, through SOCKS5 and then as an absolute-form HTTP
 # request; the client reads 1 MiB, stops for 4 s, then reads the rest. While
@@ -93,7 +101,9 @@ for how in socks5 http; do
 	wait "$BP_PID"
 	for i in 0 1 2 3; do
 		grew=$((during[i] - base[i]))
-		if [ "$grew" -lt 8192 ]; then
+		if [ "$ASAN_BUILD" = 1 ]; then
+			pass "${names[i]}: RSS grew by ${grew} KiB while the $how client was not reading # SKIP not bounded in a sanitizer build"
+		elif [ "$grew" -lt 8192 ]; then
 			pass "${names[i]}: RSS grew by ${grew} KiB while the $how client was not reading (bounded)"
 		else
 			fail "${names[i]}: RSS grew by ${grew} KiB while the $how client was not reading"
@@ -134,10 +144,6 @@ done
 # part of a 64 KiB queue chunk a stream.
 # Each load starts on a fresh chain, so that one load's growth is not hidden
 # in the heap another left behind.
-# In a sanitizer build the allocator keeps freed blocks in quarantine, so RSS
-# there counts those too: the figures are shown and not bounded.
-ASAN_BUILD=0
-ldd "$NACRE" 2>/dev/null | grep -q libasan && ASAN_BUILD=1
 # stalled WHAT PID OUT SETTLE [KIB]: once the streams that PID holds say
 # "stalled" in OUT, waits SETTLE seconds, takes every process's RSS, lets the
 # streams go and checks what each process grew by: KIB (768) a stream at most.
