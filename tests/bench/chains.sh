@@ -293,6 +293,8 @@ JSON=$OUT_DIR/chains-$STAMP.json
 	[ "$TOR" = 1 ] && printf '#tor\t%s\n' "$(tor --version 2>/dev/null | sed -n 's/^Tor version \([^ ]*\).*/\1/p' | head -n 1)"
 	printf '#ss_method\t%s\n' "$SS_METHOD"
 	printf '#nacre_record_cipher\t%s\n' "$NACRE_CIPHER"
+	printf '#nacre_links\t%s\n' "$NACRE_LINKS"
+	printf '#nacre_relay_links\t%s\n' "$NACRE_RELAY_LINKS"
 	printf '#bulk_bytes\t%s\n' "$BULK_BYTES"
 	[ "$TOR" = 1 ] && printf '#tor_bulk_bytes\t%s\n' "${BYTES[tor3]}"
 	printf '#ttfb_n\t%s\n' "$TTFB_N"
@@ -599,7 +601,7 @@ echo "bulk: ${BULK_MIB} MiB$([ "$TOR" = 1 ] && echo " (Tor: ${TOR_BULK_MIB} MiB)
 	"(the client closes first; then with Connection: close, the origin first);" \
 	"c=$CONC: loadgen, ${CONN_SECS} s of new connections; idle: $IDLE_N tunnels," \
 	"RSS again ${AFTER_SECS} s after they close; ss: $SS_METHOD, --no-delay;" \
-	"nacre: record_cipher $NACRE_CIPHER"
+	"nacre: record_cipher $NACRE_CIPHER, links $NACRE_LINKS, between relays $NACRE_RELAY_LINKS"
 echo "load at start: ${LOAD_START/*load average/load average}"
 echo "load at end:   ${LOAD_END/*load average/load average}"
 echo

@@ -57,6 +57,9 @@
 #   BULK_MIB     size of the bulk file (default 64; 0 leaves bulk out)
 #   SMOKE=1      one round, N=5, COLD_N=2, BULK_MIB=8
 #   DELAY_MS     one-way delay per link (default 5, so 10 ms round trips)
+#   RELAY_LINKS=1  nacre's r1 and r2 reach the next relay over one link each
+#                (their relays lists name it), for both nacre paths; by
+#                default they open a TCP connection per circuit, with spares
 #   TUN_PRIO     SCHED_FIFO priority of the tundelay processes (default 50;
 #                0: ordinary processes, whose links then run late by a few
 #                ms now and then when the two cores are busy)
@@ -336,13 +339,20 @@ nacre_restart() {
 	for p in "${NACRE_NS[@]}"; do nacre_start "${p%%:*}" "${p#*:}"; done
 }
 
-# nacre_relay NAME ADDRESS EXIT POLICY
+# nacre_relay NAME ADDRESS EXIT POLICY [NEXT-NAME NEXT-ADDRESS]: with
+# RELAY_LINKS=1 and a next relay, its relays list names that relay (whose key
+# is made first).
 nacre_relay() {
 	"$NACRE" keygen "$W/$1.key" >"$W/$1.pub" 2>>"$W/keygen.log" || hard_error "nacre keygen failed"
+	local next=""
+	if [ "${RELAY_LINKS:-0}" = 1 ] && [ -n "${5:-}" ]; then
+		next="relays = ( { name = \"$5\"; address = \"$6\"; key = \"$(cat "$W/n-$5.pub")\"; } );"
+	fi
 	cat >"$W/$1.conf" <<EOF
 listen = ();
 log_level = "info";
 timeouts = { drain = 0.1; }; # the cold paths restart every process
+$next
 relay = ( { address = "$2"; key_file = "$1.key"; exit = $3;
 	    policy = ( $4 ); } );
 EOF
@@ -350,9 +360,9 @@ EOF
 # A middle relay may reach the next relay and nothing else; the exit, the
 # origin's subnet (private ranges are refused unless named).
 next_only() { echo "{ dest = \"$1/32\"; port = $2; action = \"accept\"; }, { dest = \"*\"; action = \"reject\"; }"; }
-nacre_relay n-r1 "$R1_IP:9001" false "$(next_only "$R2_IP" 9002)"
-nacre_relay n-r2 "$R2_IP:9002" false "$(next_only "$R3_IP" 9003)"
 nacre_relay n-r3 "$R3_IP:9003" true "{ dest = \"$ORIGIN_NET\"; action = \"accept\"; }"
+nacre_relay n-r2 "$R2_IP:9002" false "$(next_only "$R3_IP" 9003)" r3 "$R3_IP:9003"
+nacre_relay n-r1 "$R1_IP:9001" false "$(next_only "$R2_IP" 9002)" r2 "$R2_IP:9002"
 cat >"$W/n-user.conf" <<EOF
 log_level = "info";
 timeouts = { drain = 0.1; };
@@ -472,6 +482,7 @@ JSON=$OUT_DIR/rtt-$STAMP.json
 	printf '#n\t%s\n' "$N"
 	printf '#cold_n\t%s\n' "$COLD_N"
 	printf '#delay_ms\t%s\n' "$DELAY_MS"
+	printf '#relay_links\t%s\n' "${RELAY_LINKS:-0}"
 	printf '#tun_prio\t%s\n' "$(grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && echo 0 || echo "$TUN_PRIO")"
 	printf '#nacre\t%s\n' "$NACRE"
 	printf '#nacre_commit\t%s\n' "$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -546,7 +557,8 @@ tun_sched="SCHED_FIFO $TUN_PRIO"
 grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && tun_sched="SCHED_FIFO refused: not prioritised"
 echo "4 links user-r1-r2-r3-origin, each 2 TUN devices and tundelay -d $DELAY_MS (ms each way, $tun_sched);" \
 	"$N new connections per path per round ($COLD_N on each cold path, every nacre restarted before each)," \
-	"one at a time, curl GET of 1 KiB from nginx"
+	"one at a time, curl GET of 1 KiB from nginx;" \
+	"nacre's relays reach the next one $([ "${RELAY_LINKS:-0}" = 1 ] && echo "over a link" || echo "over TCP, with spares")"
 echo "load at start: ${LOAD_START/*load average/load average}"
 echo "load at end:   ${LOAD_END/*load average/load average}"
 echo
