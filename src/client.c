@@ -652,9 +652,6 @@ void client_update(struct client *c)
 		link_circ_took(c->clc);
 	}
 	if (c->ulc) {
-		if (!c->us)
-			c->ulc->rout =
-			    client_upstream_out(c); /* a middle relay's: see client_write_side() */
 		link_circ_kick(c->ulc);
 		link_circ_took(c->ulc);
 	}

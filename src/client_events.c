@@ -295,10 +295,17 @@ static void on_circuit_output(struct link_circ *lc)
 	struct client *c = lc->arg;
 	client_enter(c);
 	c->last_active = ev_now(c->srv->loop);
-	if (lc == c->ulc)
+	if (lc == c->ulc) {
+		/*
+		 * A middle relay's circuit: what it sends next, as after a socket's
+		 * write (its layer and padding, then what follows them).
+		 */
+		if (!c->us)
+			client_write_side(c, c->ufd, client_upstream_out(c), &c->c2u, "upstream");
 		upstream_side_written(c);
-	else
+	} else {
 		client_side_written(c);
+	}
 	client_update(c);
 	client_leave(c);
 }

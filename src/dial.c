@@ -156,7 +156,7 @@ static const struct relay_peer *linked_next_relay(const struct client *c,
 		return NULL;
 	const struct conf *conf = c->srv->conf;
 	for (size_t i = 0; i < conf->nrelays; i++)
-		if (conf->relays[i].links && addr_same_endpoint(&conf->relays[i].addr, ss))
+		if (conf->relays[i].links && addr_equal(&conf->relays[i].addr, ss))
 			return &conf->relays[i];
 	return NULL;
 }

@@ -93,19 +93,6 @@ bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage 
 	       memcmp(a, b, addr_len((const struct sockaddr *)a)) == 0;
 }
 
-bool addr_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-	return a->ss_family == AF_INET6 && x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-}
-
 uint16_t addr_port(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET6)

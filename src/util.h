@@ -25,8 +25,6 @@ const char *addr_format(const struct sockaddr *sa, char buf[ADDR_STR_MAX]);
 socklen_t addr_len(const struct sockaddr *sa);
 /* The same family, address and port (both parsed or zeroed, as every one here is). */
 bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-/* Same family, IP and port (IPv6 flow labels and scopes aside). */
-bool addr_same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 uint16_t addr_port(const struct sockaddr *sa);
 void addr_set_port(struct sockaddr *sa, uint16_t port);
 
