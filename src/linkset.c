@@ -183,6 +183,22 @@ bool linkset_accept(struct server *srv, struct client *c, const struct hop_relay
 	return true;
 }
 
+void linkset_open_ahead(struct server *srv)
+{
+	const struct conf *conf = srv->conf;
+	/*
+	 * A LINK flight is stamped with the loop's time, which at start is from
+	 * before the wait for a relay's first whole second (server.c): a relay in
+	 * this same process would take the stamp for one from before it began.
+	 */
+	ev_now_update(srv->loop);
+	for (size_t i = 0; i < conf->nchains; i++) {
+		const struct relay_peer *p = conf->chains[i].hops[0];
+		if (p->links && !linkset_to(srv, p))
+			log_debug("link to relay %s: not opened ahead", p->name);
+	}
+}
+
 void linkset_reloaded(struct server *srv)
 {
 	for (struct linkset_entry *e = srv->links; e; e = e->next) {

@@ -2,13 +2,16 @@
  * The links a node keeps (protocol/SPEC.md, "Links"; src/links.c).
  *
  * User's side: one link to each first relay that the configuration marks
- * `links = true`, opened when a circuit first needs it and carrying every
- * circuit to that relay from then on. One that carries nothing for
- * LINKSET_IDLE seconds is closed; one that is not up within the connect
- * timeout fails, and its circuits with it. After a reload a link is kept
- * for the circuits it carries but takes no new one (those go on a link
- * opened under the new configuration), and closes once it carries none,
- * so a relay the new configuration no longer names is left at once.
+ * `links = true` (the default), carrying every circuit to that relay. It is
+ * opened ahead, when the process starts and after a reload, so that the
+ * first stream finds it up, as Tor builds its first circuits before an
+ * application asks; one that has gone is opened again when a circuit needs
+ * it. One that carries nothing for LINKSET_IDLE seconds is closed; one that
+ * is not up within the connect timeout fails, and its circuits with it.
+ * After a reload a link is kept for the circuits it carries but takes no
+ * new one (those go on a link opened under the new configuration), and
+ * closes once it carries none, so a relay the new configuration no longer
+ * names is left at once.
  *
  * A relay extends circuits the same way, over one link to each next relay
  * its configuration's relays list names with its key (dial.c).
@@ -49,6 +52,11 @@ struct link *linkset_to(struct server *srv, const struct relay_peer *p);
  */
 bool linkset_accept(struct server *srv, struct client *c, const struct hop_relay *h,
                     const uint8_t reply[RELAY_REPLY_LEN], const uint8_t *in, size_t in_len);
+/*
+ * User's side: opens the link to the first relay of each chain that has
+ * none, ahead of any circuit (at start, and after a reload).
+ */
+void linkset_open_ahead(struct server *srv);
 /* After a reload: the user's links take no new circuit. */
 void linkset_reloaded(struct server *srv);
 /* Resets every link (stopping). */

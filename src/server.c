@@ -303,6 +303,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	 */
 	spare_free_all(srv);
 	linkset_reloaded(srv);
+	linkset_open_ahead(srv);
 	relays_reloaded(srv);
 	log_info("configuration reloaded (%u live connections kept)", srv->nclients);
 }
@@ -422,6 +423,7 @@ int server_serve(const struct cli_opts *opts, struct conf *conf, unsigned worker
 		}
 	if (!server_apply(&srv, conf))
 		fatalx("cannot start: see the errors above");
+	linkset_open_ahead(&srv);
 	srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	ev_timer_init(&srv.idle_timer, on_idle, IDLE_TRIM_SECONDS, 0.);

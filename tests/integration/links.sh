@@ -7,6 +7,8 @@
 #  - a stream whose reader stops holds its circuit's window and no more: a
 #    stream beside it on the same link goes on at once;
 #  - failures inside the chain still come back as the right reply codes;
+#  - the link is opened when the user's side starts, before any stream, and
+#    again at once after a reload;
 #  - a first relay that restarts: the next stream opens a new link.
 # chain.sh and chainflow.sh run again with LINKS=1 (chain-links.sh,
 # chainflow-links.sh): every check they make holds over a link too; and with
@@ -42,6 +44,7 @@ chains = ( { name = "one"; hops = [ "r1" ]; }, { name = "three"; hops = [ "r1", 
 listen = ( { address = "127.0.0.1:0"; route = "one"; }, { address = "127.0.0.2:0"; route = "three"; } );
 EOF
 start_nacre user -c "$T/user.conf"
+USER_PID=$NACRE_PID
 P1=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T/user.log" | head -1)
 P3=$(sed -nE 's/.*listening on 127\.0\.0\.2:([0-9]+).*/\1/p' "$T/user.log" | head -1)
 [ -n "$P1" ] && [ -n "$P3" ] || hard_error "the user's listeners did not start"
@@ -50,6 +53,12 @@ mycurl() { timeout 60 curl -sS --max-time 55 "$@"; }
 get() { mycurl "$@" | sha256sum | cut -d' ' -f1; }
 links_made() { grep -c 'became a link' "$T/relays.log"; }
 flights_at_relay() { grep -c 'opening a flight' "$T/relays.log"; }
+
+# ---- opened ahead: the link is up before any stream asks for it
+check "the link to r1 is opened at start and up before any stream" \
+	wait_for_line "$T/user.log" 'link .*: up' 10
+expect_eq "... one flight at r1, the link's own: no circuit yet" "1 1" \
+	"$(links_made) $(flights_at_relay)"
 
 # ---- many streams, one connection
 expect_eq "16 MiB through one hop over a link (SOCKS5)" "$BIG_SHA" \
@@ -97,5 +106,38 @@ expect_eq "after r1 restarted, the next stream works" "$K_SHA" \
 	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/1k")"
 expect_eq "... over a new link" "1" "$(links_made)"
 check "... the user's side saw the old one go down" grep -q 'link .*: down' "$T/user.log"
+
+# ---- a reload opens the new configuration's link at once; the old one,
+# left without a circuit, closes
+kill -HUP "$USER_PID"
+wait_for_line "$T/user.log" 'configuration reloaded' 10 || hard_error "the user's side did not reload"
+for i in $(seq 1 100); do
+	[ "$(links_made)" -ge 2 ] && [ "$(grep -c 'link .*: down' "$T/user.log")" -ge 2 ] && break
+	sleep 0.05
+done
+expect_eq "after a reload, a new link to r1 opened ahead of any stream; the old one down" "2 2" \
+	"$(links_made) $(grep -c 'link .*: down' "$T/user.log")"
+expect_eq "... and the next stream works" "$K_SHA" \
+	"$(get --socks5-hostname "127.0.0.1:$P1" "http://127.0.0.1:$NG/1k")"
+expect_eq "... on that link" "2" "$(links_made)"
+
+# ---- one process that is its own first relay, as contrib/quickstart.sh runs:
+# the flight of the link it opens at start is stamped after its relay began
+# (a relay takes no flight from before its first whole second)
+S1=127.0.6.8:$(free_port 127.0.6.8)
+cat >"$T/self.conf" <<EOF
+log_level = "debug";
+relays = ( { name = "s1"; address = "$S1"; key = "$(cat "$T/r1.pub")"; } );
+chains = ( { name = "s"; hops = [ "s1" ]; } );
+route = "s";
+listen = ( { address = "127.0.0.1:0"; } );
+relay = ( { address = "$S1"; key_file = "r1.key"; exit = true;
+	    policy = ( { dest = "127.0.0.1/32"; action = "accept"; } ); } );
+EOF
+start_nacre self -c "$T/self.conf"
+check "a process that is its own first relay: its link opened at start comes up" \
+	wait_for_line "$T/self.log" 'link .*: up' 5
+expect_eq "... and carries a stream" "$K_SHA" \
+	"$(get --socks5-hostname "127.0.0.1:$NACRE_PORT" "http://127.0.0.1:$NG/1k")"
 
 finish
