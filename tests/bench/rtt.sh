@@ -30,7 +30,11 @@
 #   nacre-links  the same chain from a second user's nacre (127.0.0.1:1081)
 #            with nacre's default, links = true: every circuit to r1 rides
 #            one link (SPEC.md, "Links"), kept circuits included. The issue's
-#            target is judged on this path (targets.py).
+#            target is judged on this path (targets.py). Cold (SOCKS5
+#            only): every nacre restarted, then a GET at once, while the
+#            link the user's side opens at start may still be on its way;
+#            started: the same, COLD_SETTLE seconds after the restart, the
+#            first stream of a nacre started a moment ago.
 #   ss3      shadowsocks-libev layered: ss-local (key 3) -> ss-tunnel T2
 #            (key 2) -> ss-tunnel T1 (key 1), all three in the user namespace,
 #            -> ss-server S1 in r1 -> S2 in r2 -> S3 in r3 -> origin. SOCKS5
@@ -54,6 +58,8 @@
 #   N            new connections per path per round (default 30)
 #   COLD_N       new connections per round on each cold nacre path
 #                (default 10; 0 leaves the cold paths out)
+#   COLD_SETTLE  seconds between the restart and the GET on the started
+#                path (default 0.5)
 #   BULK_MIB     size of the bulk file (default 64; 0 leaves bulk out)
 #   SMOKE=1      one round, N=5, COLD_N=2, BULK_MIB=8
 #   DELAY_MS     one-way delay per link (default 5, so 10 ms round trips)
@@ -89,6 +95,7 @@ else
 	BULK_MIB=${BULK_MIB:-64}
 fi
 DELAY_MS=${DELAY_MS:-5}
+COLD_SETTLE=${COLD_SETTLE:-0.5}
 TUN_PRIO=${TUN_PRIO:-50}
 OUT_DIR=${OUT_DIR:-/tmp/nacre-bench-results}
 SS_METHOD=chacha20-ietf-poly1305
@@ -425,6 +432,8 @@ CURL_VIA[nacre-socks5-cold]=${CURL_VIA[nacre-socks5]}
 CURL_VIA[nacre-connect-cold]=${CURL_VIA[nacre-connect]}
 CURL_VIA[nacre-links-socks5]="--socks5-hostname 127.0.0.1:1081"
 CURL_VIA[nacre-links-connect]="-p -x http://127.0.0.1:1081"
+CURL_VIA[nacre-links-socks5-cold]=${CURL_VIA[nacre-links-socks5]}
+CURL_VIA[nacre-links-socks5-started]=${CURL_VIA[nacre-links-socks5]}
 CURL_VIA[ss3-socks5]="--socks5-hostname 127.0.0.1:1090"
 PATHS="direct nacre-socks5 nacre-connect nacre-links-socks5 nacre-links-connect"
 if [ "$HAVE_SS" = 1 ]; then
@@ -445,12 +454,13 @@ fetch() {
 		done' 2>>"$W/curl.log"
 }
 
-# cold_fetch PATH COUNT: as fetch, with every nacre process restarted before
-# each GET.
+# cold_fetch PATH COUNT [SETTLE]: as fetch, with every nacre process
+# restarted before each GET (and SETTLE seconds between the two).
 cold_fetch() {
 	local i
 	for ((i = 0; i < $2; i++)); do
 		nacre_restart >&2
+		[ -z "${3:-}" ] || sleep "$3"
 		fetch "$1" 1
 	done
 }
@@ -467,7 +477,8 @@ for p in $PATHS; do
 		;;
 	esac
 done
-[ "$COLD_N" -gt 0 ] && PATHS="$PATHS nacre-socks5-cold nacre-connect-cold"
+[ "$COLD_N" -gt 0 ] &&
+	PATHS="$PATHS nacre-socks5-cold nacre-connect-cold nacre-links-socks5-cold nacre-links-socks5-started"
 
 # ---- the rounds ----------------------------------------------------------------
 
@@ -481,6 +492,7 @@ JSON=$OUT_DIR/rtt-$STAMP.json
 	printf '#smoke\t%s\n' "$SMOKE"
 	printf '#n\t%s\n' "$N"
 	printf '#cold_n\t%s\n' "$COLD_N"
+	printf '#cold_settle\t%s\n' "$COLD_SETTLE"
 	printf '#delay_ms\t%s\n' "$DELAY_MS"
 	printf '#relay_links\t%s\n' "${RELAY_LINKS:-0}"
 	printf '#tun_prio\t%s\n' "$(grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && echo 0 || echo "$TUN_PRIO")"
@@ -502,6 +514,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 		# Not in a pipeline: the restarts must update NPID in this shell.
 		case $p in
 		*-cold) cold_fetch "$p" "$COLD_N" >"$W/samples" ;;
+		*-started) cold_fetch "$p" "$COLD_N" "$COLD_SETTLE" >"$W/samples" ;;
 		*) fetch "$p" "$N" >"$W/samples" ;;
 		esac
 		awk -v r="$ROUND" -v p="$p" 'BEGIN { OFS = "\t" }
@@ -556,7 +569,8 @@ tun_sched="SCHED_FIFO $TUN_PRIO"
 [ "$TUN_PRIO" -gt 0 ] || tun_sched="not prioritised"
 grep -q 'SCHED_FIFO refused' "$W"/tundelay-*.log && tun_sched="SCHED_FIFO refused: not prioritised"
 echo "4 links user-r1-r2-r3-origin, each 2 TUN devices and tundelay -d $DELAY_MS (ms each way, $tun_sched);" \
-	"$N new connections per path per round ($COLD_N on each cold path, every nacre restarted before each)," \
+	"$N new connections per path per round ($COLD_N on each cold path, every nacre restarted before each;" \
+	"on the started path $COLD_SETTLE s before each)," \
 	"one at a time, curl GET of 1 KiB from nginx;" \
 	"nacre's relays reach the next one $([ "${RELAY_LINKS:-0}" = 1 ] && echo "over a link" || echo "over TCP, with spares")"
 echo "load at start: ${LOAD_START/*load average/load average}"
@@ -610,14 +624,17 @@ for r in rows:
     if r[1] not in paths:
         paths.append(r[1])
 order = ["direct", "nacre-socks5", "nacre-connect", "nacre-links-socks5", "nacre-links-connect",
-         "nacre-socks5-cold", "nacre-connect-cold", "ss3-socks5", "ss3-connect"]
+         "nacre-socks5-cold", "nacre-connect-cold", "nacre-links-socks5-cold",
+         "nacre-links-socks5-started", "ss3-socks5", "ss3-connect"]
 paths.sort(key=lambda p: order.index(p) if p in order else 99)
 labels = {"direct": ("direct (routed)", "-"), "nacre-socks5": ("nacre 3 hops", "SOCKS5"),
           "nacre-socks5-cold": ("nacre 3 hops, cold", "SOCKS5"),
           "nacre-connect-cold": ("nacre 3 hops, cold", "CONNECT"),
           "nacre-connect": ("nacre 3 hops", "CONNECT"), "ss3-socks5": ("ss 3 hops layered", "SOCKS5"),
           "nacre-links-socks5": ("nacre 3 hops, link", "SOCKS5"),
-          "nacre-links-connect": ("nacre 3 hops, link", "CONNECT")}
+          "nacre-links-connect": ("nacre 3 hops, link", "CONNECT"),
+          "nacre-links-socks5-cold": ("nacre 3 hops, link, cold", "SOCKS5"),
+          "nacre-links-socks5-started": ("nacre 3 hops, link, started", "SOCKS5")}
 
 def agg(vals):
     return {"median": round(statistics.median(vals), 2), "min": round(min(vals), 2),
@@ -657,7 +674,7 @@ for p in paths + (["ss3-connect"] if "ss3-socks5" in paths else []):
     table.append((*labels.get(p, (p, "")), a["ttfb_p50"], a["ttfb_p90"], a["open_p50"], ratio, errors))
 
 hdr = ("path", "via", "TTFB p50 ms", "TTFB p90 ms", "open p50 ms", "p50/floor", "errors")
-w = [20, 8, 20, 20, 20, 10, 6]
+w = [28, 8, 20, 20, 20, 10, 6]
 print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
 for t in table:
     name, via, p50, p90, op, ratio, err = t
