@@ -57,6 +57,18 @@ import sys
 import threading
 import time
 
+_say_lock = threading.Lock()
+
+
+def say(line):
+    """One whole line to stdout. Handlers run in threads, and print() writes
+    the text and its newline separately: two handlers ending together could
+    leave "AB\n\n" in the log."""
+    with _say_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 # ---------------------------------------------------------------- the stream
 # A deterministic byte stream: a block of SHA-256 outputs whose length is a
 # prime, so that a dropped or repeated buffer-sized piece always changes the
@@ -333,7 +345,7 @@ def serve_http(sock, peer, args):
                          b"Connection: close\r\n\r\n")
             # Held open: only the 408's bytes, not an EOF, say the connection is over.
             r.to_eof(lambda b: None)
-            print("then-408 %s: closed by the peer" % target.partition("?")[2], flush=True)
+            say("then-408 %s: closed by the peer" % target.partition("?")[2])
             return
         else:
             reply(b"404 Not Found", b"not found\n")
@@ -366,7 +378,7 @@ def serve_halfclose(sock, peer, args):
         if args.read_pause:
             time.sleep(args.read_pause / 1000.0)
     reply = "got %d bytes sha256=%s" % (n, h.hexdigest())
-    print("halfclose: %s then EOF" % reply, flush=True)
+    say("halfclose: %s then EOF" % reply)
     sock.sendall(reply.encode())
 
 
@@ -393,7 +405,7 @@ def serve_sendclose(sock, peer, args):
         h.update(data)
         n += len(data)
     line = "%d %s\n" % (n, h.hexdigest())
-    print("sendclose: received " + line.strip(), flush=True)
+    say("sendclose: received " + line.strip())
     if args.record:
         write_record(args.record if seq == 0 else "%s.%d" % (args.record, seq), line)
 
@@ -407,7 +419,7 @@ def handle(conn, peer, args):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         SERVERS[args.mode](conn, peer, args)
     except (Closed, ConnectionError, ValueError, OSError) as e:
-        print("connection from %s: %r" % (peer[0], e), flush=True)
+        say("connection from %s: %r" % (peer[0], e))
     finally:
         conn.close()
 
