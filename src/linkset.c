@@ -192,10 +192,11 @@ void linkset_open_ahead(struct server *srv)
 	 * this same process would take the stamp for one from before it began.
 	 */
 	ev_now_update(srv->loop);
+	/* One that cannot be opened now is left to the first stream that needs it. */
 	for (size_t i = 0; i < conf->nchains; i++) {
 		const struct relay_peer *p = conf->chains[i].hops[0];
-		if (p->links && !linkset_to(srv, p))
-			log_debug("link to relay %s: not opened ahead", p->name);
+		if (p->links)
+			(void)linkset_to(srv, p);
 	}
 }
 
