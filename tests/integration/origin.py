@@ -63,7 +63,7 @@ _say_lock = threading.Lock()
 def say(line):
     """One whole line to stdout. Handlers run in threads, and print() writes
     the text and its newline separately: two handlers ending together could
-    leave "AB\n\n" in the log."""
+    leave "AB\n\n" in the log. relaylib.py's handlers log through it too."""
     with _say_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()

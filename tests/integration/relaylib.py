@@ -42,20 +42,10 @@ import os
 import socket
 import socketserver
 import struct
-import sys
 import threading
 import time
 
-
-_say_lock = threading.Lock()
-
-
-def say(line):
-    """One whole log line: print() from handler threads can interleave the
-    text of one line with another's (seen as "connection 1connection 2")."""
-    with _say_lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+from origin import say  # one whole log line per call, whatever thread calls it
 
 
 def hostport(s):
