@@ -53,9 +53,7 @@ RELAYS_PID=$NACRE_PID
 cat >"$T/user.conf" <<EOF
 log_level = "debug";
 resolver = { servers = [ "127.0.0.1:$USER_DNS" ]; };
-$(relays_block)
-chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
-route = "three";
+$(three_chain)
 listen = ( { address = "127.0.0.1:0"; } );
 EOF
 start_nacre user -c "$T/user.conf"

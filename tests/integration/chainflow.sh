@@ -20,9 +20,7 @@ relay_conf 1 "$R1" false 127.0.5.2/32 >"$T/r1.conf"
 relay_conf 2 "$R2" false 127.0.5.3/32 >"$T/r2.conf"
 relay_conf 3 "$R3" true 127.0.0.1/32 >"$T/r3.conf"
 cat >"$T/user.conf" <<EOF
-$(relays_block)
-chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
-route = "three";
+$(three_chain)
 listen = ( { address = "127.0.0.1:0"; } );
 EOF
 # start_chain: (re)starts the three relays and the user's nacre (RPID, UPID,
@@ -234,9 +232,7 @@ done
 # before it has opened its END is a race (each upload lost it about half the
 # time before the fix).
 cat >"$T/user-noreuse.conf" <<EOF
-$(relays_block)
-chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
-route = "three";
+$(three_chain)
 reuse_circuits = false;
 listen = ( { address = "127.0.0.1:0"; } );
 EOF

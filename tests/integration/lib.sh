@@ -206,6 +206,13 @@ relays = (
 EOF
 }
 
+# three_chain: relays_block, and the chain "three" through r1, r2 and r3 as
+# the route of every listener: the user's side of a three-relay test.
+three_chain() {
+	relays_block
+	printf '%s\n' 'chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );' 'route = "three";'
+}
+
 # relays_known: with RELAY_LINKS=1 in the environment, the relays' own
 # "relays" list naming r2 and r3 of three_relays with their keys, so that a
 # relay extends to them over links (SPEC.md, "Extending over a link");

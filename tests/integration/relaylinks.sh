@@ -34,9 +34,7 @@ for r in 1 2 3; do start_relay $r; done
 
 cat >"$T/user.conf" <<EOF
 log_level = "debug";
-$(relays_block | sed 's/ links = false;//')
-chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
-route = "three";
+$(three_chain | sed 's/ links = false;//')
 listen = ( { address = "127.0.0.1:0"; } );
 EOF
 start_nacre user -c "$T/user.conf"

@@ -50,9 +50,7 @@ user_conf() { # REUSE
 	cat <<EOF
 log_level = "debug";
 reuse_circuits = $1;
-$(relays_block)
-chains = ( { name = "three"; hops = [ "r1", "r2", "r3" ]; } );
-route = "three";
+$(three_chain)
 listen = (
 	{ address = "127.0.0.1:0"; },
 	{ address = "127.0.0.1:0"; protocols = [ "socks5" ]; users = "$T/users"; }
